@@ -1,0 +1,1 @@
+"""Data contracts: manifest v2, export, seed, expected-output contracts, gate results."""

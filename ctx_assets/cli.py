@@ -1,0 +1,125 @@
+"""`ctx`: the command-line entry point. Thin: parses arguments, calls the core."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .core.fsio import write_atomic
+from .core.init_template import NEXT_STEPS, render_template
+from .core.validate import validate_file
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_INVALID_INPUT = 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, no traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_INVALID_INPUT):
+        super().__init__(message)
+        self.code = code
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, sort_keys=False))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    loaded, model, problems = validate_file(args.path)
+    if args.json:
+        _print_json({"file": args.path, "valid": not problems,
+                     "problems": [p.model_dump() for p in problems]})
+    elif problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{args.path}: invalid ({len(problems)} problem{'s' * (len(problems) != 1)})",
+              file=sys.stderr)
+    else:
+        assert model is not None
+        print(f"{args.path}: valid ({len(model.spec.targets)} targets, "
+              f"criticality {model.spec.business.criticality})")
+    return EXIT_INVALID_INPUT if problems else EXIT_OK
+
+
+def _default_name(path: Path) -> str:
+    base = path.resolve().parent.name.lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", base).strip("-")[:63].strip("-")
+    return name or "my-service"
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.is_dir():
+        path = path / ".contextcore.yaml"
+    if path.exists() and not args.force:
+        raise CliError(f"{path}: already exists; use --force to overwrite")
+    name = args.name or _default_name(path)
+    if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", name) or len(name) > 63:
+        raise CliError(f"--name {name!r}: expected a lowercase DNS label ([a-z0-9-], ≤63 chars)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = render_template(name, str(path), dt.date.today().isoformat())
+    write_atomic(path, text.encode())
+    print(f"wrote {path}")
+    print(NEXT_STEPS.format(path=path))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ctx",
+        description="Turn a ContextCore manifest into a validated observability bundle.",
+        epilog="Exit codes: 0 ok, 1 a blocking gate failed, 2 invalid input.",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("init", help="write a .contextcore.yaml template")
+    s.add_argument("path", nargs="?", default=".contextcore.yaml")
+    s.add_argument("--name", help="project and first target name (default: folder name)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing file")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("validate", help="check a manifest; every problem as FILE:LINE:COL")
+    s.add_argument("path")
+    s.add_argument("--json", action="store_true", help="machine-readable result")
+    s.set_defaults(func=cmd_validate)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+# Later stages add their sub-commands here (export, build, status, trace, ui).
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as e:
+        if args.debug:
+            raise
+        print(f"ctx: error: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print("ctx: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # last resort: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"ctx: internal error: {type(e).__name__}: {e} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_GATE_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""`ctx validate` and `ctx init` through a subprocess, as a user runs them (SPEC §2, §8)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from .conftest import EXAMPLE, MINIMAL, run_ctx, write_manifest
+from .test_loader import BOMB
+
+
+def _assert_clean_error(r, *needles: str) -> None:
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    for n in needles:
+        assert n in r.stderr, r.stderr
+
+
+def test_validate_example():
+    r = run_ctx("validate", str(EXAMPLE))
+    assert r.returncode == 0, r.stderr
+    assert "valid (11 targets" in r.stdout
+
+
+def test_validate_json():
+    r = run_ctx("validate", str(EXAMPLE), "--json")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["valid"] is True
+
+
+def test_validate_minimal_and_extra_sections(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    assert run_ctx("validate", str(write_manifest(tmp_path / "m.yaml", data))).returncode == 0
+    data.update(insights=[{"id": "I1", "type": "risk", "summary": "s", "confidence": 1, "source": "x"}],
+                state={"syncStatus": "synced"}, security={"sbom": True},
+                strategy={"strategyGroups": [{"id": "G", "horizon": "now"}]})
+    r = run_ctx("validate", str(write_manifest(tmp_path / "x.yaml", data)))
+    assert r.returncode == 0, r.stderr
+
+
+def _bad(tmp_path, mutate):
+    data = copy.deepcopy(MINIMAL)
+    mutate(data)
+    return write_manifest(tmp_path / "bad.yaml", data)
+
+
+BAD_MUTATIONS = {
+    "no_spec": (lambda d: d.pop("spec"), ["spec: required field is missing"]),
+    "empty_targets": (lambda d: d["spec"].update(targets=[]), ["spec.targets", "at least one target"]),
+    "criticality": (lambda d: d["spec"].update(business={"criticality": "urgent"}),
+                    ["spec.business.criticality"]),
+    "duplicate_targets": (lambda d: d["spec"]["targets"].append(dict(d["spec"]["targets"][0])),
+                          ["spec.targets[1].name", "duplicate"]),
+    "escaping_target": (lambda d: d["spec"]["targets"][0].update(name="../../x"),
+                        ["spec.targets[0].name", "safe file name"]),
+    "availability_ms": (lambda d: d.update(strategy={"objectives": [{"id": "O", "description": "d",
+                        "keyResults": [{"metricKey": "availability", "unit": "ms", "target": 1}]}]}),
+                        ["strategy.objectives[0].keyResults[0].unit", "'%'"]),
+    "tactic_missing_objective": (lambda d: d.update(strategy={"tactics": [
+        {"id": "T", "description": "d", "linkedObjectives": ["O-NOPE"]}]}),
+        ["strategy.tactics[0].linkedObjectives[0]", "O-NOPE"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MUTATIONS))
+def test_validate_bad_manifest(tmp_path, case):
+    mutate, needles = BAD_MUTATIONS[case]
+    path = _bad(tmp_path, mutate)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = run_ctx("validate", str(path))
+    _assert_clean_error(r, f"{path}:", *needles)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+BAD_FILES = {
+    "invalid_yaml": (b"spec: [1\n", "invalid YAML"),
+    "empty": (b"", "empty"),
+    "list_top_level": (b"- a\n- b\n", "top level must be a mapping"),
+    "python_tag": (b'x: !!python/object/apply:os.system ["echo pwned"]\n', "not allowed"),
+    "alias_bomb": (BOMB, "alias expansion limit"),
+    "binary": (bytes(range(256)) * 8, "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_validate_bad_file(tmp_path, case):
+    raw, needle = BAD_FILES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(raw)
+    r = run_ctx("validate", str(path))
+    _assert_clean_error(r, needle)
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.yaml"]
+
+
+def test_validate_reports_all_problems_at_once(tmp_path):
+    def mutate(d):
+        d["spec"]["targets"][0]["name"] = "Bad_Name"
+        d["spec"]["business"] = {"criticality": "nope"}
+    r = run_ctx("validate", str(_bad(tmp_path, mutate)))
+    _assert_clean_error(r, "spec.targets[0].name", "spec.business.criticality", "2 problems")
+
+
+def test_missing_file_and_bad_arguments(tmp_path):
+    _assert_clean_error(run_ctx("validate", str(tmp_path / "nope.yaml")), "no such file")
+    assert run_ctx("frobnicate").returncode == 2
+
+
+def test_init_writes_valid_template_and_refuses_overwrite(tmp_path):
+    target = tmp_path / "my-svc" / ".contextcore.yaml"
+    r = run_ctx("init", str(target))
+    assert r.returncode == 0, r.stderr
+    assert "Next steps" in r.stdout and "ctx build" in r.stdout and "ctx validate" in r.stdout
+    text = target.read_text()
+    for section in ("changelog", "summary:", "targets:", "requirements:", "risks:", "observability:",
+                    "dashboardPlacement", "links:", "targetOperator", "window:", "questions:"):
+        assert section in text, section
+    assert "name: my-svc" in text
+    assert run_ctx("validate", str(target)).returncode == 0
+    r = run_ctx("init", str(target))
+    _assert_clean_error(r, "--force")
+    assert target.read_text() == text
+    assert run_ctx("init", str(target), "--force", "--name", "other").returncode == 0
+    assert "name: other" in target.read_text()
