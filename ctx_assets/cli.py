@@ -10,8 +10,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from contracts.gates import GateResult
+
+from .core.checksums import sha256_hex
 from .core.fsio import write_atomic
 from .core.init_template import NEXT_STEPS, render_template
+from .core.pipeline import export_and_plan
 from .core.validate import validate_file
 
 EXIT_OK = 0
@@ -46,6 +50,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.path}: valid ({len(model.spec.targets)} targets, "
               f"criticality {model.spec.business.criticality})")
     return EXIT_INVALID_INPUT if problems else EXIT_OK
+
+
+def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:
+    for g in gates:
+        if only_failed and g.result == "passed":
+            continue
+        where = f" [{g.artifact_id}]" if g.artifact_id else ""
+        print(f"  gate {g.gate}{where}: {g.result}" + (" (blocking)" if g.blocks else ""), file=sys.stderr)
+        for v in g.violations:
+            print(f"    - {v.field}: {v.message}", file=sys.stderr)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    run = export_and_plan(args.path, out)
+    if run.problems:
+        for p in run.problems:
+            print(p, file=sys.stderr)
+        if args.json:
+            _print_json({"ok": False, "problems": [p.model_dump() for p in run.problems]})
+        return EXIT_INVALID_INPUT
+    if args.json:
+        _print_json({"ok": not run.blocked, "source_checksum": run.source_checksum,
+                     "files": {rel: {"path": str(out / rel), "checksum": sha256_hex(data)}
+                               for rel, data in run.files.items() if rel in run.written},
+                     "gates": [g.model_dump(mode="json") for g in run.gates]})
+    if run.blocked:
+        print(f"ctx: export blocked by a failing gate; nothing written to {out}", file=sys.stderr)
+        print_gates(run.gates, only_failed=True)
+        return EXIT_GATE_FAILED
+    if not args.json:
+        for rel in run.written:
+            print(f"wrote {out / rel}")
+        passed = sum(1 for g in run.gates if g.result == "passed")
+        print(f"gates: {passed}/{len(run.gates)} passed")
+        print_gates(run.gates, only_failed=True)
+    return EXIT_OK
 
 
 def _default_name(path: Path) -> str:
@@ -90,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--json", action="store_true", help="machine-readable result")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("export", help="run Export and Plan ingestion without the orchestrator")
+    s.add_argument("path")
+    s.add_argument("--out", default="out", help="output folder (default: ./out)")
+    s.add_argument("--json", action="store_true", help="machine-readable summary")
+    s.set_defaults(func=cmd_export)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

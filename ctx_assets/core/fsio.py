@@ -30,6 +30,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; bundles are read by deploy tooling
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,235 @@
+"""How each artifact's parameters follow from the manifest: rules (the audit trail) and values.
+
+`DERIVATION_RULES` documents every business → artifact mapping, for every type
+(loki_rule included, problem statement §1.3). `resolve_parameters` computes the
+concrete values, so DESIGN never re-derives them from source pointers (§1.1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from contracts.artifacts import ArtifactType as T
+from contracts.export import DerivationRule
+from contracts.manifest import ContextManifest, Target
+
+from . import conventions as cv
+from .artifact_types import output_path
+from .units import channel_kind, duration_seconds, percent
+
+
+def _r(prop: str, source: str, transformation: str, rationale: str) -> DerivationRule:
+    return DerivationRule(property=prop, source_field=source, transformation=transformation, rationale=rationale)
+
+
+_TARGET = [
+    _r("namespace", "spec.targets[].namespace", "copied", "objects live beside the workload"),
+    _r("selector", "spec.targets[].name", "job label / app.kubernetes.io/name", "one bundle per workload"),
+]
+DERIVATION_RULES: dict[T, list[DerivationRule]] = {
+    T.service_monitor: _TARGET + [
+        _r("interval", "spec.observability.metricsInterval", "copied (Prometheus duration)",
+           "scrape as often as the team asked"),
+    ],
+    T.slo_definition: _TARGET + [
+        _r("target_fraction", "spec.requirements.availability", "percent / 100", "OpenSLO targets are fractions"),
+        _r("window", "strategy.objectives[].keyResults[metricKey~availability].window", "rolling window; 30d default",
+           "the objective's own evaluation window"),
+        _r("budgeting_method", "constant", "Occurrences", "request-based SLI"),
+    ],
+    T.prometheus_rule: _TARGET + [
+        _r("severity", "spec.business.criticality", "critical→P1, high→P2, medium→P3, low→P4",
+           "page hard only for what matters most"),
+        _r("objective", "spec.requirements.availability", "percent / 100 → error budget 1 - objective",
+           "burn rates are multiples of the budget"),
+        _r("latency_p99_seconds", "spec.requirements.latencyP99", "duration → seconds", "latency alert threshold"),
+        _r("runbook_url", "spec.observability.runbook", "base + runbooks/{target}-runbook.md#alert",
+           "every alert links its runbook section"),
+        _r("dashboard_url", "metadata.links.dashboard", "grafana base + /d/{uid}", "every alert links its dashboard"),
+    ],
+    T.loki_rule: _TARGET + [
+        _r("log_selectors", "spec.targets[].namespace, spec.targets[].name", '{namespace="…", app="…"}',
+           "select the workload's own streams only"),
+        _r("log_format", "spec.observability.logFormat", "json (default) | logfmt | plain → parser stage",
+           "the error filter must match the log format"),
+        _r("burst_threshold_per_second", "spec.business.criticality", "critical 1, high 2, medium 5, low 10",
+           "more critical services alert on smaller bursts"),
+    ],
+    T.dashboard: _TARGET + [
+        _r("placement", "spec.observability.dashboardPlacement", "tag and folder", "featured dashboards surface first"),
+        _r("refresh", "spec.observability.metricsInterval", "copied", "no faster than the scrape"),
+        _r("objective", "spec.requirements.availability", "percent / 100", "SLO stat thresholds"),
+        _r("key_results", "strategy.objectives[].keyResults", "one KPI panel each with operator and window",
+           "business KPIs next to the SLO"),
+    ],
+    T.notification_policy: _TARGET + [
+        _r("receivers", "spec.observability.alertChannels", "#chan → slack, pagerduty:X → pagerduty, email:A → email",
+           "route to where the team listens"),
+        _r("page_severity", "spec.business.criticality", "critical/high → critical, else warning",
+           "pages go to pagers, tickets to chat and mail"),
+        _r("repeat_interval", "spec.business.criticality", "critical 1h, high 2h, medium 4h, low 12h",
+           "re-notify sooner for critical services"),
+    ],
+    T.runbook: _TARGET + [
+        _r("risks", "spec.risks[]", "one section each with mitigation and controls", "known failure modes first"),
+        _r("owners", "metadata.owners[]", "escalation table", "who to call"),
+        _r("alerts", "prometheus_rule + loki_rule alert names", "one section each (Meaning, Impact, Diagnosis, "
+           "Mitigation)", "every runbook_url resolves to a heading"),
+    ],
+}
+
+_BURST = {"critical": 1, "high": 2, "medium": 5, "low": 10}
+_REPEAT = {"critical": "1h", "high": "2h", "medium": "4h", "low": "12h"}
+PRIORITY_BY_CRITICALITY = {
+    "critical": {t: "required" for t in T},
+    "high": {t: "required" for t in T},
+    "medium": {T.service_monitor: "required", T.slo_definition: "required", T.prometheus_rule: "required",
+               T.dashboard: "required", T.loki_rule: "recommended", T.notification_policy: "recommended",
+               T.runbook: "recommended"},
+    "low": {T.service_monitor: "required", T.dashboard: "required", T.slo_definition: "recommended",
+            T.prometheus_rule: "recommended", T.loki_rule: "optional", T.notification_policy: "optional",
+            T.runbook: "optional"},
+}
+
+
+def objective_percent(m: ContextManifest) -> float:
+    if m.spec.requirements.availability and (p := percent(m.spec.requirements.availability)):
+        return p
+    for o in m.strategy.objectives:
+        for kr in o.key_results:
+            if "availability" in kr.metric_key.lower() and 0 < kr.target < 100:
+                return kr.target
+    return 99.9
+
+
+def slo_window(m: ContextManifest) -> str:
+    for o in m.strategy.objectives:
+        for kr in o.key_results:
+            if "availability" in kr.metric_key.lower() and kr.window:
+                return kr.window
+    return "30d"
+
+
+def dashboard_uid(project_id: str, target: str) -> str:
+    return "ctx-" + hashlib.sha256(f"{project_id}/{target}".encode()).hexdigest()[:16]
+
+
+def _grafana_base(m: ContextManifest) -> str:
+    link = m.metadata.links.get("grafana") or m.metadata.links.get("dashboard") or ""
+    parts = urlsplit(link)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def runbook_url(m: ContextManifest, target: str, alert: str) -> str:
+    base = (m.spec.observability.runbook or "").rstrip("/")
+    path = output_path(T.runbook, target)
+    url = f"{base}/{path.split('/', 1)[1]}" if base else path
+    return f"{url}#{cv.anchor(alert)}"
+
+
+def receivers(channels: list[str]) -> list[dict[str, str]]:
+    out = []
+    for ch in channels:
+        kind = channel_kind(ch) or "unknown"
+        value = ch.lstrip("#") if kind == "slack" else ch.split(":", 1)[-1]
+        out.append({"kind": kind, "value": value, "channel": ch})
+    return out
+
+
+def _key_results(m: ContextManifest) -> list[dict[str, Any]]:
+    out = []
+    for o in m.strategy.objectives:
+        for kr in o.key_results:
+            d = kr.dump()
+            d["objectiveId"] = o.id
+            d["targetOperator"] = infer_operator(kr.metric_key, kr.target_operator)
+            out.append(d)
+    return out
+
+
+def infer_operator(metric_key: str, stated: str | None) -> str:
+    """Stated operator, else availability → gte, latency → lte, otherwise eq."""
+    if stated:
+        return stated
+    key = metric_key.lower()
+    if "availability" in key:
+        return "gte"
+    if "latency" in key or "duration" in key:
+        return "lte"
+    return "eq"
+
+
+class Shared:
+    """Values every target of a manifest shares, computed once (and written once, as YAML anchors)."""
+
+    def __init__(self, m: ContextManifest):
+        obs = m.spec.observability
+        self.crit = str(m.spec.business.criticality)
+        self.objective_pct = objective_percent(m)
+        self.window = slo_window(m)
+        self.latency = duration_seconds(m.spec.requirements.latency_p99 or "")
+        self.log_format = str((obs.model_extra or {}).get("logFormat", "json"))
+        self.alerts = [a[0] for a in cv.BURN_RATE_ALERTS] + ([cv.LATENCY_ALERT] if self.latency else []) \
+            + [cv.LOG_BURST_ALERT]
+        self.grafana = _grafana_base(m)
+        self.key_results = _key_results(m)
+        self.risks = [r.dump() for r in m.spec.risks]
+        self.owners = [o.dump() for o in m.metadata.owners]
+        self.receivers = receivers(obs.alert_channels)
+
+    def anchors(self) -> dict[int, str]:
+        return {id(self.key_results): "key-results", id(self.risks): "risks", id(self.owners): "owners",
+                id(self.receivers): "receivers", id(self.alerts): "alerts"}
+
+
+def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = None) -> dict[T, dict[str, Any]]:
+    """Concrete parameters per artifact type for one target."""
+    sh = shared or Shared(m)
+    crit, objective_pct, latency, alerts, grafana = sh.crit, sh.objective_pct, sh.latency, sh.alerts, sh.grafana
+    obs = m.spec.observability
+    uid = dashboard_uid(m.project_id, t.name)
+    selector = f'job="{t.name}",namespace="{t.namespace}"'
+    base = {"target": t.name, "namespace": t.namespace, "kind": t.kind, "project_id": m.project_id,
+            "criticality": crit}
+    log_format = sh.log_format
+    return {
+        T.service_monitor: {**base, "interval": obs.metrics_interval, "port": "metrics", "path": "/metrics",
+                            "selector": {"app.kubernetes.io/name": t.name}},
+        T.slo_definition: {**base, "objective_percent": objective_pct, "target_fraction": round(objective_pct / 100, 6),
+                           "window": sh.window, "budgeting_method": "Occurrences",
+                           "good_query":
+                               f"sum(rate({cv.REQUESTS_METRIC}{{{selector},{cv.STATUS_LABEL}!~\"5..\"}}[5m]))",
+                           "total_query": f"sum(rate({cv.REQUESTS_METRIC}{{{selector}}}[5m]))"},
+        T.prometheus_rule: {**base, "objective": round(objective_pct / 100, 6), "window": sh.window,
+                            "latency_p99_seconds": latency, "severity": cv.SEVERITY_BY_CRITICALITY[crit],
+                            "page_severity": cv.PAGE_SEVERITY[crit], "ticket_severity": cv.TICKET_SEVERITY[crit],
+                            "runbook_url": {a: runbook_url(m, t.name, a) for a in alerts},
+                            "dashboard_url": f"{grafana}/d/{uid}", "selector": selector},
+        T.loki_rule: {**base, "log_selector": f'{{namespace="{t.namespace}", app="{t.name}"}}',
+                      "log_format": log_format, "error_filter": _error_filter(log_format),
+                      "burst_threshold_per_second": _BURST[crit],
+                      "runbook_url": runbook_url(m, t.name, cv.LOG_BURST_ALERT)},
+        T.dashboard: {**base, "uid": uid, "title": f"{m.metadata.name} / {t.name}",
+                      "placement": str(obs.dashboard_placement),
+                      "refresh": obs.metrics_interval, "objective": round(objective_pct / 100, 6),
+                      "latency_p99_seconds": latency, "runbook_path": output_path(T.runbook, t.name),
+                      "key_results": sh.key_results, "selector": selector},
+        T.notification_policy: {**base, "receivers": sh.receivers,
+                                "page_severity": cv.PAGE_SEVERITY[crit], "ticket_severity": cv.TICKET_SEVERITY[crit],
+                                "group_wait": "30s", "repeat_interval": _REPEAT[crit]},
+        T.runbook: {**base, "risks": sh.risks, "owners": sh.owners,
+                    "alerts": alerts, "dashboard_path": output_path(T.dashboard, t.name),
+                    "dashboard_url": f"{grafana}/d/{uid}", "wiki": m.metadata.links.get("wiki"),
+                    "objective_percent": objective_pct, "latency_p99": m.spec.requirements.latency_p99,
+                    "description": m.spec.project.description},
+    }
+
+
+def _error_filter(log_format: str) -> str:
+    if log_format == "logfmt":
+        return '| logfmt | level=~"(?i)(error|fatal)"'
+    if log_format == "plain":
+        return '|~ "(?i)(error|fatal|panic)"'
+    return '| json | level=~"(?i)(error|fatal)"'

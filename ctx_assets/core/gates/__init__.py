@@ -1,0 +1,1 @@
+"""Gate functions: pure, each returning a typed GateResult (SPEC §6)."""

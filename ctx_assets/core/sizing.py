@@ -1,0 +1,50 @@
+"""Size estimation before generation (problem statement §2.5): lines and tokens from parameters.
+
+Used by plan ingestion for calibration and by DESIGN before IMPLEMENT; the
+size_estimate gate then compares the estimate with the contract's bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.artifacts import ArtifactType as T
+from contracts.artifacts import DepthTier
+
+from . import conventions as cv
+
+CHARS_PER_TOKEN = 4
+CHARS_PER_LINE = {T.dashboard: 28, T.runbook: 60}
+DEFAULT_CHARS_PER_LINE = 45
+
+
+def estimate_lines(artifact_type: T, params: dict[str, Any]) -> int:
+    n_alerts = len(cv.BURN_RATE_ALERTS) + (1 if params.get("latency_p99_seconds") else 0)
+    if artifact_type is T.service_monitor:
+        return 22
+    if artifact_type is T.slo_definition:
+        return 33
+    if artifact_type is T.prometheus_rule:
+        return 12 + 5 * (len(cv.ERROR_RATIO_WINDOWS) + 1) + 11 * n_alerts
+    if artifact_type is T.loki_rule:
+        return 30
+    if artifact_type is T.dashboard:
+        return 420 + 40 * len(params.get("key_results", []))
+    if artifact_type is T.notification_policy:
+        return 40 + 5 * len(params.get("receivers", []))
+    if artifact_type is T.runbook:
+        return 60 + 5 * len(params.get("risks", [])) + 22 * len(params.get("alerts", []))
+    return 50
+
+
+def estimate_tokens(artifact_type: T, lines: int) -> int:
+    return lines * CHARS_PER_LINE.get(artifact_type, DEFAULT_CHARS_PER_LINE) // CHARS_PER_TOKEN
+
+
+def tier_for_lines(lines: int) -> DepthTier:
+    """The workflow's LOC-based tiers: brief ≤ 50, standard 51–150, comprehensive > 150."""
+    if lines <= 50:
+        return DepthTier.brief
+    if lines <= 150:
+        return DepthTier.standard
+    return DepthTier.comprehensive

@@ -1,0 +1,93 @@
+"""A small, fast block-YAML writer for large JSON-like data (the artifact manifest).
+
+PyYAML's representer walks every node in Python (~10 µs a node): 7 s for a
+1,000-target artifact manifest. This writer emits the same block style in a
+fraction of that, and writes objects listed in `anchors` once (`&name`),
+referring to them after (`*name`) — derivation rules shared by every artifact
+of a type are written once. Strings that are not plainly safe are written as
+JSON string literals, which YAML reads as double-quoted scalars.
+tests/test_yamlout.py checks that yaml.safe_load reads back exactly the input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+_PLAIN_RE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./ ()-]*$")
+_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+@lru_cache(maxsize=1 << 16, typed=True)  # names, types and namespaces repeat thousands of times
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int | float):
+        return json.dumps(v)
+    s = str(v)
+    if _PLAIN_RE.match(s) and s.lower() not in _RESERVED and not s.endswith(" ") and ": " not in s \
+            and " #" not in s:
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+def dump(obj: Any, anchors: dict[int, str] | None = None) -> bytes:
+    anchors = anchors or {}
+    seen: set[int] = set()
+    out: list[str] = []
+    w = out.append
+
+    def ref(v: Any) -> str | None:
+        """'*name' if already written, '&name' to write it now, None if not anchored."""
+        name = anchors.get(id(v))
+        if name is None:
+            return None
+        if id(v) in seen:
+            return f"*{name}"
+        seen.add(id(v))
+        return f"&{name}"
+
+    def value(v: Any, pad: str, in_list: bool) -> None:
+        # Called right after "key:" or "-"; writes the rest of the line and nested lines.
+        r = ref(v) if anchors and isinstance(v, dict | list) else None
+        if r and r.startswith("*"):
+            w(f" {r}\n")
+            return
+        tag = f" {r}" if r else ""
+        if isinstance(v, dict):
+            if not v:
+                w(f"{tag} {{}}\n")
+                return
+            if in_list and not tag:
+                mapping(v, pad, first_inline=True)
+                return
+            w(f"{tag}\n")
+            mapping(v, pad, first_inline=False)
+        elif isinstance(v, list):
+            if not v:
+                w(f"{tag} []\n")
+                return
+            w(f"{tag}\n")
+            for item in v:
+                w(f"{pad}-")
+                value(item, pad + "  ", True)
+        else:
+            w(f" {_scalar(v)}\n")
+
+    def mapping(d: dict[str, Any], pad: str, first_inline: bool) -> None:
+        for i, (k, v) in enumerate(d.items()):
+            w(f"{'' if first_inline and i == 0 else pad}{' ' if first_inline and i == 0 else ''}{_scalar(k)}:")
+            value(v, pad + "  " if isinstance(v, dict) else pad, False)
+
+    if isinstance(obj, dict):
+        mapping(obj, "", first_inline=False)
+    else:
+        w("-" if isinstance(obj, list) else "")
+        value(obj, "", False)
+    return "".join(out).encode()
