@@ -16,8 +16,20 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_PLAIN_RE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./ ()-]*$")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+import yaml
+
+_PLAIN_RE = re.compile(r"^[A-Za-z0-9_/.][A-Za-z0-9_./ ():@+-]*$")
+_DURATION_RE = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
+_RESOLVER = yaml.resolver.Resolver()
+_STR = "tag:yaml.org,2002:str"
+
+
+def _plain_ok(s: str) -> bool:
+    """Safe as a plain scalar: harmless characters and YAML 1.1 would read it back as this string."""
+    if s[:1].isdigit() and not _DURATION_RE.match(s):  # YAML 1.2 readers (Go) see 1e3 as a number
+        return False
+    return (bool(_PLAIN_RE.match(s)) and not s.endswith((" ", ":")) and ": " not in s
+            and _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == _STR)
 
 
 @lru_cache(maxsize=1 << 16, typed=True)  # names, types and namespaces repeat thousands of times
@@ -31,16 +43,17 @@ def _scalar(v: Any) -> str:
     if isinstance(v, int | float):
         return json.dumps(v)
     s = str(v)
-    if _PLAIN_RE.match(s) and s.lower() not in _RESERVED and not s.endswith(" ") and ": " not in s \
-            and " #" not in s:
+    if _plain_ok(s):
         return s
+    if s.isprintable() and s and s[0] != " " and s[-1] != " ":
+        return "'" + s.replace("'", "''") + "'"  # PromQL/LogQL with "quotes" stays readable
     return json.dumps(s, ensure_ascii=False)
 
 
-def dump(obj: Any, anchors: dict[int, str] | None = None) -> bytes:
+def dump(obj: Any, anchors: dict[int, str] | None = None, header: str = "") -> bytes:
     anchors = anchors or {}
     seen: set[int] = set()
-    out: list[str] = []
+    out: list[str] = [header]
     w = out.append
 
     def ref(v: Any) -> str | None:

@@ -1,0 +1,108 @@
+"""Artisan stage: seed task → DESIGN → gates → IMPLEMENT → gates → artifact (pure).
+
+`build_artifact` is what one Dagster asset calls; `build_bundle` runs a whole
+seed without the orchestrator, blocking the dependents of a failed artifact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.gates import GateResult
+
+from .checksums import sha256_hex
+from .gates.artifact import (
+    check_artifact_schema,
+    check_artifact_secrets,
+    check_design_calibration,
+    check_output_contract,
+    check_size_estimate,
+)
+from .generators import Design, Generator, registry
+
+BUILT, FAILED, BLOCKED = "built", "failed", "blocked"
+
+
+@dataclass
+class ArtifactResult:
+    artifact_id: str
+    artifact_type: str
+    target: str
+    output_path: str
+    status: str
+    content: bytes | None = None
+    checksum: str | None = None
+    lines: int = 0
+    tokens: int = 0
+    gates: list[GateResult] = field(default_factory=list)
+    blocked_by: str | None = None  # "gate on artifact" that stopped this one
+    design: Design | None = None
+    document: Any = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed_gate(self) -> GateResult | None:
+        return next((g for g in self.gates if g.blocks), None)
+
+
+def _result(task: dict[str, Any], status: str, **kw: Any) -> ArtifactResult:
+    return ArtifactResult(artifact_id=task["artifact_id"], artifact_type=task["artifact_type"],
+                          target=task["target"], output_path=task["output_path"], status=status, **kw)
+
+
+def build_artifact(task: dict[str, Any], source_checksum: str, generator: Generator | None = None) -> ArtifactResult:
+    gen = generator or registry()[task["artifact_type"]]
+    t0 = time.perf_counter()
+    design = gen.design(task, source_checksum)
+    t1 = time.perf_counter()
+    gates = [check_size_estimate(design, task["expected_output_contract"]),
+             check_design_calibration(design, task["design_calibration"]["hint"])]
+    if any(g.blocks for g in gates):
+        return _result(task, FAILED, gates=gates, design=design, seconds={"design": t1 - t0})
+    rendered = gen.implement(design)
+    t2 = time.perf_counter()
+    gates += [check_output_contract(rendered, task["expected_output_contract"]),
+              check_artifact_schema(gen.check_schema(rendered)),
+              check_artifact_secrets(rendered, task["output_path"])]
+    t3 = time.perf_counter()
+    out = gates[2].details
+    status = FAILED if any(g.blocks for g in gates) else BUILT
+    return _result(task, status, content=rendered.content, checksum=sha256_hex(rendered.content),
+                   lines=out["lines"], tokens=out["tokens"], gates=gates, design=design, document=rendered.document,
+                   seconds={"design": t1 - t0, "implement": t2 - t1, "validate": t3 - t2})
+
+
+def blocked_result(task: dict[str, Any], by: str) -> ArtifactResult:
+    return _result(task, BLOCKED, blocked_by=by)
+
+
+def blocker(dep: ArtifactResult) -> str | None:
+    """Why a dependent of `dep` cannot be built, or None."""
+    if dep.status == FAILED:
+        gate = dep.failed_gate
+        return f"{gate.gate if gate else 'error'} on {dep.artifact_id}"
+    if dep.status == BLOCKED:
+        return dep.blocked_by
+    return None
+
+
+def build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: set[str] | None = None,
+                 on_result: Callable[[ArtifactResult], None] | None = None) -> list[ArtifactResult]:
+    """Every task in seed order; dependents of a failed or blocked artifact are blocked, not built."""
+    reg = registry()
+    done: dict[str, ArtifactResult] = {}
+    out: list[ArtifactResult] = []
+    for task in tasks:
+        if only is not None and task["artifact_id"] not in only:
+            continue
+        deps = [done[d.removeprefix("task:")] for d in task["depends_on"] if d.removeprefix("task:") in done]
+        why = next((b for b in map(blocker, deps) if b), None)
+        res = blocked_result(task, why) if why else build_artifact(task, source_checksum, reg[task["artifact_type"]])
+        done[res.artifact_id] = res
+        out.append(res)
+        if on_result:
+            on_result(res)
+    return out

@@ -1,0 +1,163 @@
+"""Grafana dashboard (built with grafana-foundation-sdk): SLO stats, burn rates, RED, KPIs, logs.
+
+Layout is computed on a 24-column grid row by row, so panels never overlap and
+ids and positions are stable; the uid is derived from project and target.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import orjson
+from grafana_foundation_sdk.builders import dashboard as gd
+from grafana_foundation_sdk.builders import logs, loki, prometheus, stat, text, timeseries
+from grafana_foundation_sdk.models.dashboard import DashboardLinkType, DataSourceRef, GridPos, ThresholdsMode
+from grafana_foundation_sdk.models.dashboard import Threshold as GThreshold
+from grafana_foundation_sdk.models.text import TextMode
+
+from contracts.artifacts import ArtifactType
+
+from .. import conventions as cv
+from ._common import designed
+from .base import Design, Rendered
+from .schemas import check_dashboard
+
+PROM = DataSourceRef(type_val="prometheus", uid="${datasource}")
+LOKI = DataSourceRef(type_val="loki", uid="${loki}")
+_WIDTH = 24
+
+
+def _kpi_query(kr: dict[str, Any], sel: str, budget_windows: set[str]) -> tuple[str, str]:
+    """(PromQL, unit) for a key result: known SLIs from our own rules, else a `kpi:` recording rule."""
+    key, unit = kr["metricKey"].lower(), kr["unit"]
+    scale = {"ms": " * 1000", "rpm": " * 60"}.get(unit, "")
+    if "availability" in key:
+        w = kr.get("window") if kr.get("window") in budget_windows else "1d"
+        return f"100 * (1 - {cv.error_ratio_record(w)}{{{sel}}})", "percent"
+    for q in ("99", "95", "90", "50"):
+        if "latency" in key and f"p{q}" in key:
+            return (f"histogram_quantile(0.{q}, sum by (le) (rate({cv.BUCKET_METRIC}{{{sel}}}[5m]))){scale}",
+                    "ms" if unit == "ms" else "s")
+    if unit in ("rps", "rpm") or "throughput" in key:
+        return f"sum(rate({cv.REQUESTS_METRIC}{{{sel}}}[5m])){scale}", "reqps" if unit != "rpm" else "rpm"
+    return f"kpi:{kr['metricKey']}{{{sel}}}", "none" if unit in ("count", "ratio") else unit
+
+
+def _thresholds(base: str, steps: list[tuple[float, str]]) -> gd.ThresholdsConfig:
+    return gd.ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps(
+        [GThreshold(value=None, color=base)] + [GThreshold(value=v, color=c) for v, c in steps])
+
+
+class DashboardGenerator:
+    artifact_type: ClassVar[ArtifactType] = ArtifactType.dashboard
+    code_version: ClassVar[str] = "1"
+
+    def design(self, task: dict[str, Any], source_checksum: str) -> Design:
+        p = task["resolved_parameters"]
+        rows = [["objective", "availability", "budget", "runbook"], ["burn", "requests"], ["errors", "latency"]]
+        krs = p.get("key_results", [])
+        rows += [[f"kpi:{i}" for i in range(j, min(j + 4, len(krs)))] for j in range(0, len(krs), 4)]
+        rows += [["log_rates"], ["error_logs"]]
+        return designed(task, source_checksum, {"rows": rows, "budget": round(1 - p["objective"], 10)})
+
+    def implement(self, d: Design) -> Rendered:
+        p, plan = d.params, d.plan
+        sel, budget = p["selector"], plan["budget"]
+        windows = set(cv.ERROR_RATIO_WINDOWS)
+        loki_sel = "{" + f'namespace="{p["namespace"]}", app="{p["target"]}"' + "}"
+        error_filter = '| json | level=~"(?i)(error|fatal)"'
+
+        def prom(expr: str, legend: str, ref: str = "A") -> prometheus.Dataquery:
+            return prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(ref).datasource(PROM)
+
+        def panel(key: str) -> tuple[Any, int]:
+            """Builder and height for a panel key of the design."""
+            if key == "objective":
+                return (stat.Panel().title("SLO objective").unit("percentunit").decimals(3)
+                        .with_target(prom(f"vector({p['objective']})", "objective")), 4)
+            if key == "availability":
+                return (stat.Panel().title(f"Availability ({p.get('window', '30d')})").unit("percentunit")
+                        .decimals(3).thresholds(_thresholds("red", [(p["objective"], "green")]))
+                        .with_target(prom(f"1 - {cv.error_ratio_record('1d')}{{{sel}}}", "availability")), 4)
+            if key == "budget":
+                return (stat.Panel().title("Error budget remaining").unit("percentunit")
+                        .thresholds(_thresholds("red", [(0, "orange"), (0.25, "green")]))
+                        .with_target(prom(f"slo:error_budget:remaining_ratio{{{sel}}}", "remaining")), 4)
+            if key == "runbook":
+                md = (f"**Runbook:** [{p['target']} runbook]({p['runbook_path']})\n\n"
+                      f"`{cv.ANNOTATION_ARTIFACT_ID}: {d.artifact_id}`  \n"
+                      f"`{cv.ANNOTATION_SOURCE_CHECKSUM}: {d.source_checksum[:12]}…`")
+                return text.Panel().title("Runbook and provenance").mode(TextMode.MARKDOWN).content(md), 4
+            if key == "burn":
+                ts = timeseries.Panel().title("Burn rate (× error budget)").unit("x").thresholds(
+                    _thresholds("green", [(1, "yellow"), (6, "orange"), (14.4, "red")]))
+                for i, w in enumerate(("1h", "6h", "1d", "3d")):
+                    ts = ts.with_target(prom(f"{cv.error_ratio_record(w)}{{{sel}}} / {budget}", w, "ABCD"[i]))
+                return ts, 8
+            if key == "requests":
+                return (timeseries.Panel().title("Request rate").unit("reqps").with_target(
+                    prom(f"sum(rate({cv.REQUESTS_METRIC}{{{sel}}}[$__rate_interval]))", "requests/s")), 8)
+            if key == "errors":
+                return (timeseries.Panel().title("Errors (5xx ratio)").unit("percentunit")
+                        .with_target(prom(f"{cv.error_ratio_record('5m')}{{{sel}}}", "error ratio"))
+                        .thresholds(_thresholds("green", [(budget, "red")])), 8)
+            if key == "latency":
+                ts = timeseries.Panel().title("Duration p50 / p99").unit("s")
+                for i, q in enumerate(("0.5", "0.99")):
+                    ts = ts.with_target(prom(f"histogram_quantile({q}, sum by (le) (rate({cv.BUCKET_METRIC}"
+                                             f"{{{sel}}}[$__rate_interval])))", f"p{q[2:] or '50'}", "AB"[i]))
+                if p.get("latency_p99_seconds"):
+                    ts = ts.thresholds(_thresholds("green", [(p["latency_p99_seconds"], "red")]))
+                return ts, 8
+            if key.startswith("kpi:"):
+                kr = p["key_results"][int(key[4:])]
+                expr, unit = _kpi_query(kr, sel, windows)
+                good_above = kr["targetOperator"] != "lte"
+                th = _thresholds("red" if good_above else "green", [(kr["target"], "green" if good_above else "red")])
+                title = f"KPI {kr['metricKey']} ({kr['targetOperator']} {kr['target']}{kr['unit']}"
+                title += f", {kr['window']})" if kr.get("window") else ")"
+                return stat.Panel().title(title).unit(unit).thresholds(th).with_target(prom(expr, kr["metricKey"])), 4
+            if key == "log_rates":
+                ts = timeseries.Panel().title("Logs: lines and errors per second").datasource(LOKI)
+                for i, (q, legend) in enumerate(((f"sum(rate({loki_sel} [$__auto]))", "lines"),
+                                                  (f"sum(rate({loki_sel} {error_filter} [$__auto]))", "errors"))):
+                    ts = ts.with_target(loki.Dataquery().expr(q).legend_format(legend).ref_id("AB"[i])
+                                        .datasource(LOKI))
+                return ts, 8
+            if key == "error_logs":
+                return (logs.Panel().title("Logs: errors").datasource(LOKI).with_target(
+                    loki.Dataquery().expr(f"{loki_sel} {error_filter}").ref_id("A").datasource(LOKI)), 10)
+            raise ValueError(f"unknown panel {key!r}")
+
+        b = (gd.Dashboard(p["title"]).uid(p["uid"]).editable().refresh(p["refresh"]).time("now-6h", "now")
+             .timezone("browser")
+             .description(f"{cv.ANNOTATION_ARTIFACT_ID}={d.artifact_id} "
+                          f"{cv.ANNOTATION_SOURCE_CHECKSUM}={d.source_checksum}")
+             .tags(["contextcore", f"placement:{p['placement']}", p["project_id"], p["target"],
+                    f"{cv.ANNOTATION_ARTIFACT_ID}:{d.artifact_id}", f"{cv.ANNOTATION_SOURCE_CHECKSUM}:"
+                    f"{d.source_checksum}"])
+             .with_variable(gd.DatasourceVariable("datasource").label("Prometheus").type("prometheus"))
+             .with_variable(gd.DatasourceVariable("loki").label("Loki").type("loki"))
+             .link(gd.DashboardLink("Runbook").type(DashboardLinkType.LINK).url(p["runbook_path"])
+                   .tooltip(f"{p['target']} runbook").target_blank(True)))
+        y, pid = 0, 1
+        for row in plan["rows"]:
+            width = _WIDTH // len(row)
+            height = 0
+            for i, key in enumerate(row):
+                builder, h = panel(key)
+                if key not in ("log_rates", "error_logs", "runbook"):
+                    builder = builder.datasource(PROM)
+                builder = builder.id(pid).grid_pos(GridPos(h=h, w=width, x=i * width, y=y))
+                b = b.with_panel(builder)
+                pid += 1
+                height = max(height, h)
+            y += height
+        # The SDK's to_json() is shallow; orjson calls it for every nested SDK object.
+        doc = orjson.loads(orjson.dumps(b.build(), default=lambda o: o.to_json()))
+        doc["schemaVersion"] = 39
+        doc["annotations"] = {"list": []}
+        return Rendered(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n", doc)
+
+    def check_schema(self, r: Rendered) -> list[tuple[str, str]]:
+        return check_dashboard(r.document)

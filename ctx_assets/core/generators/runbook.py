@@ -1,0 +1,103 @@
+"""Runbook (Markdown): overview, risks, escalation, procedures, and one section per alert.
+
+Each alert section is a heading whose anchor is exactly the fragment of the
+alert's runbook_url, so every link from a PrometheusRule or Loki rule lands here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from contracts.artifacts import ArtifactType
+
+from .. import conventions as cv
+from ._common import designed
+from .base import Design, Rendered, comment_header
+from .schemas import check_markdown_headings
+
+_BURN = {a[0]: a for a in cv.BURN_RATE_ALERTS}
+
+
+def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
+    t, ns, sel = p["target"], p["namespace"], f'job="{p["target"]}",namespace="{p["namespace"]}"'
+    if name in _BURN:
+        _, cls, factor, long, short = _BURN[name]
+        meaning = (f"{t} is spending its error budget {factor}x faster than the SLO allows, measured over "
+                   f"{long} and confirmed over {short}.")
+        impact = ("Users see failed requests now; the monthly error budget runs out within days."
+                  if cls == "page" else "A slow leak of failed requests; the budget will not last the window.")
+        diagnosis = [f"Open the dashboard ({p['dashboard_path']}) and compare the burn-rate panel windows.",
+                     f"Query the error ratio: `{cv.error_ratio_record(short)}{{{sel}}}`.",
+                     f"Find the failing routes: `sum by (http_route) (rate({cv.REQUESTS_METRIC}{{{sel},"
+                     f"{cv.ERROR_MATCHER}}}[5m]))`.",
+                     f"Check recent deploys: `kubectl -n {ns} rollout history deploy/{t}`."]
+        mitigation = [f"Roll back the last change: `kubectl -n {ns} rollout undo deploy/{t}`.",
+                      "Shed or reroute load if a dependency is failing; scale out if saturated.",
+                      "If the budget is gone, freeze risky releases until it recovers."]
+    elif name == cv.LATENCY_ALERT:
+        meaning = f"{t} p99 latency is above the {p.get('latency_p99') or 'required'} requirement for 10 minutes."
+        impact = "The slowest 1% of requests are slower than promised; timeouts upstream may follow."
+        diagnosis = [f"Latency by route: `histogram_quantile(0.99, sum by (le, http_route) (rate("
+                     f"{cv.BUCKET_METRIC}{{{sel}}}[5m])))`.",
+                     f"Check CPU throttling and saturation: `kubectl -n {ns} top pods -l app.kubernetes.io/name={t}`.",
+                     "Check the latency of downstream dependencies in the trace backend."]
+        mitigation = ["Scale out; remove hot spots; roll back a change that added work to the hot path."]
+    else:
+        meaning = f"{t} is writing error logs in a burst."
+        impact = "Errors are happening that metrics may not show yet (background jobs, retries)."
+        diagnosis = [f"Look at the error logs: `{{namespace=\"{ns}\", app=\"{t}\"}} | json | "
+                     "level=~\"(?i)(error|fatal)\"`.", "Group by message to find the new error."]
+        mitigation = ["Fix or roll back the change that introduced the error; silence only with a ticket."]
+    lines = [f"### {name}", "", "#### Meaning", "", meaning, "", "#### Impact", "", impact, "", "#### Diagnosis", ""]
+    lines += [f"{i}. {s}" for i, s in enumerate(diagnosis, 1)] + ["", "#### Mitigation", ""]
+    lines += [f"{i}. {s}" for i, s in enumerate(mitigation, 1)] + [""]
+    return lines
+
+
+class RunbookGenerator:
+    artifact_type: ClassVar[ArtifactType] = ArtifactType.runbook
+    code_version: ClassVar[str] = "1"
+
+    def design(self, task: dict[str, Any], source_checksum: str) -> Design:
+        p = task["resolved_parameters"]
+        sections = ["Overview", "Risks", "Escalation", "Procedures", "Alerts"]
+        return designed(task, source_checksum, {"sections": sections, "alerts": list(p["alerts"])})
+
+    def implement(self, d: Design) -> Rendered:
+        p = d.params
+        t = p["target"]
+        out = [comment_header(d, "<!-- ", " -->").rstrip(), "", f"# Runbook: {t}", "", "## Overview", "",
+               f"{t} ({p['kind']} in namespace `{p['namespace']}`) is part of {p['project_id']}"
+               + (f": {p['description']}" if p.get("description") else "") + ".",
+               f"Business criticality **{p['criticality']}**; availability objective **{p['objective_percent']}%**"
+               + (f", p99 latency **{p['latency_p99']}**" if p.get("latency_p99") else "") + ".", "",
+               f"- Dashboard: `{p['dashboard_path']}`" + (f" ({p['dashboard_url']})" if p.get("dashboard_url") else ""),
+               f"- Alert rules: `prometheus/rules/{t}-prometheus-rules.yaml`, `loki/rules/{t}-loki-rules.yaml`"]
+        if p.get("wiki"):
+            out.append(f"- Wiki: {p['wiki']}")
+        out += ["", "## Risks", ""]
+        if not p["risks"]:
+            out += ["No risks are recorded in the manifest; add them under `spec.risks`.", ""]
+        for r in p["risks"]:
+            out += [f"### {r['type']}: {r['description']} ({r.get('priority', 'P3')})", "",
+                    f"- Mitigation: {r.get('mitigation') or 'none recorded — add one to the manifest'}"]
+            if r.get("controls"):
+                out.append(f"- Controls: {', '.join(r['controls'])}")
+            out.append("")
+        out += ["## Escalation", "", "| team | slack | email | on-call |", "| --- | --- | --- | --- |"]
+        out += [f"| {o.get('team', '')} | {o.get('slack', '')} | {o.get('email', '')} | {o.get('oncall', '')} |"
+                for o in p["owners"]] or ["| (no owners in the manifest) | | | |"]
+        out += ["", "Page the on-call first; escalate to the owning team's channel after 15 minutes without "
+                "progress.", "", "## Procedures", "",
+                "### Check health", "", f"1. `kubectl -n {p['namespace']} get pods -l app.kubernetes.io/name={t}`",
+                f"2. Compare the dashboard availability stat with the {p['objective_percent']}% objective.",
+                "", "### Roll back", "",
+                f"1. `kubectl -n {p['namespace']} rollout undo {p['kind'].lower()}/{t}`",
+                "2. Watch the burn-rate panel return below 1x.", "", "## Alerts", ""]
+        for name in d.plan["alerts"]:
+            out += _alert_section(name, p)
+        text = "\n".join(out)
+        return Rendered(text.encode(), text)
+
+    def check_schema(self, r: Rendered) -> list[tuple[str, str]]:
+        return check_markdown_headings(r.document, ["Overview", "Risks", "Escalation", "Procedures", "Alerts"])
