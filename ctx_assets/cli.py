@@ -15,7 +15,7 @@ from contracts.gates import GateResult
 from .core.checksums import sha256_hex
 from .core.fsio import write_atomic
 from .core.init_template import NEXT_STEPS, render_template
-from .core.pipeline import export_and_plan
+from .core.pipeline import build_without_orchestrator, export_and_plan
 from .core.validate import validate_file
 
 EXIT_OK = 0
@@ -64,7 +64,15 @@ def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    run = export_and_plan(args.path, out)
+    if args.artifacts:
+        from resources.validators import ExternalValidators
+
+        validators = None if args.no_external else ExternalValidators().validate
+        progress = _Progress(enabled=not args.json)
+        run = build_without_orchestrator(args.path, out, validators=validators, on_result=progress)
+        progress.done()
+    else:
+        run = export_and_plan(args.path, out)
     if run.problems:
         for p in run.problems:
             print(p, file=sys.stderr)
@@ -75,18 +83,47 @@ def cmd_export(args: argparse.Namespace) -> int:
         _print_json({"ok": not run.blocked, "source_checksum": run.source_checksum,
                      "files": {rel: {"path": str(out / rel), "checksum": sha256_hex(data)}
                                for rel, data in run.files.items() if rel in run.written},
-                     "gates": [g.model_dump(mode="json") for g in run.gates]})
+                     "artifacts": [{"id": a.artifact_id, "type": a.artifact_type, "target": a.target,
+                                    "path": a.output_path, "checksum": a.checksum, "status": a.status,
+                                    "blocked_by": a.blocked_by} for a in run.artifacts],
+                     "gates": [g.model_dump(mode="json") for g in run.all_gates()]})
+    gates = run.all_gates()
     if run.blocked:
-        print(f"ctx: export blocked by a failing gate; nothing written to {out}", file=sys.stderr)
-        print_gates(run.gates, only_failed=True)
+        print(f"ctx: blocked by a failing gate; nothing written to {out}", file=sys.stderr)
+        print_gates(gates, only_failed=True)
+        for a in run.artifacts:
+            if a.status == "blocked":
+                print(f"  blocked {a.artifact_id}: by {a.blocked_by}", file=sys.stderr)
         return EXIT_GATE_FAILED
     if not args.json:
-        for rel in run.written:
-            print(f"wrote {out / rel}")
-        passed = sum(1 for g in run.gates if g.result == "passed")
-        print(f"gates: {passed}/{len(run.gates)} passed")
-        print_gates(run.gates, only_failed=True)
+        if len(run.written) <= 10:
+            for rel in run.written:
+                print(f"wrote {out / rel}")
+        else:
+            print(f"wrote {len(run.written)} files to {out}")
+        passed = sum(1 for g in gates if g.result == "passed")
+        print(f"gates: {passed}/{len(gates)} passed")
+        print_gates(gates, only_failed=True)
     return EXIT_OK
+
+
+class _Progress:
+    """One line per stage as artifacts finish: `dashboard: 11/11`."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.counts, self.current = enabled, {}, None
+
+    def __call__(self, result: object) -> None:
+        kind = getattr(result, "artifact_type", "?")
+        if kind != self.current:
+            self.done()
+            self.current = kind
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def done(self) -> None:
+        if self.enabled and self.current:
+            print(f"  {self.current}: {self.counts[self.current]} artifacts", file=sys.stderr)
+        self.current = None
 
 
 def _default_name(path: Path) -> str:
@@ -136,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--out", default="out", help="output folder (default: ./out)")
     s.add_argument("--json", action="store_true", help="machine-readable summary")
+    s.add_argument("--artifacts", action="store_true",
+                   help="also generate and validate every artifact (the whole bundle, no orchestrator)")
+    s.add_argument("--no-external", action="store_true", help="skip promtool/amtool")
     s.set_defaults(func=cmd_export)
 
     for register in _EXTRA_COMMANDS:

@@ -13,6 +13,7 @@ from typing import Any
 
 from contracts.gates import GateResult
 
+from .artifact_types import TYPE_ORDER
 from .checksums import sha256_hex
 from .gates.artifact import (
     check_artifact_schema,
@@ -89,20 +90,45 @@ def blocker(dep: ArtifactResult) -> str | None:
     return None
 
 
+BatchValidator = Callable[[str, list[ArtifactResult]], dict[str, GateResult]]
+
+
+def apply_batch_gates(results: list[ArtifactResult], gates: dict[str, GateResult]) -> None:
+    """Attach a stage's external-validator results; a blocking failure fails the artifact."""
+    for r in results:
+        g = gates.get(r.artifact_id)
+        if g is not None:
+            g.artifact_id = r.artifact_id
+            r.gates.append(g)
+            if g.blocks:
+                r.status = FAILED
+
+
 def build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: set[str] | None = None,
-                 on_result: Callable[[ArtifactResult], None] | None = None) -> list[ArtifactResult]:
-    """Every task in seed order; dependents of a failed or blocked artifact are blocked, not built."""
+                 on_result: Callable[[ArtifactResult], None] | None = None,
+                 validate_batch: BatchValidator | None = None) -> list[ArtifactResult]:
+    """Every task, one artifact type (stage) at a time in dependency order, so each stage's files are
+    validated in one batch before their dependents are built. Dependents of a failed or blocked
+    artifact are blocked, not built; `only` limits the run to some artifact ids."""
     reg = registry()
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        if only is None or task["artifact_id"] in only:
+            by_type.setdefault(task["artifact_type"], []).append(task)
     done: dict[str, ArtifactResult] = {}
     out: list[ArtifactResult] = []
-    for task in tasks:
-        if only is not None and task["artifact_id"] not in only:
-            continue
-        deps = [done[d.removeprefix("task:")] for d in task["depends_on"] if d.removeprefix("task:") in done]
-        why = next((b for b in map(blocker, deps) if b), None)
-        res = blocked_result(task, why) if why else build_artifact(task, source_checksum, reg[task["artifact_type"]])
-        done[res.artifact_id] = res
-        out.append(res)
-        if on_result:
-            on_result(res)
+    for at in TYPE_ORDER:
+        wave = []
+        for task in by_type.get(at.value, []):
+            deps = [done[d.removeprefix("task:")] for d in task["depends_on"] if d.removeprefix("task:") in done]
+            why = next((b for b in map(blocker, deps) if b), None)
+            res = blocked_result(task, why) if why else build_artifact(task, source_checksum, reg[at.value])
+            wave.append(res)
+        if validate_batch:
+            apply_batch_gates(wave, validate_batch(at.value, wave))
+        for res in wave:
+            done[res.artifact_id] = res
+            out.append(res)
+            if on_result:
+                on_result(res)
     return out

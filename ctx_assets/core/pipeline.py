@@ -6,15 +6,23 @@ them and writes the files atomically when no blocking gate failed.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from contracts.gates import GateResult, Problem
 
+from .artisan import BUILT, ArtifactResult, BatchValidator, build_bundle
+from .checksums import pretty_json
 from .export import build_export
 from .fsio import contained, write_atomic
+from .generators import registry
 from .plan import ingest_export
 from .validate import validate_file
+
+PROVENANCE_PATH = "export/provenance.json"
 
 
 @dataclass
@@ -24,10 +32,15 @@ class StageRun:
     files: dict[str, bytes] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     source_checksum: str = ""
+    seed: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[ArtifactResult] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:
-        return any(g.blocks for g in self.gates)
+        return any(g.blocks for g in self.gates) or any(a.status != BUILT for a in self.artifacts)
+
+    def all_gates(self) -> list[GateResult]:
+        return self.gates + [g for a in self.artifacts for g in a.gates]
 
 
 def export_and_plan(manifest_path: str | Path, out: Path | None, write: bool = True) -> StageRun:
@@ -45,8 +58,45 @@ def export_and_plan(manifest_path: str | Path, out: Path | None, write: bool = T
     seed = ingest_export(export.files, loaded.raw)
     run.gates += seed.gates
     run.files.update(seed.files)
+    run.seed = seed.seed
     if write and out is not None and not run.blocked:
-        for rel, data in run.files.items():
-            write_atomic(contained(out, rel), data)
-            run.written.append(rel)
+        _write(run, out, run.files)
+    return run
+
+
+def _write(run: StageRun, out: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        write_atomic(contained(out, rel), data)
+        run.written.append(rel)
+
+
+def provenance(run: StageRun, generated_at: str, run_id: str | None = None, trace_id: str | None = None) -> bytes:
+    """export/provenance.json: the chain manifest → export → seed → artifacts (the only file with a time)."""
+    chain = run.seed.get("provenance", {}).get("chain", [])
+    return pretty_json({
+        "generated_at": generated_at, "run_id": run_id, "trace_id": trace_id,
+        "source_checksum": run.source_checksum, "chain": chain,
+        "artifacts": {a.artifact_id: {"type": a.artifact_type, "target": a.target, "path": a.output_path,
+                                      "checksum": a.checksum, "status": a.status,
+                                      "code_version": registry()[a.artifact_type].code_version}
+                      for a in run.artifacts}})
+
+
+def build_without_orchestrator(manifest_path: str | Path, out: Path | None, write: bool = True,
+                               validators: BatchValidator | None = None,
+                               on_result: Callable[[ArtifactResult], None] | None = None) -> StageRun:
+    """The whole bundle as plain function calls: for CI jobs and the pure-generation benchmark.
+
+    Files are written only when every gate passed, so a failed run leaves the previous bundle intact.
+    """
+    run = export_and_plan(manifest_path, out, write=False)
+    if run.problems or run.blocked:
+        return run
+    run.artifacts = build_bundle(run.seed["tasks"], run.source_checksum, validate_batch=validators,
+                                 on_result=on_result)
+    if write and out is not None and not run.blocked:
+        files = dict(run.files)
+        files.update({a.output_path: a.content for a in run.artifacts if a.content is not None})
+        files[PROVENANCE_PATH] = provenance(run, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        _write(run, out, files)
     return run

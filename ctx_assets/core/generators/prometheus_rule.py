@@ -129,8 +129,10 @@ class PrometheusRuleGenerator:
                  "alert_rule_test": [{"eval_time": "1h", "alertname": fast["alert"],
                                       "exp_alerts": [{"exp_labels": exp, "exp_annotations": fast["annotations"]}]}]},
                 {"name": f"{job}: half the budget stays silent", "interval": "1m",
-                 "input_series": [series("200", total - half_err, 4400), series("500", half_err, 4400)],
-                 "alert_rule_test": [{"eval_time": "3d", "alertname": a["alert"], "exp_alerts": []}
+                 # The ratio is constant, so 6h of samples covers every window's verdict at a fraction
+                 # of the cost of simulating 3 days at 1m steps.
+                 "input_series": [series("200", total - half_err, 400), series("500", half_err, 400)],
+                 "alert_rule_test": [{"eval_time": "6h", "alertname": a["alert"], "exp_alerts": []}
                                      for a in alerts]},
             ],
         }

@@ -1,0 +1,195 @@
+"""External validators (promtool, amtool) as a Dagster resource, batched per stage run.
+
+One process per tool per stage run over all its files, never one per artifact.
+A missing tool is reported ("not installed") as a warning, never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dagster import ConfigurableResource
+
+from contracts.artifacts import ArtifactType
+from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.core import yamlout
+from ctx_assets.core.artisan import ArtifactResult
+from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
+from ctx_assets.core.routing import route_receivers
+
+_UID = re.compile(r"/d/[A-Za-z0-9_-]+")
+_SECTION = re.compile(r"^(?:Checking|Unit Testing:)\s+'?([^'\s]+)'?", re.MULTILINE)
+
+
+def _sections(output: str) -> dict[str, str]:
+    """Split tool output into per-file sections keyed by file name."""
+    out: dict[str, str] = {}
+    marks = list(_SECTION.finditer(output))
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(output)
+        out[Path(m.group(1)).name] = output[m.start():end]
+    return out
+
+
+class ExternalValidators(ConfigurableResource):
+    """promtool / amtool, found on PATH unless a path is given."""
+
+    promtool_path: str = ""
+    amtool_path: str = ""
+    timeout_seconds: float = 300.0
+
+    def tool(self, name: str) -> str | None:
+        configured = self.promtool_path if name == "promtool" else self.amtool_path
+        return configured or shutil.which(name)
+
+    def _run(self, argv: list[str]) -> tuple[int, str]:
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            return 124, f"{argv[0]} timed out after {self.timeout_seconds}s"
+        return p.returncode, p.stdout + p.stderr
+
+    def _not_installed(self, name: str, results: Iterable[ArtifactResult]) -> dict[str, GateResult]:
+        v = [Violation(field=name, message=f"{name} not installed; external validation skipped")]
+        return {r.artifact_id: GateResult.of(GateName.external_validators, v, blocking=False, warn_only=True)
+                for r in results}
+
+    def validate(self, artifact_type: str, results: list[ArtifactResult]) -> dict[str, GateResult]:
+        """Gate results per artifact id for one stage's freshly built artifacts."""
+        built = [r for r in results if r.status == "built"]
+        if not built:
+            return {}
+        if artifact_type == ArtifactType.prometheus_rule:
+            return self.check_prometheus_rules(built)
+        if artifact_type == ArtifactType.loki_rule:
+            return self.check_loki_rules(built)
+        if artifact_type == ArtifactType.notification_policy:
+            return self.check_alertmanager(built)
+        return {}
+
+    def _per_file(self, tool: str, argv: list[str], files: dict[str, str], what: str,
+                  extra: dict[str, list[Violation]] | None = None) -> dict[str, GateResult]:
+        code, output = self._run(argv)
+        sections = _sections(output)
+        out: dict[str, GateResult] = {}
+        for artifact_id, fname in files.items():
+            text = sections.get(fname, output if code else "")
+            ok = code == 0 or ("SUCCESS" in text and "FAILED" not in text)
+            v = [] if ok else [Violation(field=what, message=text.strip()[-800:] or f"{tool} failed")]
+            v += (extra or {}).get(artifact_id, [])
+            out[artifact_id] = GateResult.of(GateName.external_validators, v, tool=tool, check=what)
+        return out
+
+    @staticmethod
+    def _merge(*parts: dict[str, GateResult]) -> dict[str, GateResult]:
+        merged: dict[str, GateResult] = {}
+        for part in parts:
+            for k, g in part.items():
+                if k in merged:
+                    prev = merged[k]
+                    merged[k] = GateResult.of(GateName.external_validators, prev.violations + g.violations,
+                                              checks=[prev.details.get("check"), g.details.get("check")])
+                else:
+                    merged[k] = g
+        return merged
+
+    def check_prometheus_rules(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
+        promtool = self.tool("promtool")
+        if not promtool:
+            return self._not_installed("promtool", results)
+        with tempfile.TemporaryDirectory(prefix="ctx-promtool-") as tmp:
+            rules, tests, shapes = {}, {}, {}
+            for r in results:
+                text = yamlout.dump(r.document["spec"])  # promtool reads plain rule groups
+                rule_file = Path(tmp) / f"{r.artifact_id}.yaml"
+                rule_file.write_bytes(text)
+                rules[r.artifact_id] = rule_file.name
+                # Unit tests cost ~1.5 s a file in promtool; files that differ only in target and
+                # namespace share a shape, and one representative per shape is tested.
+                key = rule_shape(text, r.document)
+                if key not in shapes:
+                    shapes[key] = r.artifact_id
+                    test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), rule_file.name)
+                    (Path(tmp) / f"{r.artifact_id}.test.yaml").write_bytes(yamlout.dump(test_doc))
+                    tests[r.artifact_id] = f"{r.artifact_id}.test.yaml"
+            check = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in rules.values()]],
+                                   rules, "promtool check rules")
+            unit = self._per_file("promtool", [promtool, "test", "rules", *[f"{tmp}/{f}" for f in tests.values()]],
+                                  tests, "promtool test rules")
+            rep_of = {r.artifact_id: shapes[rule_shape(yamlout.dump(r.document["spec"]), r.document)]
+                      for r in results}
+            inherited = {aid: unit[rep].model_copy(update={"details": {**unit[rep].details, "tested_as": rep}})
+                         for aid, rep in rep_of.items()}
+            return self._merge(check, inherited)
+
+    def check_loki_rules(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
+        """Structure and templates via promtool on a copy with each expr replaced by vector(1)."""
+        promtool = self.tool("promtool")
+        if not promtool:
+            return self._not_installed("promtool", results)
+        with tempfile.TemporaryDirectory(prefix="ctx-loki-") as tmp:
+            files = {}
+            for r in results:
+                doc = yaml.safe_load(yamlout.dump(r.document))
+                for g in doc["groups"]:
+                    for rule in g["rules"]:
+                        rule["expr"] = "vector(1)"
+                name = f"{r.artifact_id}.yaml"
+                (Path(tmp) / name).write_bytes(yamlout.dump(doc))
+                files[r.artifact_id] = name
+            return self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in files.values()]],
+                                  files, "promtool check rules (Loki structure)")
+
+    def check_alertmanager(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
+        routing = {r.artifact_id: route_violations(r.document, r.design.params if r.design else {})
+                   for r in results}
+        amtool = self.tool("amtool")
+        if not amtool:
+            missing = self._not_installed("amtool", results)
+            return {k: GateResult.of(GateName.external_validators, g.violations + routing[k],
+                                     blocking=bool(routing[k]), warn_only=not routing[k]) for k, g in missing.items()}
+        with tempfile.TemporaryDirectory(prefix="ctx-amtool-") as tmp:
+            files = {}
+            for r in results:
+                name = f"{r.artifact_id}.yml"
+                (Path(tmp) / name).write_bytes(r.content or b"")
+                files[r.artifact_id] = name
+            return self._per_file("amtool", [amtool, "check-config", *[f"{tmp}/{f}" for f in files.values()]],
+                                  files, "amtool check-config", extra=routing)
+
+
+def route_violations(config: dict[str, Any], params: dict[str, Any]) -> list[Violation]:
+    """Each severity reaches the receiver the design intends (the `amtool config routes test` check)."""
+    target, ns = params.get("target"), params.get("namespace")
+    if not target:
+        return []
+    want = {params["page_severity"]: f"{target}-page"}
+    want.setdefault(params["ticket_severity"], f"{target}-ticket")
+    want.setdefault("warning", f"{target}-ticket")
+    out = []
+    for severity, receiver in want.items():
+        got = route_receivers(config["route"], {"job": target, "namespace": ns, "severity": severity})
+        if got != [receiver]:
+            out.append(Violation(field="route", message=f"severity={severity} reaches {got}, expected [{receiver}]"))
+    return out
+
+
+def rule_shape(text: bytes, doc: dict[str, Any]) -> str:
+    """The rule file with its target and namespace abstracted: equal shapes behave alike in tests."""
+    meta = doc["metadata"]
+    target, ns = meta["labels"]["app.kubernetes.io/name"], meta["namespace"]
+    text_s = _UID.sub("/d/UID", text.decode())  # dashboard uids are per-target hashes
+    return text_s.replace(f'namespace="{ns}"', 'namespace="NS"').replace(target, "TARGET")
+
+
+def _rendered(r: ArtifactResult) -> Any:
+    from ctx_assets.core.generators.base import Rendered
+
+    return Rendered(r.content or b"", r.document)
