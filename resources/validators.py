@@ -54,6 +54,8 @@ class ExternalValidators(ConfigurableResource):
             p = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout_seconds)
         except subprocess.TimeoutExpired:
             return 124, f"{argv[0]} timed out after {self.timeout_seconds}s"
+        except OSError as e:  # a configured path that does not exist or cannot run
+            return 127, f"cannot run {argv[0]}: {e.strerror}"
         return p.returncode, p.stdout + p.stderr
 
     def _not_installed(self, name: str, results: Iterable[ArtifactResult]) -> dict[str, GateResult]:

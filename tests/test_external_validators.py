@@ -1,0 +1,140 @@
+"""promtool and amtool on generated artifacts (SPEC §5), through the product's resource and directly.
+
+Under CI=true a missing tool fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from contracts.gates import GateName
+from ctx_assets.core import yamlout
+from ctx_assets.core.generators.base import Rendered
+from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
+from ctx_assets.core.routing import route_receivers
+from resources.validators import ExternalValidators
+
+from .bundles import artifacts
+from .conftest import require
+
+BUNDLES = ["example", "seventeen", "low"]
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    require(path is not None, f"{name} (Debian package prometheus / prometheus-alertmanager)")
+    return path
+
+
+@pytest.mark.parametrize("bundle_name", BUNDLES)
+def test_resource_passes_every_rule_and_config(bundle_name):
+    _tool("promtool"), _tool("amtool")
+    v = ExternalValidators()
+    for kind in ("prometheus_rule", "loki_rule", "notification_policy"):
+        results = artifacts(bundle_name, kind)
+        gates = v.validate(kind, results)
+        assert set(gates) == {r.artifact_id for r in results}
+        for aid, g in gates.items():
+            assert g.gate == GateName.external_validators and g.result == "passed", (aid, g.violations)
+
+
+def test_promtool_check_rules_on_each_spec(tmp_path):
+    promtool = _tool("promtool")
+    for a in artifacts("seventeen", "prometheus_rule"):
+        f = tmp_path / f"{a.artifact_id}.yaml"
+        f.write_bytes(yamlout.dump(yaml.safe_load(a.content)["spec"]))
+        r = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "SUCCESS: 14 rules found" in r.stdout  # 9 error ratios + budget + 4 burn alerts (no latency)
+
+
+def _unit_test(tmp_path: Path, doc: dict) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "rules.yaml").write_bytes(yamlout.dump(doc["spec"]))
+    tests = PrometheusRuleGenerator.promtool_tests(Rendered(b"", doc), "rules.yaml")
+    (tmp_path / "test.yaml").write_bytes(yamlout.dump(tests))
+    return subprocess.run([_tool("promtool"), "test", "rules", str(tmp_path / "test.yaml")],
+                          capture_output=True, text=True)
+
+
+def test_page_alert_fires_on_fast_burn_and_is_silent_at_half_budget(tmp_path):
+    doc = yaml.safe_load(artifacts("example", "prometheus_rule")[0].content)
+    r = _unit_test(tmp_path, doc)
+    assert r.returncode == 0, r.stdout + r.stderr
+    tests = PrometheusRuleGenerator.promtool_tests(Rendered(b"", doc), "rules.yaml")["tests"]
+    assert tests[0]["alert_rule_test"][0]["alertname"] == "ErrorBudgetBurnFast"
+    assert tests[0]["alert_rule_test"][0]["exp_alerts"]  # expects the page
+    assert all(t["exp_alerts"] == [] for t in tests[1]["alert_rule_test"])  # and silence
+
+
+def test_unit_tests_fail_when_the_page_threshold_is_wrong(tmp_path):
+    """Negative control: the generated unit tests catch a rule that would not page."""
+    doc = yaml.safe_load(artifacts("example", "prometheus_rule")[0].content)
+    fast = next(r for r in doc["spec"]["groups"][1]["rules"] if r["alert"] == "ErrorBudgetBurnFast")
+    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *")
+    r = _unit_test(tmp_path, doc)
+    assert r.returncode != 0 and "FAILED" in r.stdout + r.stderr
+
+
+def test_resource_reports_broken_rule_as_failed_gate():
+    _tool("promtool")
+    a = artifacts("example", "prometheus_rule")[0]
+    broken = yaml.safe_load(a.content)
+    broken["spec"]["groups"][0]["rules"][0]["expr"] = "sum(rate(x[5m]"
+    from dataclasses import replace
+
+    bad = replace(a, document=broken, content=yamlout.dump(broken))
+    gates = ExternalValidators().check_prometheus_rules([bad])
+    assert gates[a.artifact_id].blocks
+
+
+def test_configured_tool_that_cannot_run_fails_loudly():
+    results = artifacts("example", "prometheus_rule")[:2]
+    gates = ExternalValidators(promtool_path="/nonexistent/promtool").validate("prometheus_rule", results)
+    assert all(g.blocks for g in gates.values())
+    assert "cannot run" in next(iter(gates.values())).violations[0].message
+
+
+@pytest.mark.parametrize("kind", ["prometheus_rule", "loki_rule", "notification_policy"])
+def test_missing_tool_is_a_warning_not_a_crash(monkeypatch, tmp_path, kind):
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither promtool nor amtool on PATH
+    gates = ExternalValidators().validate(kind, artifacts("example", kind)[:2])
+    assert gates and all(g.result == "warned" and not g.blocks for g in gates.values())
+    assert "not installed" in next(iter(gates.values())).violations[0].message
+
+
+def _routes_test(amtool: str, config: Path, receiver: str, labels: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}",
+                           f"--verify.receivers={receiver}", *[f"{k}={v}" for k, v in labels.items()]],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("bundle_name", BUNDLES)
+def test_amtool_check_config_and_routes_per_severity(tmp_path, bundle_name):
+    amtool = _tool("amtool")
+    for a in artifacts(bundle_name, "notification_policy")[:3]:
+        f = tmp_path / f"{a.artifact_id}.yml"
+        f.write_bytes(a.content)
+        r = subprocess.run([amtool, "check-config", str(f)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        p = a.design.params
+        want = {p["page_severity"]: f"{a.target}-page"}
+        want.setdefault(p["ticket_severity"], f"{a.target}-ticket")
+        for severity, receiver in want.items():
+            labels = {"job": a.target, "namespace": p["namespace"], "severity": severity}
+            rt = _routes_test(amtool, f, receiver, labels)
+            assert rt.returncode == 0, (severity, rt.stdout + rt.stderr)
+            assert route_receivers(yaml.safe_load(a.content)["route"], labels) == [receiver]  # ours agrees
+        other = _routes_test(amtool, f, f"{a.target}-page", {"job": "someone-else", "severity": "critical"})
+        assert other.returncode != 0  # another job's pages do not reach this target's pager
+
+
+def test_inhibit_warning_while_critical():
+    doc = yaml.safe_load(artifacts("example", "notification_policy")[0].content)
+    (rule,) = doc["inhibit_rules"]
+    assert rule["source_matchers"] == ['severity="critical"'] and "warning" in rule["target_matchers"][0]
+    assert set(rule["equal"]) == {"job", "namespace"}
