@@ -126,6 +126,127 @@ class _Progress:
         self.current = None
 
 
+def _out_for(path: str, out: str | None) -> Path:
+    from resources.output_store import default_out
+
+    return Path(out or default_out(path))
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ctx_assets.defs.runner import run_build
+
+    out = _out_for(args.path, args.out)
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
+    say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
+    if not args.json:
+        print(f"ctx build {args.path} -> {out}", file=sys.stderr)
+    s = run_build(args.path, out, targets=targets, stale_only=args.stale_only, tracing=not args.no_tracing,
+                  progress=say)
+    if s.problems:
+        for p in s.problems:
+            print(p, file=sys.stderr)
+        if args.json:
+            _print_json({"ok": False, "trace_id": s.trace_id, "problems": [p.model_dump() for p in s.problems]})
+        return EXIT_INVALID_INPUT
+    if s.errors and not s.run_ids[1:]:
+        for e in s.errors:
+            print(f"ctx: error: {e}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    if args.json:
+        _print_json({"ok": s.ok, "run_id": s.run_ids[0] if s.run_ids else None, "run_ids": s.run_ids,
+                     "trace_id": s.trace_id, "materialized": s.materialized,
+                     "artifacts": sorted(s.artifacts.values(), key=lambda a: a["id"]), "gates": s.gates,
+                     "blocked": s.blocked})
+    else:
+        _print_build_table(s, out)
+    return EXIT_OK if s.ok else EXIT_GATE_FAILED
+
+
+def _print_build_table(s: object, out: Path) -> None:
+    from ctx_assets.defs.runner import BuildSummary
+
+    assert isinstance(s, BuildSummary)
+    by_type: dict[str, list[int]] = {}
+    for a in s.artifacts.values():
+        row = by_type.setdefault(a["type"], [0, 0])
+        row[0 if a["status"] == "built" else 1] += 1
+    print(f"{'artifact type':<22}{'built':>7}{'failed':>8}{'blocked':>9}")
+    for t, (ok, bad) in sorted(by_type.items()):
+        blocked = sum(1 for b in s.blocked if b["type"] == t)
+        print(f"{t:<22}{ok:>7}{bad:>8}{blocked:>9}")
+    passed = sum(1 for g in s.gates if g["result"] == "passed")
+    print(f"gates: {passed}/{len(s.gates)} passed; materialized {len(s.materialized)} artifacts into {out}")
+    for g in s.failed_gates:
+        print(f"FAILED gate {g['name']} on {g['artifact_id'] or g['asset']}", file=sys.stderr)
+        for v in g["violations"]:
+            print(f"    - {v['field']}: {v['message']}", file=sys.stderr)
+    for b in s.blocked:
+        print(f"blocked {b['id']} (a gate upstream failed)", file=sys.stderr)
+    print(f"trace: {s.trace_id}  (ctx trace --last)")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ctx_assets.defs.runner import compute_status
+
+    out = _out_for(args.path, args.out)
+    loaded, model, problems = validate_file(args.path)
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    rows = compute_status(args.path, out)
+    if args.json:
+        _print_json({"out": str(out), "artifacts": [r.as_dict() for r in rows]})
+        return EXIT_OK
+    width = max(len(r.artifact_id) for r in rows)
+    for r in rows:
+        print(f"{r.artifact_id:<{width}}  {r.status:<8} {r.cause}")
+    counts = {k: sum(1 for r in rows if r.status == k) for k in ("fresh", "stale", "missing")}
+    print(f"{counts['fresh']} fresh, {counts['stale']} stale, {counts['missing']} missing"
+          + ("  (ctx build --stale-only rebuilds the rest)" if counts["stale"] + counts["missing"] else ""))
+    return EXIT_OK
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from resources.telemetry import trace_file
+
+    from .trace_view import find_trace, load_traces, render, summary
+
+    path = trace_file()
+    traces = load_traces(path)
+    tid = find_trace(traces, None if args.last or not args.run_id else args.run_id)
+    if tid is None:
+        raise CliError(f"no trace {'for ' + args.run_id if args.run_id else 'yet'} in {path}; run `ctx build` first")
+    spans = traces[tid]
+    if args.json:
+        _print_json({**summary(spans), "tree": render(spans, show_passed=True).splitlines()})
+    else:
+        print(f"trace {tid}")
+        print(render(spans, show_passed=args.all_gates))
+    return EXIT_OK
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from ctx_assets.defs.runner import dagster_home
+
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
+    if args.path:
+        env["CTX_MANIFEST"] = args.path
+    if args.out:
+        env["CTX_OUT"] = args.out
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    argv = ["dagster", "dev", "-h", args.host, "-p", str(args.port)]
+    argv += ["-w", str(workspace)] if workspace.exists() else ["-m", "ctx_assets.definitions"]
+    print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        return subprocess.call(argv, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def _default_name(path: Path) -> str:
     base = path.resolve().parent.name.lower()
     name = re.sub(r"[^a-z0-9-]+", "-", base).strip("-")[:63].strip("-")
@@ -177,6 +298,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also generate and validate every artifact (the whole bundle, no orchestrator)")
     s.add_argument("--no-external", action="store_true", help="skip promtool/amtool")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("build", help="build the bundle through the Dagster asset graph")
+    s.add_argument("path")
+    s.add_argument("--out", help="output folder (default: out/<manifest name>)")
+    s.add_argument("--json", action="store_true", help="machine-readable summary")
+    s.add_argument("--targets", help="comma-separated targets to build (default: all)")
+    s.add_argument("--stale-only", action="store_true", help="rebuild only stale or missing artifacts")
+    s.add_argument("--no-tracing", action="store_true", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("status", help="fresh / stale / missing per artifact, with the cause")
+    s.add_argument("path")
+    s.add_argument("--out", help="output folder (default: out/<manifest name>)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("trace", help="print a run's trace as a tree (default: the last run)")
+    s.add_argument("run_id", nargs="?", help="Dagster run id, build id or trace id")
+    s.add_argument("--last", action="store_true", help="the most recent run (default)")
+    s.add_argument("--all-gates", action="store_true", help="also show passed gates")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_trace)
+
+    s = sub.add_parser("ui", help="serve the Dagster UI (lineage, checks, sensor) on 127.0.0.1")
+    s.add_argument("path", nargs="?", help="manifest (default: the bundled example or $CTX_MANIFEST)")
+    s.add_argument("--out", help="output folder")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=3000)
+    s.set_defaults(func=cmd_ui)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

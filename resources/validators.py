@@ -6,6 +6,7 @@ A missing tool is reported ("not installed") as a warning, never a crash.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -44,6 +45,29 @@ class ExternalValidators(ConfigurableResource):
     promtool_path: str = ""
     amtool_path: str = ""
     timeout_seconds: float = 300.0
+    # Content-addressed verdicts: a file already accepted (same bytes, same tool) is not re-run,
+    # so per-target runs of an unchanged shape cost nothing (promtool unit tests take ~1.5 s each).
+    cache_dir: str = ""
+
+    def _cache(self) -> Path | None:
+        if self.cache_dir == "off":
+            return None
+        from .telemetry import project_home
+
+        return Path(self.cache_dir) if self.cache_dir else project_home() / "cache" / "validators"
+
+    def _cache_key(self, tool: str, what: str, data: bytes) -> str:
+        return hashlib.sha256(f"{self.tool(tool)}\0{what}\0".encode() + data).hexdigest()
+
+    def cached(self, tool: str, what: str, data: bytes) -> bool:
+        c = self._cache()
+        return bool(c and (c / self._cache_key(tool, what, data)).exists())
+
+    def remember(self, tool: str, what: str, data: bytes) -> None:
+        c = self._cache()
+        if c:
+            c.mkdir(parents=True, exist_ok=True)
+            (c / self._cache_key(tool, what, data)).touch()
 
     def tool(self, name: str) -> str | None:
         configured = self.promtool_path if name == "promtool" else self.amtool_path
@@ -116,6 +140,8 @@ class ExternalValidators(ConfigurableResource):
                 # Unit tests cost ~1.5 s a file in promtool; files that differ only in target and
                 # namespace share a shape, and one representative per shape is tested.
                 key = rule_shape(text, r.document)
+                if key not in shapes and self.cached("promtool", "test rules", key.encode()):
+                    shapes[key] = None  # this shape passed its unit tests before
                 if key not in shapes:
                     shapes[key] = r.artifact_id
                     test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), rule_file.name)
@@ -124,11 +150,17 @@ class ExternalValidators(ConfigurableResource):
             check = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in rules.values()]],
                                    rules, "promtool check rules")
             unit = self._per_file("promtool", [promtool, "test", "rules", *[f"{tmp}/{f}" for f in tests.values()]],
-                                  tests, "promtool test rules")
-            rep_of = {r.artifact_id: shapes[rule_shape(yamlout.dump(r.document["spec"]), r.document)]
-                      for r in results}
-            inherited = {aid: unit[rep].model_copy(update={"details": {**unit[rep].details, "tested_as": rep}})
-                         for aid, rep in rep_of.items()}
+                                  tests, "promtool test rules") if tests else {}
+            for key, rep in shapes.items():
+                if rep is not None and unit[rep].result == "passed":
+                    self.remember("promtool", "test rules", key.encode())
+            cached_pass = GateResult.of(GateName.external_validators, [], tool="promtool",
+                                        check="promtool test rules (cached verdict for this rule shape)")
+            inherited = {}
+            for r in results:
+                rep = shapes[rule_shape(yamlout.dump(r.document["spec"]), r.document)]
+                inherited[r.artifact_id] = cached_pass if rep is None else unit[rep].model_copy(
+                    update={"details": {**unit[rep].details, "tested_as": rep}})
             return self._merge(check, inherited)
 
     def check_loki_rules(self, results: list[ArtifactResult]) -> dict[str, GateResult]:

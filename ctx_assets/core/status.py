@@ -1,0 +1,62 @@
+"""Freshness of every artifact: fresh, stale (with the cause) or missing (SPEC §3, `ctx status`).
+
+Compares what the current manifest would feed each generator (the seed task's
+fingerprint and its parts) with what the last materialization recorded, and the
+file on disk with the checksum that was written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .checksums import canonical_json, sha256_hex
+from .fingerprints import task_fingerprint
+
+FRESH, STALE, MISSING = "fresh", "stale", "missing"
+
+
+def fingerprint_parts(task: dict[str, Any]) -> dict[str, str]:
+    """Short hashes of each input of a task, so a stale artifact can name what changed."""
+    parts = {f"parameters.{k}": v for k, v in task["resolved_parameters"].items()}
+    for key in ("derivation_rules", "expected_output_contract", "design_constraints", "depends_on", "output_path",
+                "design_calibration", "design_principles", "generator"):
+        parts[key] = task.get(key)
+    return {k: sha256_hex(canonical_json(v))[:12] for k, v in parts.items()}
+
+
+@dataclass
+class ArtifactStatus:
+    artifact_id: str
+    artifact_type: str
+    target: str
+    path: str
+    status: str
+    cause: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.artifact_id, "type": self.artifact_type, "target": self.target, "path": self.path,
+                "status": self.status, "cause": self.cause}
+
+
+def artifact_status(task: dict[str, Any], code_version: str, recorded: dict[str, Any] | None,
+                    out: Path) -> ArtifactStatus:
+    """`recorded`: the metadata of the artifact's last materialization (None when never built)."""
+    s = ArtifactStatus(task["artifact_id"], task["artifact_type"], task["target"], task["output_path"], FRESH)
+    path = out / task["output_path"]
+    if recorded is None or not recorded.get("checksum"):
+        s.status, s.cause = MISSING, "never built"
+        return s
+    if not path.exists():
+        s.status, s.cause = MISSING, "file deleted from the output folder"
+        return s
+    if recorded.get("code_version") != code_version:
+        s.status, s.cause = STALE, f"generator code version {recorded.get('code_version')} → {code_version}"
+    elif recorded.get("fingerprint") != task_fingerprint(task, code_version):
+        old = recorded.get("fingerprint_parts") or {}
+        changed = sorted(k for k, v in fingerprint_parts(task).items() if old.get(k) != v)
+        s.status, s.cause = STALE, "inputs changed: " + (", ".join(changed[:6]) if changed else "seed task")
+    elif sha256_hex(path.read_bytes()) != recorded.get("checksum"):
+        s.status, s.cause = STALE, "file on disk differs from the built one (edited by hand?)"
+    return s

@@ -1,0 +1,208 @@
+"""The asset graph: manifest → export → context_seed → seven artifact types per target → provenance.
+
+Each body is a thin adapter: read from the output store, call the pure core,
+write atomically, report gates as asset checks and content hashes as data
+versions (so an unchanged output never makes its dependents stale).
+"""
+
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    DataVersion,
+    MaterializeResult,
+    asset,
+)
+
+from contracts.artifacts import ArtifactType
+from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.core import plan as plan_stage
+from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
+from ctx_assets.core.artisan import BUILT, apply_batch_gates, build_artifact
+from ctx_assets.core.checksums import pretty_json, sha256_hex
+from ctx_assets.core.export import build_export
+from ctx_assets.core.fingerprints import task_fingerprint
+from ctx_assets.core.generators import registry
+from ctx_assets.core.pipeline import PROVENANCE_PATH
+from ctx_assets.core.status import fingerprint_parts
+from ctx_assets.core.validate import validate_file
+from resources.output_store import OutputStore
+from resources.tracing import PipelineTracer
+from resources.validators import ExternalValidators
+
+from .gates import (
+    ARTIFACT_GATES,
+    EXPORT_GATES,
+    EXTERNAL_TYPES,
+    MANIFEST_GATES,
+    SEED_GATES,
+    not_run,
+    specs,
+    to_check,
+)
+from .partitions import TARGETS
+
+PIPELINE_GROUP = "pipeline"
+ARTISAN_GROUP = "artisan"
+
+
+def _checks(asset_name: str, gates: list[GateResult], declared: list[GateName], why_missing: str) -> list:
+    seen = {g.gate for g in gates}
+    return [to_check(g, asset_name) for g in gates if g.gate in declared] + \
+        [not_run(g, asset_name, why_missing) for g in declared if g not in seen]
+
+
+@asset(key="manifest", group_name=PIPELINE_GROUP, kinds={"yaml"}, check_specs=specs("manifest", MANIFEST_GATES),
+       description="The context manifest, parsed and validated; data version = sha256 of the file.")
+def manifest_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+    with tracer.stage(context, "manifest") as span:
+        loaded, model, problems = validate_file(store.manifest_path)
+        gate = GateResult.of(GateName.manifest_schema,
+                             [Violation(field=p.path or "(file)", message=str(p)) for p in problems])
+        tracer.gate(span, gate)
+        checksum = loaded.checksum if loaded else sha256_hex(str(problems).encode())
+        tracer.set_manifest(context, checksum, model.project_id if model else None)
+        yield MaterializeResult(
+            data_version=DataVersion(checksum),
+            metadata={"path": store.manifest_path, "source_checksum": checksum, "problems": len(problems),
+                      "targets": len(model.spec.targets) if model else 0},
+            check_results=[to_check(gate, "manifest")])
+
+
+@asset(key="export", deps=["manifest"], group_name=PIPELINE_GROUP, kinds={"json", "yaml"},
+       check_specs=specs("export", EXPORT_GATES),
+       description="Artifact manifest + onboarding metadata (export/artifact-manifest.yaml, "
+                   "export/onboarding-metadata.json).")
+def export_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+    with tracer.stage(context, "export") as span:
+        loaded, model, problems = validate_file(store.manifest_path)
+        if problems or model is None or loaded is None:
+            raise ValueError(f"manifest is invalid ({len(problems)} problems); fix it and re-run")
+        export = build_export(model, loaded.raw)
+        for g in export.gates:
+            tracer.gate(span, g)
+        written = [] if export.blocked else [str(store.write(rel, data)) for rel, data in export.files.items()]
+        md = export.onboarding
+        tracer.checksums(span, source=export.source_checksum, output=md["checksums"]["metadata_checksum"])
+        yield MaterializeResult(
+            data_version=DataVersion(md["checksums"]["metadata_checksum"]),
+            metadata={"files": written, "artifacts": len(md["artifact_dependency_graph"]),
+                      "source_checksum": export.source_checksum,
+                      "artifact_manifest_checksum": md["checksums"]["artifact_manifest_checksum"],
+                      "fields_before": md["field_preservation"]["fields_before"],
+                      "fields_after": md["field_preservation"]["fields_after"]},
+            check_results=_checks("export", export.gates, EXPORT_GATES, "export failed"))
+
+
+@asset(key="context_seed", deps=["export"], group_name=PIPELINE_GROUP, kinds={"json"},
+       check_specs=specs("context_seed", SEED_GATES),
+       description="Plan ingestion: the artisan context seed (export/artisan-context-seed.json). Keeps the "
+                   "target partitions in step with the manifest.")
+def context_seed_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+    with tracer.stage(context, "plan_ingestion") as span:
+        raw = store.read(plan_stage.ARTIFACT_MANIFEST_PATH)
+        files = {p: store.read(p) or b"" for p in (plan_stage.ARTIFACT_MANIFEST_PATH, plan_stage.ONBOARDING_PATH)}
+        manifest_bytes = Path(store.manifest_path).read_bytes()
+        if raw is None:
+            raise ValueError("no export in the output folder; materialize `export` first")
+        seed = plan_stage.ingest_export(files, manifest_bytes)
+        for g in seed.gates:
+            tracer.gate(span, g)
+        meta: dict[str, Any] = {}
+        if not seed.blocked:
+            for rel, data in seed.files.items():
+                store.write(rel, data)
+            targets = sorted({t["target"] for t in seed.seed["tasks"]})
+            current = set(context.instance.get_dynamic_partitions(TARGETS.name))
+            added, removed = sorted(set(targets) - current), sorted(current - set(targets))
+            if added:
+                context.instance.add_dynamic_partitions(TARGETS.name, added)
+            for t in removed:
+                context.instance.delete_dynamic_partition(TARGETS.name, t)
+            meta = {"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
+                    "targets_removed": removed}
+        chain = seed.seed.get("provenance", {}).get("chain", [{}, {}, {}])
+        yield MaterializeResult(
+            data_version=DataVersion(chain[2].get("seed_checksum", "blocked")),
+            metadata={**meta, "seed_checksum": chain[2].get("seed_checksum", ""),
+                      "source_checksum": chain[0].get("checksum", "")},
+            check_results=_checks("context_seed", seed.gates, SEED_GATES, "export integrity failed"))
+
+
+def _task(store: OutputStore, target: str, artifact_type: str) -> tuple[dict[str, Any], str]:
+    seed = store.read_json(plan_stage.SEED_PATH)
+    index = seed.get("_index")
+    if index is None:  # built once per parsed seed (the parse itself is cached by file version)
+        index = seed["_index"] = {(t["target"], t["artifact_type"]): t for t in seed["tasks"]}
+    task = index.get((target, artifact_type))
+    if task is None:
+        raise ValueError(f"target {target!r} is not in the current seed; re-materialize context_seed")
+    return task, seed["provenance"]["chain"][0]["checksum"]
+
+
+def _artifact_asset(artifact_type: ArtifactType):
+    info = TYPES[artifact_type]
+    gen = registry()[artifact_type]
+    name = artifact_type.value
+    gates = ARTIFACT_GATES + ([GateName.external_validators] if name in EXTERNAL_TYPES else [])
+
+    @asset(key=name, deps=["context_seed", *[d.value for d in info.depends_on]],
+           partitions_def=TARGETS, group_name=ARTISAN_GROUP, code_version=gen.code_version,
+           check_specs=specs(name, gates, TARGETS), kinds={info.path.rsplit(".", 1)[-1]},
+           description=f"{info.format} per target at {info.path}.")
+    def _build(context: AssetExecutionContext, store: OutputStore, validators: ExternalValidators,
+               tracer: PipelineTracer) -> Iterator[Any]:
+        target = context.partition_key
+        task, source_checksum = _task(store, target, name)
+        with tracer.artifact(context, task, source_checksum) as span:
+            result = build_artifact(task, source_checksum, registry()[name])
+            if name in EXTERNAL_TYPES and result.status == BUILT:
+                apply_batch_gates([result], validators.validate(name, [result]))
+            tracer.artifact_result(span, result)
+            written = result.status == BUILT
+            if written:
+                store.write(result.output_path, result.content or b"")
+        # Yielded after the span ends: the span measures our work, not Dagster's event-log writes.
+        yield MaterializeResult(
+            data_version=DataVersion(result.checksum or "failed"),
+            metadata={"artifact_id": result.artifact_id, "path": result.output_path,
+                      "checksum": result.checksum or "", "status": result.status, "written": written,
+                      "lines": result.lines, "tokens": result.tokens,
+                      "fingerprint": task_fingerprint(task, gen.code_version),
+                      "fingerprint_parts": fingerprint_parts(task),
+                      "source_checksum": source_checksum, "code_version": gen.code_version, **span.ids},
+            check_results=_checks(name, result.gates, gates, "design failed a blocking gate"))
+
+    return _build
+
+
+ARTIFACT_ASSETS = [_artifact_asset(t) for t in TYPE_ORDER]
+
+
+@asset(key="provenance", deps=["context_seed", *[t.value for t in TYPE_ORDER]], group_name=PIPELINE_GROUP,
+       kinds={"json"}, description="Output: export/provenance.json, the chain manifest → export → seed → artifacts.")
+def provenance_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> MaterializeResult:
+    with tracer.stage(context, "output"):
+        seed = store.read_json(plan_stage.SEED_PATH)
+        artifacts = {}
+        for t in seed["tasks"]:
+            data = store.read(t["output_path"])
+            artifacts[t["artifact_id"]] = {"type": t["artifact_type"], "target": t["target"], "path": t["output_path"],
+                                           "checksum": sha256_hex(data) if data is not None else None}
+        body = {"generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "run_id": context.run_id,
+                "trace_id": tracer.trace_id(context), "source_checksum": seed["provenance"]["chain"][0]["checksum"],
+                "chain": seed["provenance"]["chain"], "artifacts": artifacts}
+        store.write(PROVENANCE_PATH, pretty_json(body))
+        missing = sorted(k for k, v in artifacts.items() if v["checksum"] is None)
+        return MaterializeResult(metadata={"artifacts": len(artifacts), "missing": missing[:50],
+                                           "trace_id": body["trace_id"] or ""})
+
+
+ALL_ASSETS = [manifest_asset, export_asset, context_seed_asset, *ARTIFACT_ASSETS, provenance_asset]
+SHARED_KEYS = [AssetKey("manifest"), AssetKey("export"), AssetKey("context_seed")]
+ARTIFACT_KEYS = [AssetKey(t.value) for t in TYPE_ORDER]

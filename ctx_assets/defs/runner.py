@@ -1,0 +1,186 @@
+"""`ctx build` and `ctx status` on the embedded Dagster instance (SQLite in the project-local home).
+
+A build is: one run of the shared stages, one single-partition run per target
+(so every target gets its own gate results and a failure blocks only that
+target's dependents), one run of the output stage; all in process, all under
+one trace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetKey, DagsterInstance
+
+from ctx_assets.core.artifact_types import TYPE_ORDER
+from ctx_assets.core.generators import registry
+from ctx_assets.core.pipeline import export_and_plan
+from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status
+from resources.telemetry import configure_logging, project_home
+from resources.tracing import BuildTrace
+
+from .state import latest_artifact_metadata
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+DEFAULT_INSTANCE_YAML = """\
+# Written by ctx: embedded SQLite storage in this folder. See docs/scaling.md for Postgres.
+storage:
+  sqlite:
+    base_dir: {home}
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(DEFAULT_INSTANCE_YAML.format(home=home))
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def get_instance() -> DagsterInstance:
+    return DagsterInstance.from_config(str(dagster_home()))
+
+
+@dataclass
+class BuildSummary:
+    problems: list[Any] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+    trace_id: str | None = None
+    materialized: list[str] = field(default_factory=list)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gates: list[dict[str, Any]] = field(default_factory=list)
+    blocked: list[dict[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed_gates(self) -> list[dict[str, Any]]:
+        return [g for g in self.gates if g["result"] == "failed" and g["blocking"]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.failed_gates and not self.blocked and not self.errors
+
+
+def _collect(result: Any, summary: BuildSummary) -> None:
+    summary.run_ids.append(result.run_id)
+    for ev in result.get_asset_materialization_events():
+        mat = ev.event_specific_data.materialization
+        meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+        if "artifact_id" in meta:
+            summary.artifacts[meta["artifact_id"]] = {
+                "id": meta["artifact_id"], "type": mat.asset_key.to_user_string(), "target": mat.partition,
+                "path": meta["path"], "checksum": meta["checksum"], "status": meta["status"]}
+            if meta.get("written"):
+                summary.materialized.append(meta["artifact_id"])
+    for ev in result.get_asset_check_evaluations():
+        meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
+        n = int(meta.get("gate.violations", 0) or 0)
+        summary.gates.append({
+            "name": ev.check_name, "asset": ev.asset_key.to_user_string(),
+            "artifact_id": _artifact_id(ev.asset_key.to_user_string(), getattr(ev, "partition", None) or
+                                        result.dagster_run.tags.get("dagster/partition")),
+            "result": meta.get("gate.result", "passed" if ev.passed else "failed"),
+            "blocking": ev.severity.value == "ERROR",
+            "violations": [{"field": meta.get(f"gate.violation.{i}.field"),
+                            "message": meta.get(f"gate.violation.{i}.message")} for i in range(min(n, 20))]})
+
+
+def _artifact_id(asset: str, target: str | None) -> str | None:
+    return f"{target}-{asset.replace('_', '-')}" if target and asset in {t.value for t in TYPE_ORDER} else None
+
+
+def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None, stale_only: bool = False,
+              tracing: bool = True, progress: Callable[[str], None] = lambda s: None) -> BuildSummary:
+    from ctx_assets.definitions import build_definitions
+
+    configure_logging()
+    summary = BuildSummary()
+    instance = get_instance()
+    pre = export_and_plan(manifest, None, write=False)
+    planned = len(pre.seed.get("tasks", [])) if pre.seed else 0
+    with BuildTrace(planned_artifacts=planned) as bt:
+        summary.trace_id = bt.trace_id
+        if pre.problems:
+            summary.problems = pre.problems
+            _trace_invalid_manifest(bt, pre)
+            return summary
+        defs = build_definitions(str(manifest), str(out), tracing=tracing)
+        progress("stage shared: manifest → export → context_seed")
+        shared = defs.resolve_job_def("ctx_shared_stages").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET)
+        _collect(shared, summary)
+        if not shared.success or any(g["result"] == "failed" and g["blocking"] for g in summary.gates):
+            return summary
+        all_targets = sorted({t["target"] for t in pre.seed["tasks"]},
+                             key=[t["target"] for t in pre.seed["tasks"]].index)
+        chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
+        unknown = sorted(set(targets or []) - set(all_targets))
+        if unknown:
+            summary.errors.append(f"unknown target(s): {', '.join(unknown)}")
+            return summary
+        selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
+        if stale_only:
+            stale = [s for s in compute_status(manifest, out, instance, pre) if s.status != FRESH]
+            selection = {}
+            for s in stale:
+                if s.target in chosen:
+                    selection.setdefault(s.target, []).append(s.artifact_type)
+        job = defs.resolve_job_def("ctx_target_artifacts")
+        for i, target in enumerate(selection, 1):
+            types = selection[target]
+            result = job.execute_in_process(
+                instance=instance, partition_key=target, raise_on_error=False, run_config=QUIET,
+                asset_selection=[AssetKey(t) for t in types])
+            before = len(summary.materialized)
+            _collect(result, summary)
+            built = {a for a in summary.artifacts if a.startswith(f"{target}-")}
+            for t in types:
+                aid = f"{target}-{t.replace('_', '-')}"
+                if aid not in built:
+                    summary.blocked.append({"id": aid, "target": target, "type": t})
+            progress(f"[{i}/{len(selection)}] {target}: {len(summary.materialized) - before}/{len(types)} built")
+        progress("stage output: provenance")
+        _collect(defs.resolve_job_def("ctx_output").execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET), summary)
+        if not summary.ok:
+            bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
+    return summary
+
+
+def _trace_invalid_manifest(bt: BuildTrace, pre: Any) -> None:
+    """A build that fails at the manifest stage still leaves its trace: the stage and its gate."""
+    from opentelemetry.trace import Status, StatusCode
+
+    from contracts import semconv as sc
+    from contracts.gates import GateName, GateResult, Violation
+
+    gate = GateResult.of(GateName.manifest_schema, [Violation(field=p.path or "(file)", message=str(p))
+                                                     for p in pre.problems])
+    span = bt.telemetry.tracer.start_span("manifest", context=bt.context, attributes={
+        sc.PIPELINE_STAGE_NAME: "manifest", sc.CICD_PIPELINE_TASK_NAME: "manifest", sc.TASK_STATUS: sc.STATUS_FAILED})
+    from resources.tracing import gate_attributes
+
+    span.add_event(sc.EVENT_GATE, gate_attributes(gate))
+    span.set_status(Status(StatusCode.ERROR, "manifest invalid"))
+    span.end()
+    bt.failures.append(f"manifest invalid: {len(pre.problems)} problem(s)")
+
+
+def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | None = None,
+                   pre: Any = None) -> list[ArtifactStatus]:
+    pre = pre or export_and_plan(manifest, None, write=False)
+    if pre.problems:
+        raise ValueError("manifest invalid")
+    recorded = latest_artifact_metadata(instance or get_instance())
+    reg = registry()
+    return [artifact_status(t, reg[t["artifact_type"]].code_version, recorded.get((t["artifact_type"], t["target"])),
+                            out) for t in pre.seed["tasks"]]

@@ -1,0 +1,58 @@
+"""Where the bundle lives: the manifest to read and the output folder to write, atomically."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from dagster import ConfigurableResource
+
+from ctx_assets.core.fsio import contained, write_atomic
+
+DEFAULT_MANIFEST = "examples/online-boutique.contextcore.yaml"
+
+
+def default_manifest() -> str:
+    return os.environ.get("CTX_MANIFEST", DEFAULT_MANIFEST)
+
+
+def default_out(manifest: str) -> str:
+    stem = Path(manifest).name.removesuffix(".yaml").removesuffix(".contextcore")
+    return os.environ.get("CTX_OUT", str(Path("out") / (stem or "bundle")))
+
+
+class OutputStore(ConfigurableResource):
+    """The manifest path and the output folder (files written atomically, never outside it)."""
+
+    manifest_path: str
+    out_dir: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.out_dir)
+
+    def path(self, relative: str) -> Path:
+        return contained(self.root, relative)
+
+    def write(self, relative: str, data: bytes) -> Path:
+        p = self.path(relative)
+        write_atomic(p, data)
+        return p
+
+    def read(self, relative: str) -> bytes | None:
+        p = self.path(relative)
+        return p.read_bytes() if p.exists() else None
+
+    def read_json(self, relative: str) -> Any:
+        p = self.path(relative)
+        st = p.stat()
+        return _cached_json(str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_json(path: str, mtime_ns: int, size: int) -> Any:
+    """The seed is read by every artifact step of a build; parse it once per version of the file."""
+    return orjson.loads(Path(path).read_bytes())

@@ -1,0 +1,231 @@
+"""OpenTelemetry providers for the pipeline: where spans, metrics and logs go.
+
+Always: spans to the local OTLP/JSON-lines file (`ctx trace` reads it). When the
+standard OTEL_EXPORTER_OTLP_* variables name an endpoint: spans and metrics to
+that backend too (http/protobuf by default, grpc when OTEL_EXPORTER_OTLP_PROTOCOL
+says so). A backend that is down costs one bounded timeout and one warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry import baggage, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from contracts import semconv as sc
+from ctx_assets.core.secrets import redact_text
+
+from .otlp_json import JsonLinesSpanExporter
+
+log = logging.getLogger("ctx_assets")
+DEFAULT_OTLP_TIMEOUT_S = 3.0
+
+
+def project_home() -> Path:
+    """The project-local home (.ctx/ in the working folder) unless CTX_HOME says otherwise."""
+    return Path(os.environ.get("CTX_HOME", ".ctx"))
+
+
+def trace_file() -> Path:
+    return Path(os.environ.get("CTX_TRACE_FILE", project_home() / "traces" / "spans.jsonl"))
+
+
+def otlp_endpoint(signal: str) -> str | None:
+    return os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def _protocol(signal: str) -> str:
+    return os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL",
+                          os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"))
+
+
+def _timeout() -> float:
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT")
+    try:  # the variable is in milliseconds per the OTel spec
+        return min(float(raw) / 1000, 8.0) if raw else DEFAULT_OTLP_TIMEOUT_S
+    except ValueError:
+        return DEFAULT_OTLP_TIMEOUT_S
+
+
+class GuardedExporter(SpanExporter):
+    """Wraps a network exporter: after the first failure it warns once and stops trying, so a
+    backend that is down never fails or slows a build beyond one timeout."""
+
+    def __init__(self, inner: SpanExporter, what: str):
+        self.inner, self.what, self.dead = inner, what, False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self.dead:
+            return SpanExportResult.FAILURE
+        try:
+            result = self.inner.export(spans)
+        except Exception as e:  # the exporter must never break the build
+            result, why = SpanExportResult.FAILURE, str(e)
+        else:
+            why = "export failed"
+        if result != SpanExportResult.SUCCESS:
+            self.dead = True
+            log.warning("trace backend %s unreachable (%s); spans are still written to %s",
+                        self.what, why, trace_file())
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+class BaggageToAttributes(SpanProcessor):
+    """Copies the baggage (project id, manifest checksum) onto every span, so a backend can filter on it."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for key, value in baggage.get_all(parent_context).items():
+            span.set_attribute(f"baggage.{key}", str(value))
+
+
+def _otlp_span_exporter() -> SpanExporter | None:
+    endpoint = otlp_endpoint("traces")
+    if not endpoint:
+        return None
+    if _protocol("traces") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
+
+        return GuardedExporter(Grpc(timeout=_timeout()), endpoint)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
+
+    traces = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    url = traces or endpoint.rstrip("/") + "/v1/traces"
+    return GuardedExporter(Http(endpoint=url, timeout=_timeout()), endpoint)
+
+
+def _otlp_metric_exporter() -> MetricExporter | None:
+    if not otlp_endpoint("metrics"):
+        return None
+    if _protocol("metrics") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcM
+
+        return GrpcM(timeout=_timeout())
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpM
+
+    url = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or \
+        str(otlp_endpoint("metrics")).rstrip("/") + "/v1/metrics"
+    return HttpM(endpoint=url, timeout=_timeout())
+
+
+class Telemetry:
+    """One tracer and meter provider per process (and per test, through `reset`)."""
+
+    _lock = threading.Lock()
+    _current: Telemetry | None = None
+
+    def __init__(self, extra_exporters: Sequence[SpanExporter] = (), metric_reader: MetricReader | None = None,
+                 project_id: str | None = None):
+        resource = Resource.create({sc.SERVICE_NAME: sc.SERVICE_NAME_VALUE,
+                                    **({sc.PROJECT_ID: project_id} if project_id else {})})
+        self.tracer_provider = TracerProvider(resource=resource)
+        self.tracer_provider.add_span_processor(BaggageToAttributes())
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file()),
+                                                                   schedule_delay_millis=1000))
+        otlp = _otlp_span_exporter()
+        if otlp:
+            self.tracer_provider.add_span_processor(BatchSpanProcessor(
+                otlp, export_timeout_millis=int(_timeout() * 1000) + 500))
+        for exp in extra_exporters:
+            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+            self.tracer_provider.add_span_processor(SimpleSpanProcessor(exp))
+        readers: list[MetricReader] = [metric_reader] if metric_reader else []
+        m_exp = _otlp_metric_exporter()
+        if m_exp:
+            readers.append(PeriodicExportingMetricReader(m_exp, export_interval_millis=60000,
+                                                         export_timeout_millis=int(_timeout() * 1000)))
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        self.tracer = self.tracer_provider.get_tracer("ctx_assets")
+        meter = self.meter_provider.get_meter("ctx_assets")
+        self.stage_duration = meter.create_histogram(sc.METRIC_STAGE_DURATION, unit="s",
+                                                     description="duration of each pipeline stage")
+        self.gate_violations = meter.create_counter(sc.METRIC_GATE_VIOLATIONS,
+                                                    description="gate violations by gate and result")
+        self.runs = meter.create_counter(sc.METRIC_RUNS, description="pipeline runs by result")
+        self.calibration_mismatch = meter.create_counter(sc.METRIC_CALIBRATION_MISMATCH,
+                                                         description="designs whose tier mismatched their type")
+        self.run_duration = meter.create_histogram(sc.METRIC_RUN_DURATION, unit="s",
+                                                   description="duration of a pipeline run")
+
+    @classmethod
+    def get(cls) -> Telemetry:
+        with cls._lock:
+            if cls._current is None:
+                cls._current = Telemetry()
+            return cls._current
+
+    @classmethod
+    def install(cls, telemetry: Telemetry) -> Telemetry:
+        """Use `telemetry` (tests pass in-memory exporters and readers)."""
+        with cls._lock:
+            cls._current = telemetry
+        return telemetry
+
+    @classmethod
+    def reset(cls) -> None:
+        with cls._lock:
+            if cls._current is not None:
+                cls._current.shutdown()
+            cls._current = None
+
+    def flush(self) -> None:
+        deadline = time.monotonic() + 9
+        self.tracer_provider.force_flush(timeout_millis=int(max(0.5, deadline - time.monotonic()) * 1000))
+
+    def shutdown(self) -> None:
+        self.flush()
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown(timeout_millis=3000)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """Structured JSON logs that carry trace_id and span_id (ContextCore dual telemetry)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ctx = trace.get_current_span().get_span_context()
+        body = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
+                "message": redact_text(record.getMessage())}
+        if ctx.is_valid:
+            body["trace_id"], body["span_id"] = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
+        for key in ("stage", "artifact_id", "gate", "result"):
+            if hasattr(record, key):
+                body[key] = getattr(record, key)
+        return json.dumps(body)
+
+
+def configure_logging(debug: bool = False) -> None:
+    """JSON lines to .ctx/logs/ctx.jsonl; warnings also to stderr as plain text."""
+    if getattr(configure_logging, "_done", False):
+        return
+    path = project_home() / "logs" / "ctx.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(path)
+    file_handler.setFormatter(JsonLogFormatter())
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.DEBUG if debug else logging.WARNING)
+    err.setFormatter(logging.Formatter("ctx: %(levelname)s: %(message)s"))
+    log.addHandler(file_handler)
+    log.addHandler(err)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    configure_logging._done = True  # type: ignore[attr-defined]

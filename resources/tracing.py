@@ -1,0 +1,438 @@
+"""Tasks as spans: a Dagster resource that traces every run (SPEC §7), without monkeypatching.
+
+A run is a trace. Under `ctx build`, several Dagster runs (shared stages, one per
+target, output) hang under one root span, the build (the epic); a run launched
+from the UI or a sensor is its own root. Stages are child spans, artifacts are
+spans under their stage with DESIGN and IMPLEMENT children, gates are
+`gate.validation` events, dependencies are span links, blocked artifacts get
+spans naming the gate that blocked them, and the root's progress follows the
+artifacts as they finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from dagster import AssetKey, ConfigurableResource, InitResourceContext
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
+from pydantic import PrivateAttr
+
+from contracts import semconv as sc
+from contracts.gates import GateOutcome, GateResult
+from ctx_assets.core.artifact_types import TYPES
+from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult
+from ctx_assets.core.secrets import redact_text
+
+from .telemetry import Telemetry, log
+
+ARTIFACT_TYPES = {t.value for t in TYPES}
+_STAGE_OF_ASSET = {"manifest": "manifest", "export": "export", "context_seed": "plan_ingestion", "provenance": "output"}
+_UPSTREAM = {"export": ["manifest"], "context_seed": ["export"], "provenance": ["context_seed"]}
+
+
+def _clean(v: Any) -> Any:
+    """Attribute values never carry secrets (the secret gate's redaction, applied to telemetry)."""
+    return redact_text(v) if isinstance(v, str) else v
+
+
+def gate_attributes(g: GateResult) -> dict[str, Any]:
+    out: dict[str, Any] = {sc.GATE_NAME: g.gate.value, sc.GATE_RESULT: g.result.value, sc.GATE_BLOCKING: g.blocking,
+                           sc.GATE_VIOLATIONS: len(g.violations)}
+    for i, v in enumerate(g.violations[:20]):
+        out[sc.gate_violation_field(i)] = _clean(v.field)
+        out[sc.gate_violation_message(i)] = _clean(v.message[:500])
+    for k, v in g.details.items():
+        if k.startswith((sc.CALIBRATION_PREFIX, sc.CHECKSUM_PREFIX, sc.SIZE_PREFIX)) and isinstance(
+                v, str | int | float | bool):
+            out[k] = _clean(v)
+    return out
+
+
+class Progress:
+    """Epic progress derived from children: percent of planned artifacts finished."""
+
+    def __init__(self, span: Span, planned: int):
+        self.span, self.planned, self.done = span, max(planned, 1), 0
+
+    def step(self) -> None:
+        self.done += 1
+        pct = round(100 * min(self.done, self.planned) / self.planned, 1)
+        self.span.set_attribute(sc.TASK_PERCENT_COMPLETE, pct)
+        self.span.add_event(sc.EVENT_PROGRESS, {sc.TASK_PERCENT_COMPLETE: pct, "artifacts.done": self.done,
+                                                "artifacts.planned": self.planned})
+
+
+class BuildTrace:
+    """The root span of one `ctx build`; the Dagster runs of the build become its children."""
+
+    current: ClassVar[BuildTrace | None] = None
+
+    def __init__(self, planned_artifacts: int, build_id: str | None = None):
+        self.telemetry = Telemetry.get()
+        self.build_id = build_id or uuid.uuid4().hex
+        self.span = self.telemetry.tracer.start_span(sc.SPAN_BUILD, attributes={
+            sc.TASK_TYPE: sc.TASK_TYPE_EPIC, sc.TASK_ID: self.build_id, sc.TASK_STATUS: sc.STATUS_IN_PROGRESS,
+            sc.TASK_PERCENT_COMPLETE: 0.0, sc.CICD_PIPELINE_NAME: sc.PIPELINE_NAME,
+            sc.CICD_PIPELINE_RUN_ID: self.build_id})
+        self.progress = Progress(self.span, planned_artifacts)
+        self.context = trace.set_span_in_context(self.span)
+        self.spans: dict[str, SpanContext] = {}  # artifact id -> span, for links across the build's runs
+        self.failures: list[str] = []
+        self.run_ids: list[str] = []
+        self.started = time.monotonic()
+
+    def set_manifest(self, checksum: str, project_id: str | None) -> None:
+        self.span.set_attribute(sc.PIPELINE_MANIFEST_CHECKSUM, checksum)
+        if project_id:
+            self.span.set_attribute(sc.PROJECT_ID, project_id)
+            self.context = baggage.set_baggage(sc.BAGGAGE_PROJECT_ID, project_id, self.context)
+        self.context = baggage.set_baggage(sc.BAGGAGE_MANIFEST_CHECKSUM, checksum, self.context)
+
+    @property
+    def trace_id(self) -> str:
+        return f"{self.span.get_span_context().trace_id:032x}"
+
+    def __enter__(self) -> BuildTrace:
+        BuildTrace.current = self
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is not None:
+            self.span.record_exception(exc)
+            self.failures.append(f"{type(exc).__name__}: {exc}")
+        self.finish()
+
+    def finish(self) -> None:
+        ok = not self.failures
+        self.span.set_attribute("ctx.dagster.run_ids", self.run_ids)
+        _end_root(self.span, ok, self.failures, self.telemetry, time.monotonic() - self.started)
+        BuildTrace.current = None
+        self.telemetry.flush()
+
+
+def _end_root(span: Span, ok: bool, failures: list[str], tel: Telemetry, seconds: float) -> None:
+    result = sc.CICD_RESULT_SUCCESS if ok else sc.CICD_RESULT_FAILURE
+    span.set_attribute(sc.CICD_PIPELINE_RESULT, result)
+    span.set_attribute(sc.TASK_STATUS, sc.STATUS_DONE if ok else sc.STATUS_FAILED)
+    if not ok:
+        span.set_status(Status(StatusCode.ERROR, _clean("; ".join(failures)[:500])))
+    span.end()
+    tel.runs.add(1, {"result": result})
+    tel.run_duration.record(seconds, {"result": result, sc.CICD_PIPELINE_NAME: sc.PIPELINE_NAME})
+
+
+class _RunState:
+    def __init__(self) -> None:
+        self.span: Span | None = None
+        self.context: otel_context.Context | None = None
+        self.build: BuildTrace | None = None
+        self.progress: Progress | None = None
+        self.failed: dict[str, str] = {}  # asset name -> "gate on artifact" that failed
+        self.executed: set[str] = set()
+        self.selected: list[str] = []
+        self.partition: str | None = None
+        self.spans: dict[str, SpanContext] = {}
+        self.started = 0.0
+
+
+class PipelineTracer(ConfigurableResource):
+    """Traces each run; set `enabled: false` to measure the pipeline without tracing."""
+
+    enabled: bool = True
+    _state: _RunState = PrivateAttr(default_factory=_RunState)
+
+    # -- run lifecycle ------------------------------------------------------------------------
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        st = self._state = _RunState()
+        if not self.enabled:
+            return
+        tel = Telemetry.get()
+        run = context.dagster_run
+        st.started = time.monotonic()
+        st.selected = sorted(k.to_user_string() for k in (run.asset_selection or [])) if run else []
+        st.partition = run.tags.get("dagster/partition") if run else None
+        run_id = run.run_id if run else "unknown"
+        st.build = BuildTrace.current
+        attrs = {sc.CICD_PIPELINE_NAME: sc.PIPELINE_NAME, sc.CICD_PIPELINE_RUN_ID: run_id}
+        if st.partition:
+            attrs[sc.PIPELINE_TARGET] = st.partition
+        if st.build:
+            st.build.run_ids.append(run_id)
+            st.span = tel.tracer.start_span(sc.SPAN_RUN, context=st.build.context, attributes={
+                **attrs, sc.TASK_TYPE: sc.TASK_TYPE_STORY, sc.TASK_ID: run_id, sc.TASK_STATUS: sc.STATUS_IN_PROGRESS})
+            st.context = trace.set_span_in_context(st.span, st.build.context)
+            st.spans = st.build.spans
+        else:  # a run from the UI or a sensor: the run is the trace
+            st.span = tel.tracer.start_span(sc.SPAN_RUN, attributes={
+                **attrs, sc.TASK_TYPE: sc.TASK_TYPE_EPIC, sc.TASK_ID: run_id, sc.TASK_STATUS: sc.STATUS_IN_PROGRESS,
+                sc.TASK_PERCENT_COMPLETE: 0.0})
+            st.context = trace.set_span_in_context(st.span)
+            planned = sum(1 for k in st.selected if k in ARTIFACT_TYPES)
+            st.progress = Progress(st.span, planned)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        st = self._state
+        if not self.enabled or st.span is None:
+            return
+        tel = Telemetry.get()
+        for name in st.selected:  # selected but never executed: stopped by a blocking gate upstream
+            if name not in st.executed:
+                self._blocked_span(name)
+        self.end_artisan_stage()
+        ok = not st.failed
+        if st.build:
+            if not ok:
+                st.build.failures += [f"{k}: {v}" for k, v in st.failed.items()]
+            st.span.set_attribute(sc.TASK_STATUS, sc.STATUS_DONE if ok else sc.STATUS_FAILED)
+            st.span.set_attribute(sc.CICD_PIPELINE_RESULT, sc.CICD_RESULT_SUCCESS if ok else sc.CICD_RESULT_FAILURE)
+            if not ok:
+                st.span.set_status(Status(StatusCode.ERROR, _clean("; ".join(st.failed.values())[:500])))
+            st.span.end()
+        else:
+            _end_root(st.span, ok, list(st.failed.values()), tel, time.monotonic() - st.started)
+            tel.flush()
+
+    def _blocked_span(self, name: str) -> None:
+        st = self._state
+        deps = [d.value for d in TYPES[name].depends_on] if name in ARTIFACT_TYPES else _UPSTREAM.get(name, [])
+        if name in ARTIFACT_TYPES:
+            deps = deps + ["context_seed"]
+        reason = next((st.failed[d] for d in deps if d in st.failed), None) or \
+            next(iter(st.failed.values()), "an upstream step did not run")
+        st.failed.setdefault(name, reason)
+        attrs: dict[str, Any] = {sc.TASK_STATUS: sc.STATUS_BLOCKED, sc.TASK_BLOCKED_BY: reason,
+                                 sc.TASK_TYPE: sc.TASK_TYPE_TASK}
+        if name in ARTIFACT_TYPES and st.partition:
+            aid = f"{st.partition}-{name.replace('_', '-')}"
+            attrs.update({sc.PIPELINE_ARTIFACT_ID: aid, sc.PIPELINE_ARTIFACT_TYPE: name,
+                          sc.PIPELINE_TARGET: st.partition, sc.PIPELINE_STAGE_NAME: "artisan"})
+        else:
+            attrs[sc.PIPELINE_STAGE_NAME] = _STAGE_OF_ASSET.get(name, name)
+        span = Telemetry.get().tracer.start_span(f"blocked {name}", context=st.context, attributes=attrs)
+        span.set_status(Status(StatusCode.ERROR, _clean(f"blocked by {reason}")))
+        span.end()
+
+    # -- stages and artifacts -----------------------------------------------------------------
+    @contextlib.contextmanager
+    def stage(self, context: Any, name: str) -> Iterator[Span]:
+        st = self._state
+        asset_name = context.asset_key.to_user_string() if hasattr(context, "asset_key") else name
+        st.executed.add(asset_name)
+        if not self.enabled or st.context is None:
+            yield trace.INVALID_SPAN
+            return
+        tel = Telemetry.get()
+        started = time.monotonic()
+        token = otel_context.attach(st.build.context if st.build else st.context)  # baggage for the stage
+        try:
+            with tel.tracer.start_as_current_span(name, context=st.context, attributes={
+                    sc.PIPELINE_STAGE_NAME: name, sc.CICD_PIPELINE_TASK_NAME: name,
+                    sc.TASK_TYPE: sc.TASK_TYPE_TASK}) as span:
+                try:
+                    yield span
+                except Exception as e:
+                    st.failed[asset_name] = f"exception in {name}: {type(e).__name__}"
+                    raise
+                failed = [g for g in getattr(span, "_ctx_gates", []) if g.blocks]
+                if failed:
+                    st.failed[asset_name] = f"{failed[0].gate.value} on {name}"
+                    span.set_status(Status(StatusCode.ERROR, f"gate {failed[0].gate.value} failed"))
+                span.set_attribute(sc.TASK_STATUS, sc.STATUS_FAILED if failed else sc.STATUS_DONE)
+        finally:
+            otel_context.detach(token)
+            tel.stage_duration.record(time.monotonic() - started, {sc.PIPELINE_STAGE_NAME: name})
+            log.info("stage %s finished", name, extra={"stage": name})
+
+    def gate(self, span: Span, g: GateResult) -> None:
+        tel = Telemetry.get()
+        if g.violations:
+            tel.gate_violations.add(len(g.violations), {sc.GATE_NAME: g.gate.value, sc.GATE_RESULT: g.result.value})
+        if g.details.get("calibration.mismatch"):
+            tel.calibration_mismatch.add(1, {"artifact_type": g.details.get("artifact_type", "")})
+        if not self.enabled or not span.is_recording():
+            return
+        gates = getattr(span, "_ctx_gates", None)
+        if gates is None:
+            gates = []
+            span._ctx_gates = gates  # type: ignore[attr-defined]
+        gates.append(g)
+        span.add_event(sc.EVENT_GATE, gate_attributes(g))
+        if g.result == GateOutcome.failed:
+            log.warning("gate %s failed%s: %s", g.gate.value, f" on {g.artifact_id}" if g.artifact_id else "",
+                        "; ".join(f"{v.field}: {v.message}" for v in g.violations[:3]),
+                        extra={"gate": g.gate.value, "result": "failed"})
+
+    def checksums(self, span: Span, source: str, output: str) -> None:
+        if span.is_recording():
+            span.set_attribute(sc.PIPELINE_INPUT_CHECKSUM, source)
+            span.set_attribute(sc.PIPELINE_OUTPUT_CHECKSUM, output)
+
+    def set_manifest(self, context: Any, checksum: str, project_id: str | None) -> None:
+        st = self._state
+        if st.build:
+            st.build.set_manifest(checksum, project_id)
+        elif st.span is not None and self.enabled:
+            st.span.set_attribute(sc.PIPELINE_MANIFEST_CHECKSUM, checksum)
+            if project_id:
+                st.span.set_attribute(sc.PROJECT_ID, project_id)
+                st.context = baggage.set_baggage(sc.BAGGAGE_PROJECT_ID, project_id, st.context)
+            st.context = baggage.set_baggage(sc.BAGGAGE_MANIFEST_CHECKSUM, checksum, st.context)
+
+    def trace_id(self, context: Any) -> str | None:
+        st = self._state
+        span = st.build.span if st.build else st.span
+        return f"{span.get_span_context().trace_id:032x}" if span is not None and self.enabled else None
+
+    @contextlib.contextmanager
+    def artifact(self, context: Any, task: dict[str, Any], source_checksum: str) -> Iterator[Any]:
+        """The artifact's span (under the run's artisan stage), linked to the spans it was built from."""
+        st = self._state
+        name = task["artifact_type"]
+        st.executed.add(name)
+        if not self.enabled or st.context is None:
+            yield _NoSpan()
+            return
+        tel = Telemetry.get()
+        links = []
+        for dep in task["depends_on"]:
+            dep_id = dep.removeprefix("task:")
+            ctx = st.spans.get(dep_id) or _materialized_span(context, dep_id, task)
+            if ctx is not None:
+                links.append(Link(ctx, {sc.LINK_TYPE: sc.LINK_DEPENDS_ON, sc.PIPELINE_ARTIFACT_ID: dep_id}))
+        base = {sc.PIPELINE_ARTIFACT_ID: task["artifact_id"], sc.PIPELINE_ARTIFACT_TYPE: name,
+                sc.PIPELINE_TARGET: task["target"]}
+        started = time.monotonic()
+        stage = self._artisan_stage()
+        with tel.tracer.start_as_current_span(f"artifact {task['artifact_id']}", context=stage, links=links,
+                                              attributes={**base, sc.PIPELINE_STAGE_NAME: "artisan",
+                                                          sc.TASK_TYPE: sc.TASK_TYPE_TASK,
+                                                          sc.PIPELINE_INPUT_CHECKSUM: source_checksum}) as span:
+            st.spans[task["artifact_id"]] = span.get_span_context()
+            handle = _ArtifactSpan(self, span, base)
+            try:
+                yield handle
+            except Exception as e:
+                st.failed[name] = f"exception in {task['artifact_id']}: {type(e).__name__}"
+                span.set_attribute(sc.TASK_STATUS, sc.STATUS_FAILED)
+                raise
+            finally:
+                tel.stage_duration.record(time.monotonic() - started, {sc.PIPELINE_STAGE_NAME: "artisan",
+                                                                        sc.PIPELINE_ARTIFACT_TYPE: name})
+                self._step()
+
+    def _artisan_stage(self) -> otel_context.Context:
+        """One `artisan` stage span per run, parent of the run's artifact spans."""
+        st = self._state
+        stage = getattr(st, "artisan", None)
+        if stage is None:
+            span = Telemetry.get().tracer.start_span("artisan", context=st.context, attributes={
+                sc.PIPELINE_STAGE_NAME: "artisan", sc.CICD_PIPELINE_TASK_NAME: "artisan",
+                sc.TASK_TYPE: sc.TASK_TYPE_TASK})
+            stage = st.artisan = (span, trace.set_span_in_context(span, st.context))  # type: ignore[attr-defined]
+        return stage[1]
+
+    def end_artisan_stage(self) -> None:
+        span = getattr(self._state, "artisan", (None,))[0]
+        if span is not None:
+            span.end()
+
+    def _step(self) -> None:
+        st = self._state
+        if st.build:
+            st.build.progress.step()
+        elif st.progress:
+            st.progress.step()
+
+    def artifact_result(self, handle: Any, result: ArtifactResult) -> None:
+        if isinstance(handle, _NoSpan):
+            for g in result.gates:
+                self.gate(trace.INVALID_SPAN, g)
+            return
+        handle.finish(result)
+        if result.status != BUILT:
+            gate = result.failed_gate
+            self._state.failed[result.artifact_type] = f"{gate.gate.value if gate else 'error'} on {result.artifact_id}"
+
+
+class _NoSpan:
+    ids: dict[str, str] = {}
+
+
+class _ArtifactSpan:
+    """Records DESIGN and IMPLEMENT as child spans with their real durations, then the gates."""
+
+    def __init__(self, tracer: PipelineTracer, span: Span, base: dict[str, Any]):
+        self.tracer, self.span, self.base = tracer, span, base
+        ctx = span.get_span_context()
+        self.ids = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
+
+    def finish(self, r: ArtifactResult) -> None:
+        tel = Telemetry.get()
+        ctx = trace.set_span_in_context(self.span)
+        t = time.time_ns()
+        design_s = r.seconds.get("design", 0.0)
+        impl_s = r.seconds.get("implement", 0.0) + r.seconds.get("validate", 0.0)
+        d_start = t - int((design_s + impl_s) * 1e9)
+        i_start = d_start + int(design_s * 1e9)
+        pre = [g for g in r.gates if g.gate.value in ("size_estimate", "design_calibration")]
+        post = [g for g in r.gates if g not in pre]
+        design = tel.tracer.start_span(sc.PHASE_DESIGN, context=ctx, start_time=d_start,
+                                       attributes={**self.base, sc.PIPELINE_STAGE_NAME: sc.PHASE_DESIGN})
+        if r.design is not None:
+            design.set_attribute("design.tier", r.design.tier.value)
+            design.set_attribute("design.estimated_lines", r.design.estimated_lines)
+        for g in pre:
+            g.details.setdefault("artifact_type", r.artifact_type)
+            self.tracer.gate(design, g)
+        design.end(end_time=i_start)
+        if r.design is not None:  # the size estimate is on record before IMPLEMENT starts
+            self.span.add_event(sc.EVENT_SIZE_ESTIMATE, {
+                "size.estimated_lines": r.design.estimated_lines, "size.estimated_tokens": r.design.estimated_tokens,
+                "size.tier": r.design.tier.value}, timestamp=i_start)
+        if r.content is not None:
+            impl = tel.tracer.start_span(sc.PHASE_IMPLEMENT, context=ctx, start_time=i_start, attributes={
+                **self.base, sc.PIPELINE_STAGE_NAME: sc.PHASE_IMPLEMENT, sc.PIPELINE_OUTPUT_CHECKSUM: r.checksum or "",
+                sc.PIPELINE_ARTIFACT_LINES: r.lines, sc.PIPELINE_ARTIFACT_TOKENS: r.tokens,
+                sc.PIPELINE_ARTIFACT_PATH: r.output_path})
+            for g in post:
+                self.tracer.gate(impl, g)
+            if r.status != BUILT:
+                impl.set_status(Status(StatusCode.ERROR, "a blocking gate failed"))
+            impl.end(end_time=t)
+        for g in (post if r.content is None else []):
+            self.tracer.gate(self.span, g)
+        self.span.set_attribute(sc.PIPELINE_OUTPUT_CHECKSUM, r.checksum or "")
+        self.span.set_attribute(sc.PIPELINE_ARTIFACT_LINES, r.lines)
+        self.span.set_attribute(sc.PIPELINE_ARTIFACT_TOKENS, r.tokens)
+        status = {BUILT: sc.STATUS_DONE, BLOCKED: sc.STATUS_BLOCKED}.get(r.status, sc.STATUS_FAILED)
+        self.span.set_attribute(sc.TASK_STATUS, status)
+        if r.status != BUILT:
+            gate = r.failed_gate
+            msg = f"gate {gate.gate.value} failed" if gate else "failed"
+            self.span.set_status(Status(StatusCode.ERROR, msg))
+            self.span.add_event("exception", {"exception.type": "GateFailed", "exception.message": _clean(
+                f"{msg}: " + "; ".join(f"{v.field}: {v.message}" for v in (gate.violations if gate else [])[:3]))})
+
+
+def _materialized_span(context: Any, dep_id: str, task: dict[str, Any]) -> SpanContext | None:
+    """The span of an upstream artifact built in an earlier run, from its materialization metadata."""
+    try:
+        from dagster import AssetRecordsFilter
+
+        dep_type = next(d.value for d in TYPES[task["artifact_type"]].depends_on
+                        if dep_id == f"{task['target']}-{d.slug}")
+        records = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(dep_type), asset_partitions=[task["target"]]), limit=1).records
+        meta = records[0].asset_materialization.metadata if records else {}
+        tid, sid = meta.get("trace_id"), meta.get("span_id")
+        if tid and sid:
+            return SpanContext(int(tid.value, 16), int(sid.value, 16), is_remote=True)
+    except Exception:  # lineage links are best effort; never fail a build over them
+        return None
+    return None
