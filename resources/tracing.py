@@ -153,7 +153,7 @@ class PipelineTracer(ConfigurableResource):
         if not self.enabled:
             return
         tel = Telemetry.get()
-        run = context.dagster_run
+        run = context.run
         st.started = time.monotonic()
         st.selected = sorted(k.to_user_string() for k in (run.asset_selection or [])) if run else []
         st.partition = run.tags.get("dagster/partition") if run else None

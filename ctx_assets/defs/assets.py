@@ -194,7 +194,7 @@ def provenance_asset(context: AssetExecutionContext, store: OutputStore, tracer:
             data = store.read(t["output_path"])
             artifacts[t["artifact_id"]] = {"type": t["artifact_type"], "target": t["target"], "path": t["output_path"],
                                            "checksum": sha256_hex(data) if data is not None else None}
-        body = {"generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "run_id": context.run_id,
+        body = {"generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "run_id": context.run.run_id,
                 "trace_id": tracer.trace_id(context), "source_checksum": seed["provenance"]["chain"][0]["checksum"],
                 "chain": seed["provenance"]["chain"], "artifacts": artifacts}
         store.write(PROVENANCE_PATH, pretty_json(body))

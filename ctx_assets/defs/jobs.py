@@ -3,7 +3,6 @@
 from dagster import AssetSelection, define_asset_job
 
 from .assets import ARTIFACT_KEYS, SHARED_KEYS
-from .partitions import TARGETS
 
 SHARED_JOB = "ctx_shared_stages"
 TARGET_JOB = "ctx_target_artifacts"
@@ -11,7 +10,7 @@ OUTPUT_JOB = "ctx_output"
 
 shared_job = define_asset_job(SHARED_JOB, selection=AssetSelection.assets(*SHARED_KEYS),
                               description="Manifest → Export → Plan ingestion")
-target_job = define_asset_job(TARGET_JOB, selection=AssetSelection.assets(*ARTIFACT_KEYS), partitions_def=TARGETS,
+target_job = define_asset_job(TARGET_JOB, selection=AssetSelection.assets(*ARTIFACT_KEYS),
                               description="The seven artifacts of one target (one partition a run)")
 output_job = define_asset_job(OUTPUT_JOB, selection=AssetSelection.assets("provenance"),
                               description="Output: provenance")

@@ -1,0 +1,44 @@
+"""Helpers for tests that run the Dagster graph on a temporary, isolated instance."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import yaml
+
+from .conftest import manifest_with_targets
+
+
+def isolate(monkeypatch, tmp_path: Path) -> None:
+    """Project-local home, Dagster home and trace file all under tmp_path."""
+    monkeypatch.setenv("CTX_HOME", str(tmp_path / ".ctx"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / ".ctx" / "dagster"))
+    monkeypatch.setenv("CTX_TRACE_FILE", str(tmp_path / ".ctx" / "traces" / "spans.jsonl"))
+    for var in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    from resources.telemetry import Telemetry
+
+    Telemetry.reset()
+
+
+def small_manifest(tmp_path: Path, n: int = 3, name: str = "m.contextcore.yaml") -> Path:
+    data = manifest_with_targets(n)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    settle(path)
+    return path
+
+
+def edit(path: Path, mutate) -> None:
+    data = yaml.safe_load(path.read_text())
+    mutate(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    settle(path)
+
+
+def settle(path: Path) -> None:
+    """Make the file look edited a minute ago, past the sensor's debounce."""
+    past = time.time() - 60
+    os.utime(path, (past, past))
