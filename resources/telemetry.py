@@ -100,7 +100,7 @@ class BaggageToAttributes(SpanProcessor):
 
 def _otlp_span_exporter() -> SpanExporter | None:
     endpoint = otlp_endpoint("traces")
-    if not endpoint:
+    if not endpoint or os.environ.get("OTEL_TRACES_EXPORTER", "otlp") == "none":
         return None
     if _protocol("traces") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
@@ -114,7 +114,7 @@ def _otlp_span_exporter() -> SpanExporter | None:
 
 
 def _otlp_metric_exporter() -> MetricExporter | None:
-    if not otlp_endpoint("metrics"):
+    if not otlp_endpoint("metrics") or os.environ.get("OTEL_METRICS_EXPORTER", "otlp") == "none":
         return None
     if _protocol("metrics") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcM
@@ -213,19 +213,28 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(body)
 
 
+_handlers: dict[str, logging.Handler] = {}
+
+
 def configure_logging(debug: bool = False) -> None:
-    """JSON lines to .ctx/logs/ctx.jsonl; warnings also to stderr as plain text."""
-    if getattr(configure_logging, "_done", False):
+    """JSON lines to <home>/logs/ctx.jsonl; warnings also to stderr as plain text."""
+    path = (project_home() / "logs" / "ctx.jsonl").resolve()
+    current = _handlers.get("file")
+    if current is not None and getattr(current, "baseFilename", None) == str(path):
         return
-    path = project_home() / "logs" / "ctx.jsonl"
+    if current is not None:
+        log.removeHandler(current)
+        current.close()
     path.parent.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(path)
     file_handler.setFormatter(JsonLogFormatter())
-    err = logging.StreamHandler(sys.stderr)
-    err.setLevel(logging.DEBUG if debug else logging.WARNING)
-    err.setFormatter(logging.Formatter("ctx: %(levelname)s: %(message)s"))
     log.addHandler(file_handler)
-    log.addHandler(err)
+    _handlers["file"] = file_handler
+    if "stderr" not in _handlers:
+        err = logging.StreamHandler(sys.stderr)
+        err.setLevel(logging.DEBUG if debug else logging.WARNING)
+        err.setFormatter(logging.Formatter("ctx: %(levelname)s: %(message)s"))
+        log.addHandler(err)
+        _handlers["stderr"] = err
     log.setLevel(logging.INFO)
     log.propagate = False
-    configure_logging._done = True  # type: ignore[attr-defined]

@@ -240,6 +240,7 @@ class PipelineTracer(ConfigurableResource):
                     st.failed[asset_name] = f"exception in {name}: {type(e).__name__}"
                     raise
                 failed = [g for g in getattr(span, "_ctx_gates", []) if g.blocks]
+                log.info("stage %s %s", name, "failed" if failed else "done", extra={"stage": name})
                 if failed:
                     st.failed[asset_name] = f"{failed[0].gate.value} on {name}"
                     span.set_status(Status(StatusCode.ERROR, f"gate {failed[0].gate.value} failed"))
@@ -247,7 +248,6 @@ class PipelineTracer(ConfigurableResource):
         finally:
             otel_context.detach(token)
             tel.stage_duration.record(time.monotonic() - started, {sc.PIPELINE_STAGE_NAME: name})
-            log.info("stage %s finished", name, extra={"stage": name})
 
     def gate(self, span: Span, g: GateResult) -> None:
         tel = Telemetry.get()

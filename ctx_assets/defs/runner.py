@@ -109,6 +109,8 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
     planned = len(pre.seed.get("tasks", [])) if pre.seed else 0
     with BuildTrace(planned_artifacts=planned) as bt:
         summary.trace_id = bt.trace_id
+        if pre.source_checksum:  # baggage for every stage of every run of this build
+            bt.set_manifest(pre.source_checksum, pre.seed.get("project_id"))
         if pre.problems:
             summary.problems = pre.problems
             _trace_invalid_manifest(bt, pre)
