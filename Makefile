@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 # The main job on the bundled example.
 run: $(STAMP)
-	$(BIN)/ctx validate examples/online-boutique.contextcore.yaml
+	$(BIN)/ctx build examples/online-boutique.contextcore.yaml
 
 # The whole test suite (lint included).
 test: $(STAMP)

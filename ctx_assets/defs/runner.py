@@ -99,9 +99,12 @@ def _artifact_id(asset: str, target: str | None) -> str | None:
 
 
 def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None, stale_only: bool = False,
-              tracing: bool = True, progress: Callable[[str], None] = lambda s: None) -> BuildSummary:
+              tracing: bool = True, progress: Callable[[str], None] = lambda s: None,
+              definitions: Callable[..., Any] | None = None) -> BuildSummary:
+    """`definitions` replaces the real graph (the benchmark passes the no-op floor of the same shape)."""
     from ctx_assets.definitions import build_definitions
 
+    build_definitions = definitions or build_definitions
     configure_logging()
     summary = BuildSummary()
     instance = get_instance()

@@ -1,0 +1,218 @@
+"""`make bench`: the SPEC §9 figures, each a ratio measured in one run, into bench/results.json and
+docs/benchmarks.md. Every part runs in its own subprocess (fresh memory, fresh instance, fresh caches).
+
+    python -m bench.run [--dagster-targets N] [--large N]
+
+--dagster-targets sets the size of the large Dagster build (default 1,000, as SPEC §9 asks; the
+Dagster event log makes that a long run, so a smaller N can be given and is then recorded as such).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "online-boutique.contextcore.yaml"
+PEER = {"export_2": 0.53, "export_100": 1.02, "export_1000": 7.16}  # ContextCore `manifest export`, SPEC §9
+
+
+def manifest(n: int, folder: Path) -> Path:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["spec"]["targets"] = [{"kind": "Deployment", "name": f"svc-{i:04d}", "namespace": f"team-{i % 7}"}
+                               for i in range(n)]
+    path = folder / f"bench-{n}.contextcore.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    return path
+
+
+def _isolate(folder: Path) -> None:
+    os.environ["CTX_HOME"] = str(folder / ".ctx")
+    os.environ["DAGSTER_HOME"] = str(folder / ".ctx" / "dagster")
+    os.environ["CTX_TRACE_FILE"] = str(folder / ".ctx" / "traces" / "spans.jsonl")
+    os.environ.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+
+
+def part_pure(n: int, folder: Path) -> dict:
+    from ctx_assets.core.artisan import build_bundle
+    from ctx_assets.core.pipeline import build_without_orchestrator, export_and_plan
+    from resources.validators import ExternalValidators
+
+    out: dict = {}
+    for size in (2, 100, n):
+        path = manifest(size, folder)
+        t = time.perf_counter()
+        run = export_and_plan(path, folder / f"out-export-{size}")
+        out[f"export_plan_{size}_seconds"] = time.perf_counter() - t
+        assert not run.blocked
+    t = time.perf_counter()
+    results = build_bundle(run.seed["tasks"], run.source_checksum)
+    gen = time.perf_counter() - t
+    assert all(r.status == "built" for r in results)
+    out["pure_artifacts"] = len(results)
+    out["pure_generation_seconds"] = gen
+    out["pure_artifacts_per_second_per_core"] = len(results) / gen  # one process = one core
+    t = time.perf_counter()
+    full = build_without_orchestrator(path, folder / f"out-bundle-{n}",
+                                      validators=ExternalValidators(cache_dir=str(folder / "vcache")).validate)
+    out[f"bundle_{n}_seconds"] = time.perf_counter() - t  # complete, validated (promtool/amtool), written
+    assert not full.blocked, [g for g in full.all_gates() if g.blocks][:3]
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def part_defs(n: int, folder: Path) -> dict:
+    os.environ["CTX_MANIFEST"] = str(manifest(n, folder))
+    t = time.perf_counter()
+    from ctx_assets.definitions import defs
+
+    for job in ("ctx_shared_stages", "ctx_target_artifacts", "ctx_output"):
+        defs.resolve_job_def(job)
+    defs.resolve_asset_graph()
+    return {"definitions_load_seconds": time.perf_counter() - t}
+
+
+def part_sensor(n: int, folder: Path) -> dict:
+    from dagster import build_sensor_context
+
+    from ctx_assets.definitions import build_definitions
+    from ctx_assets.defs.runner import get_instance
+    from ctx_assets.defs.sensors import manifest_sensor
+    from resources.output_store import OutputStore
+
+    path, out = manifest(n, folder), folder / "out"
+    instance = get_instance()
+    defs = build_definitions(str(path), str(out))
+    defs.resolve_job_def("ctx_shared_stages").execute_in_process(instance=instance, raise_on_error=False)
+    store = OutputStore(manifest_path=str(path), out_dir=str(out))
+
+    def tick(cursor):
+        ctx = build_sensor_context(instance=instance, cursor=cursor, resources={"store": store})
+        t = time.perf_counter()
+        result = manifest_sensor(ctx)
+        return time.perf_counter() - t, result, ctx.cursor
+
+    _, _, cursor = tick(None)  # baseline cursor
+    data = yaml.safe_load(path.read_text())
+    data["spec"]["targets"][n // 2]["namespace"] = "edited"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    t1, r1, cursor = tick(cursor)  # phase 1: detects the edit, requests the shared stages
+    defs.resolve_job_def("ctx_shared_stages").execute_in_process(instance=instance, raise_on_error=False)
+    t2, r2, cursor = tick(cursor)  # phase 2: one run request, for the edited target
+    return {"sensor_tick_seconds": max(t1, t2), "sensor_phase1_seconds": t1, "sensor_phase2_seconds": t2,
+            "sensor_phase2_requests": len(getattr(r2, "run_requests", []) or [])}
+
+
+def part_dagster(n: int, folder: Path, floor: bool, tracing: bool, incremental: bool) -> dict:
+    from bench.floor import floor_definitions
+    from ctx_assets.defs.runner import run_build
+
+    path, out = manifest(n, folder), folder / "out"
+    targets = [f"svc-{i:04d}" for i in range(n)]
+    factory = floor_definitions(targets) if floor else None
+    t = time.perf_counter()
+    s = run_build(path, out, tracing=tracing, definitions=factory)
+    result = {"seconds": time.perf_counter() - t, "ok": s.ok, "materialized": len(s.materialized)}
+    if incremental:
+        data = yaml.safe_load(path.read_text())
+        data["spec"]["targets"][n // 2]["namespace"] = "edited"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        t = time.perf_counter()
+        s2 = run_build(path, out, stale_only=True, tracing=tracing)
+        result.update(incremental_seconds=time.perf_counter() - t, incremental_materialized=len(s2.materialized),
+                      incremental_ids=sorted(s2.materialized)[:10])
+    return result
+
+
+def _sub(part: str, **kw) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"ctx-bench-{part}-") as tmp:
+        cmd = [sys.executable, "-m", "bench.run", "--part", part, "--folder", tmp, "--kw", json.dumps(kw)]
+        print(f"bench: {part} {kw}", file=sys.stderr, flush=True)
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if p.returncode:
+            raise SystemExit(f"bench part {part} failed:\n{p.stderr[-3000:]}")
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next((int(line.split()[1]) // 1024 // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), 0)
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part")
+    ap.add_argument("--folder")
+    ap.add_argument("--kw", default="{}")
+    ap.add_argument("--large", type=int, default=1000)
+    ap.add_argument("--dagster-targets", type=int, default=int(os.environ.get("BENCH_DAGSTER_TARGETS", 1000)))
+    args = ap.parse_args()
+    if args.part:
+        folder = Path(args.folder)
+        _isolate(folder)
+        kw = json.loads(args.kw)
+        fn = {"pure": part_pure, "defs": part_defs, "sensor": part_sensor, "dagster": part_dagster}[args.part]
+        print(json.dumps(fn(folder=folder, **kw)))
+        return
+
+    n, big = args.large, args.dagster_targets
+    pure = _sub("pure", n=n)
+    defs = _sub("defs", n=n)
+    sensor = _sub("sensor", n=n)
+    full11 = _sub("dagster", n=11, floor=False, tracing=True, incremental=False)
+    floor11 = _sub("dagster", n=11, floor=True, tracing=True, incremental=False)
+    untraced11 = _sub("dagster", n=11, floor=False, tracing=False, incremental=False)
+    full_big = _sub("dagster", n=big, floor=False, tracing=True, incremental=True)
+    floor_big = _sub("dagster", n=big, floor=True, tracing=True, incremental=False)
+    results = {
+        "date": dt.date.today().isoformat(), "machine": machine(), "large_targets": n, "dagster_large_targets": big,
+        "full_11_seconds": full11["seconds"], f"full_{big}_seconds": full_big["seconds"],
+        "full_1000_seconds": full_big["seconds"] if big == 1000 else None,
+        "floor_11_seconds": floor11["seconds"], f"floor_{big}_seconds": floor_big["seconds"],
+        "full_11_ratio_to_floor": full11["seconds"] / floor11["seconds"],
+        "full_1000_ratio_to_floor": full_big["seconds"] / floor_big["seconds"] if big == 1000 else None,
+        f"full_{big}_ratio_to_floor": full_big["seconds"] / floor_big["seconds"],
+        "incremental_1000_fraction_of_full": (full_big["incremental_seconds"] / full_big["seconds"]
+                                              if big == 1000 else None),
+        f"incremental_{big}_fraction_of_full": full_big["incremental_seconds"] / full_big["seconds"],
+        "incremental_materialized": full_big["incremental_materialized"],
+        "incremental_ids_sample": full_big["incremental_ids"],
+        "tracing_overhead_ratio": full11["seconds"] / untraced11["seconds"],
+        "pure_artifacts_per_second_per_core": pure["pure_artifacts_per_second_per_core"],
+        "peak_rss_mib_1000": pure["peak_rss_mib"],
+        "sensor_tick_seconds_1000": sensor["sensor_tick_seconds"],
+        "definitions_load_seconds_1000": defs["definitions_load_seconds"],
+        "export_plan_seconds": {k: v for k, v in pure.items() if k.startswith("export_plan_")},
+        "peer_export_seconds": PEER,
+        "export_speedup_vs_peer": {s: PEER[f"export_{s}"] / pure[f"export_plan_{s}_seconds"] for s in (2, 100, n)
+                                   if f"export_{s}" in PEER},
+        f"bundle_{n}_seconds_without_dagster": pure[f"bundle_{n}_seconds"],
+        "details": {"pure": pure, "defs": defs, "sensor": sensor, "full11": full11, "floor11": floor11,
+                    "untraced11": untraced11, "full_big": full_big, "floor_big": floor_big},
+    }
+    (ROOT / "bench").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k != "details"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
