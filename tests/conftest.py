@@ -59,3 +59,20 @@ def write_manifest(path: Path, data: dict[str, Any]) -> Path:
 @pytest.fixture
 def example_data() -> dict[str, Any]:
     return yaml.safe_load(EXAMPLE.read_text())
+
+
+def registry_breaking_prometheus_rule(target: str) -> dict:
+    """The generator registry with a PrometheusRule generator that emits a broken expr for `target`
+    (so its artifact_schema gate fails): the one failure injection the blocking tests share."""
+    from ctx_assets.core import generators
+
+    real = generators.registry()
+
+    class BrokenForTarget(type(real["prometheus_rule"])):
+        def implement(self, d):
+            r = super().implement(d)
+            if d.target == target:
+                r.document["spec"]["groups"][0]["rules"][0]["expr"] = "sum(rate(x[5m]"
+            return r
+
+    return {**real, "prometheus_rule": BrokenForTarget()}

@@ -14,6 +14,7 @@ from ctx_assets.defs.runner import compute_status, get_instance, run_build
 from ctx_assets.defs.sensors import manifest_sensor
 from resources.output_store import OutputStore
 
+from .conftest import registry_breaking_prometheus_rule
 from .dagster_env import edit, isolate, settle, small_manifest
 
 ALL_TYPES = sorted(t.value for t in TYPE_ORDER)
@@ -145,19 +146,8 @@ def test_blocking_gate_stops_only_that_targets_dependents(monkeypatch, tmp_path)
     isolate(monkeypatch, tmp_path)
     manifest = small_manifest(tmp_path)
     out = tmp_path / "out"
-    from ctx_assets.core import generators
-
-    real = generators.registry()
-
-    class BadRule(type(real["prometheus_rule"])):
-        def implement(self, d):
-            r = super().implement(d)
-            if d.target == "svc-0001":
-                r.document["spec"]["groups"][0]["rules"][0]["expr"] = "sum(rate(x[5m]"
-            return r
-
-    patched = {**real, "prometheus_rule": BadRule()}
-    monkeypatch.setattr("ctx_assets.defs.assets.registry", lambda: patched)
+    broken = registry_breaking_prometheus_rule("svc-0001")
+    monkeypatch.setattr("ctx_assets.defs.assets.registry", lambda: broken)
     s = run_build(manifest, out)
     assert not s.ok
     assert [(g["name"], g["artifact_id"]) for g in s.failed_gates] == [("artifact_schema", "svc-0001-prometheus-rule")]

@@ -15,7 +15,7 @@ from ctx_assets.core.logql import check_logql
 from ctx_assets.core.pipeline import build_without_orchestrator
 
 from .bundles import artifacts, bundle
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, registry_breaking_prometheus_rule
 
 
 def _doc(a):
@@ -229,19 +229,7 @@ def test_plugin_registered_through_entry_point(monkeypatch):
 
 def test_failure_blocks_only_that_targets_dependents(monkeypatch):
     run = bundle("example")
-    from ctx_assets.core import generators
-
-    real = generators.registry()
-    broken = dict(real)
-
-    class BadRule(type(real[ArtifactType.prometheus_rule])):
-        def implement(self, d):
-            r = super().implement(d)
-            if d.target == "cartservice":
-                r.document["spec"]["groups"][0]["rules"][0]["expr"] = "sum(rate(x[5m]"
-            return r
-
-    broken[ArtifactType.prometheus_rule] = BadRule()
+    broken = registry_breaking_prometheus_rule("cartservice")
     monkeypatch.setattr("ctx_assets.core.artisan.registry", lambda: broken)
     results = {r.artifact_id: r for r in build_bundle(run.seed["tasks"], run.source_checksum)}
     assert results["cartservice-prometheus-rule"].status == "failed"

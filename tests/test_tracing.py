@@ -21,7 +21,7 @@ from contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
 from resources.telemetry import Telemetry
 
-from .conftest import CI, ROOT
+from .conftest import CI, ROOT, registry_breaking_prometheus_rule
 from .dagster_env import edit, isolate, small_manifest
 
 
@@ -110,18 +110,8 @@ def test_span_structure_of_a_three_target_build(traced):
 def test_failing_build_error_status_exception_and_blocked_spans(traced, monkeypatch):
     exporter, reader, tmp = traced
     manifest = small_manifest(tmp)
-    from ctx_assets.core import generators
-
-    real = generators.registry()
-
-    class BadRule(type(real["prometheus_rule"])):
-        def implement(self, d):
-            r = super().implement(d)
-            if d.target == "svc-0002":
-                r.document["spec"]["groups"][0]["rules"][0]["expr"] = "sum(rate(x[5m]"
-            return r
-
-    monkeypatch.setattr("ctx_assets.defs.assets.registry", lambda: {**real, "prometheus_rule": BadRule()})
+    broken = registry_breaking_prometheus_rule("svc-0002")
+    monkeypatch.setattr("ctx_assets.defs.assets.registry", lambda: broken)
     s = run_build(manifest, tmp / "out")
     assert not s.ok
     spans = exporter.get_finished_spans()
