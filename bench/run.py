@@ -158,14 +158,67 @@ def machine() -> dict:
             "platform": platform.platform()}
 
 
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _fmt(v: object, unit: str = "") -> str:
+    if v is None:
+        return "not measured"
+    return f"{v:,.3f}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
+def render_table(r: dict) -> str:
+    big = r["dagster_large_targets"]
+    sp = r["export_speedup_vs_peer"]
+    rows = [
+        ("full build, 11 targets ÷ floor", _fmt(r["full_11_ratio_to_floor"]), "≤ 1.3",
+         f"{r['full_11_seconds']:.1f} s vs floor {r['floor_11_seconds']:.1f} s"),
+        (f"full build, {big} targets ÷ floor", _fmt(r[f"full_{big}_ratio_to_floor"]), "≤ 1.3",
+         f"{r[f'full_{big}_seconds']:.1f} s vs floor {r[f'floor_{big}_seconds']:.1f} s"),
+        (f"incremental after a one-target edit, {big} targets ÷ full", _fmt(r[f"incremental_{big}_fraction_of_full"]),
+         "≤ 0.10", f"{r['incremental_materialized']} artifacts materialized"),
+        ("tracing on ÷ off (11 targets)", _fmt(r["tracing_overhead_ratio"]), "≤ 1.05", ""),
+        ("pure generation, artifacts/s/core", _fmt(r["pure_artifacts_per_second_per_core"]), "≥ 2,000",
+         "DESIGN + IMPLEMENT + in-product validation, 7,000 artifacts"),
+        ("export + plan, 2 / 100 / 1,000 targets: speed-up vs ContextCore",
+         " / ".join(_fmt(sp.get(k)) for k in ("2", "100", str(r["large_targets"]))), "≥ 5×",
+         "peer 0.53 / 1.02 / 7.16 s"),
+        (f"complete validated bundle, {r['large_targets']} targets, no Dagster (s)",
+         _fmt(r[f"bundle_{r['large_targets']}_seconds_without_dagster"]), "< 7.16", "incl. promtool/amtool, written"),
+        ("sensor tick, 1,000 targets (s)", _fmt(r["sensor_tick_seconds_1000"]), "≤ 2", ""),
+        ("Definitions load, 1,000 targets (s)", _fmt(r["definitions_load_seconds_1000"]), "≤ 2", ""),
+        ("peak memory, 1,000 targets (MiB)", _fmt(r["peak_rss_mib_1000"]), "≤ 1,536", ""),
+    ]
+    m = r["machine"]
+    out = [BEGIN, "", f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+           f"Python {m['python']} ({m['platform']}). Raw figures: `bench/results.json`.", "",
+           "| figure | measured | goal | note |", "| --- | --- | --- | --- |"]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(out + ["", END])
+
+
+def write_markdown(results: dict) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1] if END in rest else ""
+    path.write_text(head + render_table(results) + tail)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--part")
     ap.add_argument("--folder")
     ap.add_argument("--kw", default="{}")
+    ap.add_argument("--render", action="store_true", help="only re-render docs/benchmarks.md from results.json")
     ap.add_argument("--large", type=int, default=1000)
     ap.add_argument("--dagster-targets", type=int, default=int(os.environ.get("BENCH_DAGSTER_TARGETS", 1000)))
     args = ap.parse_args()
+    if args.render:
+        write_markdown(json.loads((ROOT / "bench" / "results.json").read_text()))
+        return
     if args.part:
         folder = Path(args.folder)
         _isolate(folder)
@@ -211,6 +264,7 @@ def main() -> None:
     }
     (ROOT / "bench").mkdir(exist_ok=True)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_markdown(results)
     print(json.dumps({k: v for k, v in results.items() if k != "details"}, indent=2))
 
 

@@ -148,10 +148,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"ok": False, "trace_id": s.trace_id, "problems": [p.model_dump() for p in s.problems]})
         return EXIT_INVALID_INPUT
-    if s.errors and not s.run_ids[1:]:
+    if s.errors and not s.run_ids:  # refused before any run: bad arguments
         for e in s.errors:
             print(f"ctx: error: {e}", file=sys.stderr)
         return EXIT_INVALID_INPUT
+    for e in s.errors:
+        print(f"ctx: error: {e}", file=sys.stderr)
     if args.json:
         _print_json({"ok": s.ok, "run_id": s.run_ids[0] if s.run_ids else None, "run_ids": s.run_ids,
                      "trace_id": s.trace_id, "materialized": s.materialized,

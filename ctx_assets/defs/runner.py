@@ -118,19 +118,21 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             summary.problems = pre.problems
             _trace_invalid_manifest(bt, pre)
             return summary
+        all_targets = list(dict.fromkeys(t["target"] for t in pre.seed["tasks"]))
+        unknown = sorted(set(targets or []) - set(all_targets))
+        if unknown:  # before any run: a typo must not write anything
+            summary.errors.append(f"unknown target(s): {', '.join(unknown)}")
+            bt.failures.append(summary.errors[-1])
+            return summary
+        chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
         defs = build_definitions(str(manifest), str(out), tracing=tracing)
         progress("stage shared: manifest → export → context_seed")
         shared = defs.resolve_job_def("ctx_shared_stages").execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET)
         _collect(shared, summary)
-        if not shared.success or any(g["result"] == "failed" and g["blocking"] for g in summary.gates):
-            return summary
-        all_targets = sorted({t["target"] for t in pre.seed["tasks"]},
-                             key=[t["target"] for t in pre.seed["tasks"]].index)
-        chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
-        unknown = sorted(set(targets or []) - set(all_targets))
-        if unknown:
-            summary.errors.append(f"unknown target(s): {', '.join(unknown)}")
+        if not shared.success and not summary.failed_gates:
+            summary.errors.append(f"shared stages failed: {_failure(shared)}")
+        if not shared.success or summary.failed_gates:
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
@@ -147,7 +149,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
                 asset_selection=[AssetKey(t) for t in types])
             before = len(summary.materialized)
             _collect(result, summary)
-            built = {a for a in summary.artifacts if a.startswith(f"{target}-")}
+            built = {a["id"] for a in summary.artifacts.values() if a["target"] == target}
             for t in types:
                 aid = f"{target}-{t.replace('_', '-')}"
                 if aid not in built:
@@ -159,6 +161,15 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
+
+
+def _failure(result: Any) -> str:
+    """The first step failure of a run, as one line."""
+    for ev in result.all_events:
+        if ev.event_type_value == "STEP_FAILURE":
+            err = ev.event_specific_data.error
+            return f"{ev.step_key}: {err.message.strip().splitlines()[-1] if err else 'failed'}"
+    return "run failed"
 
 
 def _trace_invalid_manifest(bt: BuildTrace, pre: Any) -> None:

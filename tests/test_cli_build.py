@@ -1,0 +1,64 @@
+"""`ctx build`, `ctx status` and `ctx trace` as a user runs them (subprocess, temporary project home)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .conftest import run_ctx
+from .dagster_env import edit, small_manifest
+
+
+def _env(tmp_path) -> dict[str, str]:
+    return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),
+            "CTX_TRACE_FILE": str(tmp_path / ".ctx" / "traces" / "spans.jsonl"), "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+
+
+def test_build_status_trace_and_a_failed_rebuild(tmp_path):
+    env, out = _env(tmp_path), tmp_path / "bundle"
+    manifest = small_manifest(tmp_path, n=2)
+    r = run_ctx("build", str(manifest), "--out", str(out), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["ok"] and s["run_id"] and len(s["trace_id"]) == 32
+    assert len(s["materialized"]) == 14
+    art = next(a for a in s["artifacts"] if a["id"] == "svc-0001-dashboard")
+    assert art == {"id": "svc-0001-dashboard", "type": "dashboard", "target": "svc-0001",
+                   "path": "grafana/dashboards/svc-0001-dashboard.json", "checksum": art["checksum"], "status": "built"}
+    gate = next(g for g in s["gates"] if g["artifact_id"] == "svc-0001-dashboard" and g["name"] == "output_contract")
+    assert gate["result"] == "passed" and gate["violations"] == []
+
+    r = run_ctx("status", str(manifest), "--out", str(out), env=env)
+    assert r.returncode == 0 and "14 fresh, 0 stale, 0 missing" in r.stdout
+    edit(manifest, lambda d: d["spec"]["targets"][0].update(namespace="elsewhere"))
+    r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
+    rows = {a["id"]: a for a in json.loads(r.stdout)["artifacts"]}
+    assert rows["svc-0000-runbook"]["status"] == "stale" and "parameters.namespace" in rows["svc-0000-runbook"]["cause"]
+    assert rows["svc-0001-runbook"]["status"] == "fresh"
+
+    r = run_ctx("build", str(manifest), "--out", str(out), "--stale-only", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert sorted(json.loads(r.stdout)["materialized"]) == sorted(a for a in rows if a.startswith("svc-0000"))
+
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    edit(manifest, lambda d: d["metadata"]["links"].update(repository="https://ci:t0ps3cretpw@git.example.com/x"))
+    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert r.returncode == 1
+    assert "FAILED gate secret_scan on export" in r.stderr and "metadata.links.repository" in r.stderr
+    assert "t0ps3cretpw" not in r.stdout + r.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # previous bundle intact
+
+    r = run_ctx("trace", "--last", env=env)
+    assert r.returncode == 0 and "gate secret_scan: failed (blocking)" in r.stdout and "result=failure" in r.stdout
+
+
+def test_build_invalid_manifest_exit_2_and_unknown_target(tmp_path):
+    env = _env(tmp_path)
+    manifest = small_manifest(tmp_path, n=1)
+    r = run_ctx("build", str(manifest), "--out", str(tmp_path / "o"), "--targets", "nope", env=env)
+    assert r.returncode == 2 and "unknown target(s): nope" in r.stderr
+    edit(manifest, lambda d: d["spec"].update(targets=[]))
+    r = run_ctx("build", str(manifest), "--out", str(tmp_path / "o"), env=env)
+    assert r.returncode == 2 and "spec.targets" in r.stderr and "Traceback" not in r.stderr
+    assert not any(p.is_file() for p in (tmp_path / "o").rglob("*"))
+    assert os.path.getsize(tmp_path / ".ctx" / "traces" / "spans.jsonl") > 0  # even this build left its trace
