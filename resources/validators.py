@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dagster import ConfigurableResource
 
 from contracts.artifacts import ArtifactType
@@ -131,37 +130,41 @@ class ExternalValidators(ConfigurableResource):
         if not promtool:
             return self._not_installed("promtool", results)
         with tempfile.TemporaryDirectory(prefix="ctx-promtool-") as tmp:
-            rules, tests, shapes = {}, {}, {}
+            # Files that differ only in target and namespace (DNS labels, which cannot change how
+            # PromQL or templates parse) share a shape; promtool checks and unit-tests one
+            # representative per shape (~0.2 ms a rule and ~1.5 s a test file otherwise), and
+            # verdicts are cached by content hash across runs.
+            shape_of = {r.artifact_id: rule_shape(r.content or b"", r.document) for r in results}
+            reps: dict[str, str] = {}
             for r in results:
-                text = yamlout.dump(r.document["spec"])  # promtool reads plain rule groups
-                rule_file = Path(tmp) / f"{r.artifact_id}.yaml"
-                rule_file.write_bytes(text)
-                rules[r.artifact_id] = rule_file.name
-                # Unit tests cost ~1.5 s a file in promtool; files that differ only in target and
-                # namespace share a shape, and one representative per shape is tested.
-                key = rule_shape(text, r.document)
-                if key not in shapes and self.cached("promtool", "test rules", key.encode()):
-                    shapes[key] = None  # this shape passed its unit tests before
-                if key not in shapes:
-                    shapes[key] = r.artifact_id
-                    test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), rule_file.name)
-                    (Path(tmp) / f"{r.artifact_id}.test.yaml").write_bytes(yamlout.dump(test_doc))
-                    tests[r.artifact_id] = f"{r.artifact_id}.test.yaml"
+                reps.setdefault(shape_of[r.artifact_id], r.artifact_id)
+            by_id = {r.artifact_id: r for r in results}
+            rules, tests = {}, {}
+            for key, aid in reps.items():
+                if self.cached("promtool", "check+test rules", key.encode()):
+                    continue
+                r = by_id[aid]
+                (Path(tmp) / f"{aid}.yaml").write_bytes(yamlout.dump(r.document["spec"]))
+                test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), f"{aid}.yaml")
+                (Path(tmp) / f"{aid}.test.yaml").write_bytes(yamlout.dump(test_doc))
+                rules[aid], tests[aid] = f"{aid}.yaml", f"{aid}.test.yaml"
             check = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in rules.values()]],
-                                   rules, "promtool check rules")
+                                   rules, "promtool check rules") if rules else {}
             unit = self._per_file("promtool", [promtool, "test", "rules", *[f"{tmp}/{f}" for f in tests.values()]],
                                   tests, "promtool test rules") if tests else {}
-            for key, rep in shapes.items():
-                if rep is not None and unit[rep].result == "passed":
-                    self.remember("promtool", "test rules", key.encode())
-            cached_pass = GateResult.of(GateName.external_validators, [], tool="promtool",
-                                        check="promtool test rules (cached verdict for this rule shape)")
-            inherited = {}
+            verdict = self._merge(check, unit)
+            for key, aid in reps.items():
+                if aid in verdict and verdict[aid].result == "passed":
+                    self.remember("promtool", "check+test rules", key.encode())
+            cached = GateResult.of(GateName.external_validators, [], tool="promtool",
+                                   check="promtool check rules + test rules (cached verdict for this rule shape)")
+            out = {}
             for r in results:
-                rep = shapes[rule_shape(yamlout.dump(r.document["spec"]), r.document)]
-                inherited[r.artifact_id] = cached_pass if rep is None else unit[rep].model_copy(
-                    update={"details": {**unit[rep].details, "tested_as": rep}})
-            return self._merge(check, inherited)
+                rep = reps[shape_of[r.artifact_id]]
+                g = verdict.get(rep, cached)
+                out[r.artifact_id] = g if rep == r.artifact_id else g.model_copy(
+                    update={"details": {**g.details, "checked_as": rep}})
+            return out
 
     def check_loki_rules(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
         """Structure and templates via promtool on a copy with each expr replaced by vector(1)."""
@@ -169,17 +172,21 @@ class ExternalValidators(ConfigurableResource):
         if not promtool:
             return self._not_installed("promtool", results)
         with tempfile.TemporaryDirectory(prefix="ctx-loki-") as tmp:
-            files = {}
+            files, rep_of, seen = {}, {}, {}
             for r in results:
-                doc = yaml.safe_load(yamlout.dump(r.document))
-                for g in doc["groups"]:
-                    for rule in g["rules"]:
-                        rule["expr"] = "vector(1)"
+                ns = r.document["groups"][0]["rules"][0]["labels"].get("namespace", "")
+                key = shape(r.content or b"", r.target, ns)
+                rep_of[r.artifact_id] = seen.setdefault(key, r.artifact_id)
+                if rep_of[r.artifact_id] != r.artifact_id:
+                    continue
+                doc = {"groups": [{**g, "rules": [{**rule, "expr": "vector(1)"} for rule in g["rules"]]}
+                                  for g in r.document["groups"]]}
                 name = f"{r.artifact_id}.yaml"
                 (Path(tmp) / name).write_bytes(yamlout.dump(doc))
                 files[r.artifact_id] = name
-            return self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in files.values()]],
-                                  files, "promtool check rules (Loki structure)")
+            verdict = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in files.values()]],
+                                     files, "promtool check rules (Loki structure)")
+            return {aid: verdict[rep] for aid, rep in rep_of.items()}
 
     def check_alertmanager(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
         routing = {r.artifact_id: route_violations(r.document, r.design.params if r.design else {})
@@ -215,12 +222,19 @@ def route_violations(config: dict[str, Any], params: dict[str, Any]) -> list[Vio
     return out
 
 
+def shape(text: bytes, target: str, namespace: str) -> str:
+    """A rendered rule file with its target, namespace and dashboard uid abstracted. These are DNS
+    labels and hex, which cannot change how PromQL, LogQL or templates parse, so files of one
+    shape get the same verdict from promtool."""
+    s = _UID.sub("/d/UID", text.decode())
+    for form in (f'"{namespace}"', f"'{namespace}'", f": {namespace}\n"):
+        s = s.replace(form, form.replace(namespace, "NS"))
+    return s.replace(target, "TARGET")
+
+
 def rule_shape(text: bytes, doc: dict[str, Any]) -> str:
-    """The rule file with its target and namespace abstracted: equal shapes behave alike in tests."""
     meta = doc["metadata"]
-    target, ns = meta["labels"]["app.kubernetes.io/name"], meta["namespace"]
-    text_s = _UID.sub("/d/UID", text.decode())  # dashboard uids are per-target hashes
-    return text_s.replace(f'namespace="{ns}"', 'namespace="NS"').replace(target, "TARGET")
+    return shape(text, meta["labels"]["app.kubernetes.io/name"], meta["namespace"])
 
 
 def _rendered(r: ArtifactResult) -> Any:

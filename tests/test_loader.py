@@ -79,3 +79,22 @@ def test_locations_and_plain_values():
 def test_merge_keys_supported():
     m = parse_manifest_bytes(b"base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n", "x.yaml")
     assert m.data["derived"] == {"x": 1, "y": 2}
+
+
+def test_output_paths_stay_inside_the_folder(tmp_path):
+    from ctx_assets.core.fsio import UnsafePathError, contained, write_atomic
+
+    out = tmp_path / "out"
+    assert contained(out, "grafana/dashboards/a.json") == (out / "grafana/dashboards/a.json").resolve()
+    for bad in ("../x.yaml", "a/../../x", "/etc/passwd", "a/..", "dir/", "a\x00b"):
+        with pytest.raises(UnsafePathError):
+            contained(out, bad)
+    (tmp_path / "elsewhere").mkdir()
+    out.mkdir()
+    (out / "link").symlink_to(tmp_path / "elsewhere")  # a folder symlinked outside
+    with pytest.raises(UnsafePathError):
+        contained(out, "link/x.yaml")
+    target = contained(out, "k8s/a.yaml")
+    write_atomic(target, b"x")
+    assert target.read_bytes() == b"x" and oct(target.stat().st_mode & 0o777) == "0o644"
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.gates import GateResult
 
 from .artifact_types import TYPE_ORDER
+from .batching import gc_paused
 from .checksums import sha256_hex
 from .gates.artifact import (
     check_artifact_schema,
@@ -110,24 +112,43 @@ def build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: se
     """Every task, one artifact type (stage) at a time in dependency order, so each stage's files are
     validated in one batch before their dependents are built. Dependents of a failed or blocked
     artifact are blocked, not built; `only` limits the run to some artifact ids."""
+    with gc_paused():
+        return _build_bundle(tasks, source_checksum, only, on_result, validate_batch)
+
+
+def _build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: set[str] | None,
+                  on_result: Callable[[ArtifactResult], None] | None,
+                  validate_batch: BatchValidator | None) -> list[ArtifactResult]:
     reg = registry()
     by_type: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
         if only is None or task["artifact_id"] in only:
             by_type.setdefault(task["artifact_type"], []).append(task)
     done: dict[str, ArtifactResult] = {}
-    out: list[ArtifactResult] = []
-    for at in TYPE_ORDER:
-        wave = []
+    deps_of: dict[str, list[str]] = {}
+    pending = []
+    # External validators run in worker threads (their subprocesses use the second core) while the
+    # next waves are generated; nothing is written before their verdicts are in (below).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for at in TYPE_ORDER:
+            wave = []
+            for task in by_type.get(at.value, []):
+                deps = [d.removeprefix("task:") for d in task["depends_on"]]
+                deps_of[task["artifact_id"]] = deps
+                why = next((b for b in (blocker(done[d]) for d in deps if d in done) if b), None)
+                wave.append(blocked_result(task, why) if why else build_artifact(task, source_checksum, reg[at.value]))
+            done.update((r.artifact_id, r) for r in wave)
+            if validate_batch:
+                pending.append((wave, pool.submit(validate_batch, at.value, wave)))
+        for wave, verdicts in pending:
+            apply_batch_gates(wave, verdicts.result())
+    out = []
+    for at in TYPE_ORDER:  # a dependency an external validator rejected blocks its dependents after all
         for task in by_type.get(at.value, []):
-            deps = [done[d.removeprefix("task:")] for d in task["depends_on"] if d.removeprefix("task:") in done]
-            why = next((b for b in map(blocker, deps) if b), None)
-            res = blocked_result(task, why) if why else build_artifact(task, source_checksum, reg[at.value])
-            wave.append(res)
-        if validate_batch:
-            apply_batch_gates(wave, validate_batch(at.value, wave))
-        for res in wave:
-            done[res.artifact_id] = res
+            res = done[task["artifact_id"]]
+            why = next((b for b in (blocker(done[d]) for d in deps_of[res.artifact_id] if d in done) if b), None)
+            if why and res.status != BLOCKED:
+                res = done[res.artifact_id] = blocked_result(task, why)
             out.append(res)
             if on_result:
                 on_result(res)

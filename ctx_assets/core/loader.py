@@ -104,30 +104,23 @@ class _Builder:
         raise self.fail(node, path, "unsupported YAML node")
 
 
-class _CountingLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents with too many alias references."""
-
-    aliases = 0
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                mark = self.peek_event().start_mark
-                raise yaml.MarkedYAMLError(problem=f"more than {MAX_ALIASES} aliases",
-                                           problem_mark=mark)
-        return super().compose_node(parent, index)
+# libyaml's composer when available (the pure-Python one is most of the parse time of a large
+# manifest); either way only core-schema tags are honoured, by _Builder below.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _expanded_size(root: Node, limit: int) -> int:
-    """Node count after alias expansion, computed over the shared graph (memoised, so a
-    'billion laughs' costs as much as its few distinct nodes); stops early past `limit`."""
+def _expanded_size(root: Node, limit: int) -> tuple[int, int]:
+    """(node count after alias expansion, alias uses), computed over the shared graph (memoised,
+    so a 'billion laughs' costs as much as its few distinct nodes); stops early past `limit`."""
     sizes: dict[int, int] = {}
     visiting: set[int] = set()
+    reuses = 0
 
     def size(node: Node) -> int:
+        nonlocal reuses
         key = id(node)
         if key in sizes:
+            reuses += 1  # a node reached again is an alias use
             return sizes[key]
         if key in visiting:  # recursive alias: infinite expansion
             return limit + 1
@@ -147,7 +140,7 @@ def _expanded_size(root: Node, limit: int) -> int:
         sizes[key] = total
         return total
 
-    return size(root)
+    return size(root), reuses
 
 
 def _problem(file: str, message: str, line: int = 1, col: int = 1) -> ManifestLoadError:
@@ -165,7 +158,7 @@ def parse_manifest_bytes(raw: bytes, file: str) -> LoadedManifest:
         raise _problem(file, "not a YAML text file (contains NUL bytes)")
     if not text.strip():
         raise _problem(file, "file is empty; expected a ContextManifest mapping")
-    loader = _CountingLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
@@ -185,9 +178,12 @@ def parse_manifest_bytes(raw: bytes, file: str) -> LoadedManifest:
         m = root.start_mark
         raise _problem(file, "top level must be a mapping (apiVersion, kind, metadata, spec)",
                        m.line + 1, m.column + 1)
-    if _expanded_size(root, MAX_NODES) > MAX_NODES:
+    expanded, aliases = _expanded_size(root, MAX_NODES)
+    if expanded > MAX_NODES:
         raise _problem(file, f"document expands to more than {MAX_NODES} nodes through aliases "
                              "(alias expansion limit)", root.start_mark.line + 1, 1)
+    if aliases > MAX_ALIASES:
+        raise _problem(file, f"more than {MAX_ALIASES} aliases (alias limit)", root.start_mark.line + 1, 1)
     builder = _Builder(file)
     data = builder.build(root, "")
     return LoadedManifest(path=file, raw=raw, data=data, marks=builder.marks)

@@ -15,6 +15,7 @@ from typing import Any
 from contracts.gates import GateResult, Problem
 
 from .artisan import BUILT, ArtifactResult, BatchValidator, build_bundle
+from .batching import gc_paused
 from .checksums import pretty_json
 from .export import build_export
 from .fsio import contained, write_atomic
@@ -44,6 +45,11 @@ class StageRun:
 
 
 def export_and_plan(manifest_path: str | Path, out: Path | None, write: bool = True) -> StageRun:
+    with gc_paused():
+        return _export_and_plan(manifest_path, out, write)
+
+
+def _export_and_plan(manifest_path: str | Path, out: Path | None, write: bool) -> StageRun:
     run = StageRun()
     loaded, model, problems = validate_file(manifest_path)
     if problems or model is None or loaded is None:

@@ -35,17 +35,26 @@ _VALUE_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
 
 
 def _patterns(text: str) -> list[tuple[str, re.Pattern[str]]]:
+    """The patterns whose literal occurs in `text`: substring tests on one lowercase copy, which
+    beat any combined case-insensitive regex on large files (measured)."""
     low = text.lower()
-    return [(what, pattern) for what, literals, pattern in _VALUE_PATTERNS if any(x in low for x in literals)]
+    present = {x for x in _ALL_LITERALS if x in low}
+    return [(what, pattern) for what, literals, pattern in _VALUE_PATTERNS if present.intersection(literals)]
+
+
+_ALL_LITERALS = tuple({x for _, lits, _ in _VALUE_PATTERNS for x in lits})
 
 
 def _is_reference(value: str) -> bool:
     return bool(_REFERENCE_RE.match(value.strip()))
 
 
+_QUICK = re.compile(r"://|pass|secret|api_?key|token|akia|asia|gh[pousr]_|xox|sk-|eyj|private key", re.IGNORECASE)
+
+
 def scan_value(value: str) -> str | None:
     """The kind of secret a string contains, or None."""
-    if _is_reference(value):
+    if not _QUICK.search(value) or _is_reference(value):  # most values: one short regex, done
         return None
     for what, pattern in _patterns(value):
         if pattern.search(value):

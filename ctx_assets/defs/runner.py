@@ -118,8 +118,9 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             summary.problems = pre.problems
             _trace_invalid_manifest(bt, pre)
             return summary
-        all_targets = list(dict.fromkeys(t["target"] for t in pre.seed["tasks"]))
-        unknown = sorted(set(targets or []) - set(all_targets))
+        # An export gate that fails here fails again in the shared run below, which records it.
+        all_targets = list(dict.fromkeys(t["target"] for t in pre.seed.get("tasks", [])))
+        unknown = sorted(set(targets or []) - set(all_targets)) if all_targets else []
         if unknown:  # before any run: a typo must not write anything
             summary.errors.append(f"unknown target(s): {', '.join(unknown)}")
             bt.failures.append(summary.errors[-1])

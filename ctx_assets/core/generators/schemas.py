@@ -29,23 +29,23 @@ def check_model(model: type[BaseModel], doc: Any) -> list[tuple[str, str]]:
     return []
 
 
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_BRACKETS = re.compile(r"[(){}\[\]\"'`]")
+_OPEN = {")": "(", "}": "{", "]": "["}
+
+
 def _balanced(expr: str) -> str:
-    depth = {"(": 0, "{": 0, "[": 0}
-    pairs = {")": "(", "}": "{", "]": "["}
-    quote = None
-    for ch in expr:
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'`":
-            quote = ch
-        elif ch in depth:
-            depth[ch] += 1
-        elif ch in pairs:
-            depth[pairs[ch]] -= 1
-            if depth[pairs[ch]] < 0:
-                raise ValueError(f"unbalanced {ch!r}")
-    if quote or any(depth.values()):
-        raise ValueError("unbalanced brackets or quotes")
+    """Brackets nest and quotes close, outside string literals (regexes do the scanning)."""
+    stack: list[str] = []
+    for ch in _BRACKETS.findall(_QUOTED.sub("", expr)):
+        if ch in "\"'`":
+            raise ValueError("unbalanced quotes")
+        if ch in "({[":
+            stack.append(ch)
+        elif not stack or stack.pop() != _OPEN[ch]:
+            raise ValueError(f"unbalanced {ch!r}")
+    if stack:
+        raise ValueError("unbalanced brackets")
     return expr
 
 
@@ -201,7 +201,7 @@ def check_dashboard(doc: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((key, "required"))
     if doc.get("uid") and (len(doc["uid"]) > 40 or not re.match(r"^[a-zA-Z0-9_-]+$", doc["uid"])):
         out.append(("uid", "must be ≤ 40 characters of [a-zA-Z0-9_-]"))
-    cells: dict[tuple[int, int], int] = {}
+    placed: list[tuple[int, int, int, int, object]] = []
     ids: set[int] = set()
     for i, panel in enumerate(doc.get("panels", [])):
         g, pid = panel.get("gridPos") or {}, panel.get("id")
@@ -212,15 +212,11 @@ def check_dashboard(doc: dict[str, Any]) -> list[tuple[str, str]]:
         if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > 24:
             out.append((f"panels[{i}].gridPos", f"invalid position {g} (x + w must be ≤ 24)"))
             continue
-        for cx in range(x, x + w):
-            for cy in range(y, y + h):
-                if (cx, cy) in cells:
-                    out.append((f"panels[{i}].gridPos", f"overlaps panel {cells[(cx, cy)]}"))
-                    break
-                cells[(cx, cy)] = pid
-            else:
-                continue
-            break
+        other = next((o for o in placed if x < o[0] + o[2] and o[0] < x + w and y < o[1] + o[3] and o[1] < y + h),
+                     None)
+        if other is not None:
+            out.append((f"panels[{i}].gridPos", f"overlaps panel {other[4]}"))
+        placed.append((x, y, w, h, pid))
         refs = [t.get("refId") for t in panel.get("targets", [])]
         if len(set(refs)) != len(refs):
             out.append((f"panels[{i}].targets", "duplicate refId"))
