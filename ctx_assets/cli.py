@@ -240,7 +240,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if args.out:
         env["CTX_OUT"] = args.out
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    argv = ["dagster", "dev", "-h", args.host, "-p", str(args.port)]
+    argv = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]  # same env as ctx
     argv += ["-w", str(workspace)] if workspace.exists() else ["-m", "ctx_assets.definitions"]
     print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
     try:
