@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +99,7 @@ class ExternalValidators(ConfigurableResource):
             return self.check_alertmanager(built)
         return {}
 
-    def _per_file(self, tool: str, argv: list[str], files: dict[str, str], what: str,
-                  extra: dict[str, list[Violation]] | None = None) -> dict[str, GateResult]:
+    def _per_file(self, tool: str, argv: list[str], files: dict[str, str], what: str) -> dict[str, GateResult]:
         code, output = self._run(argv)
         sections = _sections(output)
         out: dict[str, GateResult] = {}
@@ -108,7 +107,6 @@ class ExternalValidators(ConfigurableResource):
             text = sections.get(fname, output if code else "")
             ok = code == 0 or ("SUCCESS" in text and "FAILED" not in text)
             v = [] if ok else [Violation(field=what, message=text.strip()[-800:] or f"{tool} failed")]
-            v += (extra or {}).get(artifact_id, [])
             out[artifact_id] = GateResult.of(GateName.external_validators, v, tool=tool, check=what)
         return out
 
@@ -125,70 +123,76 @@ class ExternalValidators(ConfigurableResource):
                     merged[k] = g
         return merged
 
+    def _by_shape(self, tool: str, what: str, results: list[ArtifactResult], key: Callable[[ArtifactResult], str],
+                  run: Callable[[Path, list[ArtifactResult]], dict[str, GateResult]]) -> dict[str, GateResult]:
+        """Verdicts for `results`, running `run` only on one representative per shape whose verdict
+        is not cached yet (a passed shape is remembered by content hash across runs)."""
+        shape_of = {r.artifact_id: key(r) for r in results}
+        reps: dict[str, ArtifactResult] = {}
+        for r in results:
+            reps.setdefault(shape_of[r.artifact_id], r)
+        todo = [r for k, r in reps.items() if not self.cached(tool, what, k.encode())]
+        with tempfile.TemporaryDirectory(prefix=f"ctx-{tool}-") as tmp:
+            verdict = run(Path(tmp), todo) if todo else {}
+        for k, r in reps.items():
+            if r.artifact_id in verdict and verdict[r.artifact_id].result == "passed":
+                self.remember(tool, what, k.encode())
+        cached = GateResult.of(GateName.external_validators, [], tool=tool, check=f"{what} (cached verdict)")
+        out = {}
+        for r in results:
+            rep = reps[shape_of[r.artifact_id]].artifact_id
+            g = verdict.get(rep, cached)
+            out[r.artifact_id] = g if rep == r.artifact_id else g.model_copy(
+                update={"details": {**g.details, "checked_as": rep}})
+        return out
+
     def check_prometheus_rules(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
+        """`promtool check rules` and generated `promtool test rules`, per rule shape. Files that differ
+        only in target and namespace (DNS labels, which cannot change how PromQL or templates parse)
+        share a shape; promtool costs ~0.2 ms a rule and ~1.5 s a unit-test file."""
         promtool = self.tool("promtool")
         if not promtool:
             return self._not_installed("promtool", results)
-        with tempfile.TemporaryDirectory(prefix="ctx-promtool-") as tmp:
-            # Files that differ only in target and namespace (DNS labels, which cannot change how
-            # PromQL or templates parse) share a shape; promtool checks and unit-tests one
-            # representative per shape (~0.2 ms a rule and ~1.5 s a test file otherwise), and
-            # verdicts are cached by content hash across runs.
-            shape_of = {r.artifact_id: rule_shape(r.content or b"", r.document) for r in results}
-            reps: dict[str, str] = {}
-            for r in results:
-                reps.setdefault(shape_of[r.artifact_id], r.artifact_id)
-            by_id = {r.artifact_id: r for r in results}
+
+        def run(tmp: Path, todo: list[ArtifactResult]) -> dict[str, GateResult]:
             rules, tests = {}, {}
-            for key, aid in reps.items():
-                if self.cached("promtool", "check+test rules", key.encode()):
-                    continue
-                r = by_id[aid]
-                (Path(tmp) / f"{aid}.yaml").write_bytes(yamlout.dump(r.document["spec"]))
-                test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), f"{aid}.yaml")
-                (Path(tmp) / f"{aid}.test.yaml").write_bytes(yamlout.dump(test_doc))
-                rules[aid], tests[aid] = f"{aid}.yaml", f"{aid}.test.yaml"
+            for r in todo:
+                (tmp / f"{r.artifact_id}.yaml").write_bytes(yamlout.dump(r.document["spec"]))
+                test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), f"{r.artifact_id}.yaml")
+                (tmp / f"{r.artifact_id}.test.yaml").write_bytes(yamlout.dump(test_doc))
+                rules[r.artifact_id], tests[r.artifact_id] = f"{r.artifact_id}.yaml", f"{r.artifact_id}.test.yaml"
             check = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in rules.values()]],
-                                   rules, "promtool check rules") if rules else {}
+                                   rules, "promtool check rules")
             unit = self._per_file("promtool", [promtool, "test", "rules", *[f"{tmp}/{f}" for f in tests.values()]],
-                                  tests, "promtool test rules") if tests else {}
-            verdict = self._merge(check, unit)
-            for key, aid in reps.items():
-                if aid in verdict and verdict[aid].result == "passed":
-                    self.remember("promtool", "check+test rules", key.encode())
-            cached = GateResult.of(GateName.external_validators, [], tool="promtool",
-                                   check="promtool check rules + test rules (cached verdict for this rule shape)")
-            out = {}
-            for r in results:
-                rep = reps[shape_of[r.artifact_id]]
-                g = verdict.get(rep, cached)
-                out[r.artifact_id] = g if rep == r.artifact_id else g.model_copy(
-                    update={"details": {**g.details, "checked_as": rep}})
-            return out
+                                  tests, "promtool test rules")
+            return self._merge(check, unit)
+
+        return self._by_shape("promtool", "check+test rules", results,
+                              lambda r: rule_shape(r.content or b"", r.document), run)
 
     def check_loki_rules(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
         """Structure and templates via promtool on a copy with each expr replaced by vector(1)."""
         promtool = self.tool("promtool")
         if not promtool:
             return self._not_installed("promtool", results)
-        with tempfile.TemporaryDirectory(prefix="ctx-loki-") as tmp:
-            files, rep_of, seen = {}, {}, {}
-            for r in results:
-                ns = r.document["groups"][0]["rules"][0]["labels"].get("namespace", "")
-                key = shape(r.content or b"", r.target, ns)
-                rep_of[r.artifact_id] = seen.setdefault(key, r.artifact_id)
-                if rep_of[r.artifact_id] != r.artifact_id:
-                    continue
+
+        def run(tmp: Path, todo: list[ArtifactResult]) -> dict[str, GateResult]:
+            files = {}
+            for r in todo:
                 doc = {"groups": [{**g, "rules": [{**rule, "expr": "vector(1)"} for rule in g["rules"]]}
                                   for g in r.document["groups"]]}
-                name = f"{r.artifact_id}.yaml"
-                (Path(tmp) / name).write_bytes(yamlout.dump(doc))
-                files[r.artifact_id] = name
-            verdict = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in files.values()]],
-                                     files, "promtool check rules (Loki structure)")
-            return {aid: verdict[rep] for aid, rep in rep_of.items()}
+                (tmp / f"{r.artifact_id}.yaml").write_bytes(yamlout.dump(doc))
+                files[r.artifact_id] = f"{r.artifact_id}.yaml"
+            return self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in files.values()]],
+                                  files, "promtool check rules (Loki structure)")
+
+        def key(r: ArtifactResult) -> str:
+            return shape(r.content or b"", r.target, r.document["groups"][0]["rules"][0]["labels"].get("namespace", ""))
+
+        return self._by_shape("promtool", "loki structure", results, key, run)
 
     def check_alertmanager(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
+        """`amtool check-config` per config shape, and routes per severity for every config (in process)."""
         routing = {r.artifact_id: route_violations(r.document, r.design.params if r.design else {})
                    for r in results}
         amtool = self.tool("amtool")
@@ -196,14 +200,22 @@ class ExternalValidators(ConfigurableResource):
             missing = self._not_installed("amtool", results)
             return {k: GateResult.of(GateName.external_validators, g.violations + routing[k],
                                      blocking=bool(routing[k]), warn_only=not routing[k]) for k, g in missing.items()}
-        with tempfile.TemporaryDirectory(prefix="ctx-amtool-") as tmp:
+
+        def run(tmp: Path, todo: list[ArtifactResult]) -> dict[str, GateResult]:
             files = {}
-            for r in results:
-                name = f"{r.artifact_id}.yml"
-                (Path(tmp) / name).write_bytes(r.content or b"")
-                files[r.artifact_id] = name
+            for r in todo:
+                (tmp / f"{r.artifact_id}.yml").write_bytes(r.content or b"")
+                files[r.artifact_id] = f"{r.artifact_id}.yml"
             return self._per_file("amtool", [amtool, "check-config", *[f"{tmp}/{f}" for f in files.values()]],
-                                  files, "amtool check-config", extra=routing)
+                                  files, "amtool check-config")
+
+        def key(r: ArtifactResult) -> str:
+            return shape(r.content or b"", r.target, (r.design.params if r.design else {}).get("namespace", ""))
+
+        verdicts = self._by_shape("amtool", "check-config", results, key, run)
+        return {aid: g if not routing[aid] else GateResult.of(GateName.external_validators,
+                                                              g.violations + routing[aid], **g.details)
+                for aid, g in verdicts.items()}
 
 
 def route_violations(config: dict[str, Any], params: dict[str, Any]) -> list[Violation]:

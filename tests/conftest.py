@@ -6,6 +6,7 @@ import copy
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "online-boutique.contextcore.yaml"
 SHARED = ROOT.parent / "shared"
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Tests never write the project-local home (.ctx: Dagster instance, traces, validator cache) of the checkout.
+os.environ.setdefault("CTX_HOME", tempfile.mkdtemp(prefix="ctx-tests-home-"))
 
 
 def require(condition: bool, what: str) -> None:
