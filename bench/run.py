@@ -169,7 +169,7 @@ def _fmt(v: object, unit: str = "") -> str:
 
 def render_table(r: dict) -> str:
     big = r["dagster_large_targets"]
-    sp = r["export_speedup_vs_peer"]
+    sp = {str(k): v for k, v in r["export_speedup_vs_peer"].items()}  # int keys in memory, str from JSON
     rows = [
         ("full build, 11 targets ÷ floor", _fmt(r["full_11_ratio_to_floor"]), "≤ 1.3",
          f"{r['full_11_seconds']:.1f} s vs floor {r['floor_11_seconds']:.1f} s"),
