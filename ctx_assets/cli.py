@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from contracts.gates import GateResult
@@ -330,13 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=3000)
     s.set_defaults(func=cmd_ui)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
     return p
-
-
-# Later stages add their sub-commands here (export, build, status, trace, ui).
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,6 @@ MAX_NODES), and (3) every field path maps to its line and column.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from contracts.gates import Problem
+
+from .checksums import sha256_hex
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_ALIASES = 200
@@ -52,10 +53,6 @@ class LoadedManifest:
             cut = max(p.rfind("."), p.rfind("["))
             p = p[:cut] if cut > 0 else ""
         return self.marks.get("", (1, 1))
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class _Builder:

@@ -76,16 +76,19 @@ def _write(run: StageRun, out: Path, files: dict[str, bytes]) -> None:
         run.written.append(rel)
 
 
-def provenance(run: StageRun, generated_at: str, run_id: str | None = None, trace_id: str | None = None) -> bytes:
-    """export/provenance.json: the chain manifest → export → seed → artifacts (the only file with a time)."""
-    chain = run.seed.get("provenance", {}).get("chain", [])
+def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_id: str | None = None,
+                   trace_id: str | None = None) -> bytes:
+    """export/provenance.json: the chain manifest → export → seed → artifacts, with the run and trace
+    that made them. The only file with a wall-clock time, so checksummed content stays deterministic."""
+    chain = seed.get("provenance", {}).get("chain", [])
+    reg = registry()
     return pretty_json({
-        "generated_at": generated_at, "run_id": run_id, "trace_id": trace_id,
-        "source_checksum": run.source_checksum, "chain": chain,
-        "artifacts": {a.artifact_id: {"type": a.artifact_type, "target": a.target, "path": a.output_path,
-                                      "checksum": a.checksum, "status": a.status,
-                                      "code_version": registry()[a.artifact_type].code_version}
-                      for a in run.artifacts}})
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "run_id": run_id,
+        "trace_id": trace_id, "source_checksum": chain[0]["checksum"] if chain else None, "chain": chain,
+        "artifacts": {t["artifact_id"]: {"type": t["artifact_type"], "target": t["target"], "path": t["output_path"],
+                                         "checksum": checksums.get(t["artifact_id"]),
+                                         "code_version": reg[t["artifact_type"]].code_version}
+                      for t in seed.get("tasks", [])}})
 
 
 def build_without_orchestrator(manifest_path: str | Path, out: Path | None, write: bool = True,
@@ -103,6 +106,6 @@ def build_without_orchestrator(manifest_path: str | Path, out: Path | None, writ
     if write and out is not None and not run.blocked:
         files = dict(run.files)
         files.update({a.output_path: a.content for a in run.artifacts if a.content is not None})
-        files[PROVENANCE_PATH] = provenance(run, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        files[PROVENANCE_PATH] = provenance_doc(run.seed, {a.artifact_id: a.checksum for a in run.artifacts})
         _write(run, out, files)
     return run

@@ -6,7 +6,6 @@ versions (so an unchanged output never makes its dependents stale).
 """
 
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,11 @@ from contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
 from ctx_assets.core.artisan import BUILT, apply_batch_gates, build_artifact
-from ctx_assets.core.checksums import pretty_json, sha256_hex
+from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
 from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
-from ctx_assets.core.pipeline import PROVENANCE_PATH
+from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.status import fingerprint_parts
 from ctx_assets.core.validate import validate_file
 from resources.output_store import OutputStore
@@ -189,18 +188,15 @@ ARTIFACT_ASSETS = [_artifact_asset(t) for t in TYPE_ORDER]
 def provenance_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> MaterializeResult:
     with tracer.stage(context, "output"):
         seed = store.read_json(plan_stage.SEED_PATH)
-        artifacts = {}
+        checksums = {}
         for t in seed["tasks"]:
             data = store.read(t["output_path"])
-            artifacts[t["artifact_id"]] = {"type": t["artifact_type"], "target": t["target"], "path": t["output_path"],
-                                           "checksum": sha256_hex(data) if data is not None else None}
-        body = {"generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "run_id": context.run.run_id,
-                "trace_id": tracer.trace_id(context), "source_checksum": seed["provenance"]["chain"][0]["checksum"],
-                "chain": seed["provenance"]["chain"], "artifacts": artifacts}
-        store.write(PROVENANCE_PATH, pretty_json(body))
-        missing = sorted(k for k, v in artifacts.items() if v["checksum"] is None)
-        return MaterializeResult(metadata={"artifacts": len(artifacts), "missing": missing[:50],
-                                           "trace_id": body["trace_id"] or ""})
+            checksums[t["artifact_id"]] = sha256_hex(data) if data is not None else None
+        trace_id = tracer.trace_id(context)
+        store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
+        missing = sorted(k for k, v in checksums.items() if v is None)
+        return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
+                                           "trace_id": trace_id or ""})
 
 
 ALL_ASSETS = [manifest_asset, export_asset, context_seed_asset, *ARTIFACT_ASSETS, provenance_asset]
