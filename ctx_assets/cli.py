@@ -139,7 +139,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
-    s = run_build(args.path, out, targets=targets, stale_only=args.stale_only, tracing=not args.no_tracing,
+    s = run_build(args.path, out, targets=targets, stale_only=not args.all, tracing=not args.no_tracing,
                   progress=say)
     if s.problems:
         for p in s.problems:
@@ -305,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output folder (default: out/<manifest name>)")
     s.add_argument("--json", action="store_true", help="machine-readable summary")
     s.add_argument("--targets", help="comma-separated targets to build (default: all)")
-    s.add_argument("--stale-only", action="store_true", help="rebuild only stale or missing artifacts")
+    s.add_argument("--stale-only", action="store_true",
+                   help="rebuild only stale or missing artifacts (the default; see --all)")
+    s.add_argument("--all", action="store_true", help="rebuild every artifact, fresh ones too")
     s.add_argument("--no-tracing", action="store_true", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_build)
 

@@ -36,9 +36,13 @@ def test_build_status_trace_and_a_failed_rebuild(tmp_path):
     assert rows["svc-0000-runbook"]["status"] == "stale" and "parameters.namespace" in rows["svc-0000-runbook"]["cause"]
     assert rows["svc-0001-runbook"]["status"] == "fresh"
 
-    r = run_ctx("build", str(manifest), "--out", str(out), "--stale-only", "--json", env=env)
+    r = run_ctx("build", str(manifest), "--out", str(out), "--json", env=env)  # incremental by default
     assert r.returncode == 0, r.stderr
     assert sorted(json.loads(r.stdout)["materialized"]) == sorted(a for a in rows if a.startswith("svc-0000"))
+    r = run_ctx("build", str(manifest), "--out", str(out), "--json", env=env)
+    assert json.loads(r.stdout)["materialized"] == []  # nothing stale: nothing rebuilt
+    r = run_ctx("build", str(manifest), "--out", str(out), "--all", "--json", env=env)
+    assert len(json.loads(r.stdout)["materialized"]) == 14
 
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     edit(manifest, lambda d: d["metadata"]["links"].update(repository="https://ci:t0ps3cretpw@git.example.com/x"))

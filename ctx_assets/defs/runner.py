@@ -142,6 +142,8 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             for s in stale:
                 if s.target in chosen:
                     selection.setdefault(s.target, []).append(s.artifact_type)
+            if not selection:
+                progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
         job = defs.resolve_job_def("ctx_target_artifacts")
         for i, target in enumerate(selection, 1):
             types = selection[target]
