@@ -106,26 +106,29 @@ def apply_batch_gates(results: list[ArtifactResult], gates: dict[str, GateResult
                 r.status = FAILED
 
 
-def build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: set[str] | None = None,
+def build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str,
                  on_result: Callable[[ArtifactResult], None] | None = None,
                  validate_batch: BatchValidator | None = None) -> list[ArtifactResult]:
-    """Every task, one artifact type (stage) at a time in dependency order, so each stage's files are
-    validated in one batch before their dependents are built. Dependents of a failed or blocked
-    artifact are blocked, not built; `only` limits the run to some artifact ids."""
+    """Every task, one artifact type (stage) at a time in dependency order, each stage's files
+    validated in one batch. Dependents of a failed or blocked artifact are blocked, not built."""
     with gc_paused():
-        return _build_bundle(tasks, source_checksum, only, on_result, validate_batch)
+        return _build_bundle(tasks, source_checksum, on_result, validate_batch)
 
 
-def _build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: set[str] | None,
+def _first_blocker(task: dict[str, Any], done: dict[str, ArtifactResult]) -> str | None:
+    """Why `task` cannot be built: the first of its dependencies that failed or was blocked."""
+    deps = (done.get(d.removeprefix("task:")) for d in task["depends_on"])
+    return next((b for b in (blocker(d) for d in deps if d is not None) if b), None)
+
+
+def _build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str,
                   on_result: Callable[[ArtifactResult], None] | None,
                   validate_batch: BatchValidator | None) -> list[ArtifactResult]:
     reg = registry()
     by_type: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
-        if only is None or task["artifact_id"] in only:
-            by_type.setdefault(task["artifact_type"], []).append(task)
+        by_type.setdefault(task["artifact_type"], []).append(task)
     done: dict[str, ArtifactResult] = {}
-    deps_of: dict[str, list[str]] = {}
     pending = []
     # External validators run in worker threads (their subprocesses use the second core) while the
     # next waves are generated; nothing is written before their verdicts are in (below).
@@ -133,9 +136,7 @@ def _build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: s
         for at in TYPE_ORDER:
             wave = []
             for task in by_type.get(at.value, []):
-                deps = [d.removeprefix("task:") for d in task["depends_on"]]
-                deps_of[task["artifact_id"]] = deps
-                why = next((b for b in (blocker(done[d]) for d in deps if d in done) if b), None)
+                why = _first_blocker(task, done)
                 wave.append(blocked_result(task, why) if why else build_artifact(task, source_checksum, reg[at.value]))
             done.update((r.artifact_id, r) for r in wave)
             if validate_batch:
@@ -146,7 +147,7 @@ def _build_bundle(tasks: Iterable[dict[str, Any]], source_checksum: str, only: s
     for at in TYPE_ORDER:  # a dependency an external validator rejected blocks its dependents after all
         for task in by_type.get(at.value, []):
             res = done[task["artifact_id"]]
-            why = next((b for b in (blocker(done[d]) for d in deps_of[res.artifact_id] if d in done) if b), None)
+            why = _first_blocker(task, done)
             if why and res.status != BLOCKED:
                 res = done[res.artifact_id] = blocked_result(task, why)
             out.append(res)
