@@ -17,7 +17,7 @@ from contracts.manifest import ContextManifest, Target
 
 from . import conventions as cv
 from .artifact_types import output_path
-from .units import channel_kind, duration_seconds, percent
+from .units import channel_kind, duration_seconds, is_availability_metric, is_latency_metric, percent
 
 
 def _r(prop: str, source: str, transformation: str, rationale: str) -> DerivationRule:
@@ -99,7 +99,7 @@ def objective_percent(m: ContextManifest) -> float:
         return p
     for o in m.strategy.objectives:
         for kr in o.key_results:
-            if "availability" in kr.metric_key.lower() and 0 < kr.target < 100:
+            if is_availability_metric(kr.metric_key) and 0 < kr.target < 100:
                 return kr.target
     return 99.9
 
@@ -107,7 +107,7 @@ def objective_percent(m: ContextManifest) -> float:
 def slo_window(m: ContextManifest) -> str:
     for o in m.strategy.objectives:
         for kr in o.key_results:
-            if "availability" in kr.metric_key.lower() and kr.window:
+            if is_availability_metric(kr.metric_key) and kr.window:
                 return kr.window
     return "30d"
 
@@ -153,10 +153,9 @@ def infer_operator(metric_key: str, stated: str | None) -> str:
     """Stated operator, else availability → gte, latency → lte, otherwise eq."""
     if stated:
         return stated
-    key = metric_key.lower()
-    if "availability" in key:
+    if is_availability_metric(metric_key):
         return "gte"
-    if "latency" in key or "duration" in key:
+    if is_latency_metric(metric_key):
         return "lte"
     return "eq"
 

@@ -11,6 +11,17 @@ _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
 _CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9._-]*|pagerduty:[A-Za-z0-9._-]+|email:[^@\s]+@[^@\s]+)$")
 
 
+def is_availability_metric(metric_key: str) -> bool:
+    """A key result about availability (validation, SLO target and window, operator, KPI panel)."""
+    return "availability" in metric_key.lower()
+
+
+def is_latency_metric(metric_key: str) -> bool:
+    """A key result about latency or duration (needs a time unit; lower is better)."""
+    key = metric_key.lower()
+    return "latency" in key or "duration" in key
+
+
 def duration_seconds(text: str) -> float | None:
     """'200ms' -> 0.2, '30d' -> 2592000; None when not a duration."""
     m = _DURATION_RE.match(str(text).strip())

@@ -16,7 +16,14 @@ from contracts.gates import Problem
 from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, ContextManifest
 
 from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
-from .units import channel_kind, duration_seconds, is_prom_duration, percent
+from .units import (
+    channel_kind,
+    duration_seconds,
+    is_availability_metric,
+    is_latency_metric,
+    is_prom_duration,
+    percent,
+)
 
 
 def _loc_path(loc: tuple[Any, ...]) -> str:
@@ -77,11 +84,11 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
         for j, kr in enumerate(_list(_dict(o).get("keyResults"))):
             kr = _dict(kr)
             path = f"strategy.objectives[{i}].keyResults[{j}]"
-            key = str(kr.get("metricKey", "")).lower()
+            key = str(kr.get("metricKey", ""))
             unit = kr.get("unit")
-            if "availability" in key and unit != "%":
+            if is_availability_metric(key) and unit != "%":
                 out.append((f"{path}.unit", f"availability key result must use unit '%', got {unit!r}"))
-            if ("latency" in key or "duration" in key) and unit not in TIME_UNITS:
+            if is_latency_metric(key) and unit not in TIME_UNITS:
                 out.append((f"{path}.unit",
                             f"latency key result must use a time unit (ms or s), got {unit!r}"))
             if kr.get("window") is not None and duration_seconds(str(kr["window"])) is None:

@@ -18,6 +18,7 @@ from grafana_foundation_sdk.models.text import TextMode
 from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
+from ..units import is_availability_metric
 from ._common import designed
 from .base import Design, Rendered
 from .schemas import check_dashboard
@@ -31,7 +32,7 @@ def _kpi_query(kr: dict[str, Any], sel: str, budget_windows: set[str]) -> tuple[
     """(PromQL, unit) for a key result: known SLIs from our own rules, else a `kpi:` recording rule."""
     key, unit = kr["metricKey"].lower(), kr["unit"]
     scale = {"ms": " * 1000", "rpm": " * 60"}.get(unit, "")
-    if "availability" in key:
+    if is_availability_metric(key):
         w = kr.get("window") if kr.get("window") in budget_windows else "1d"
         return f"100 * (1 - {cv.error_ratio_record(w)}{{{sel}}})", "percent"
     for q in ("99", "95", "90", "50"):
