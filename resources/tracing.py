@@ -405,8 +405,6 @@ class _ArtifactSpan:
             if r.status != BUILT:
                 impl.set_status(Status(StatusCode.ERROR, "a blocking gate failed"))
             impl.end(end_time=t)
-        for g in (post if r.content is None else []):
-            self.tracer.gate(self.span, g)
         self.span.set_attribute(sc.PIPELINE_OUTPUT_CHECKSUM, r.checksum or "")
         self.span.set_attribute(sc.PIPELINE_ARTIFACT_LINES, r.lines)
         self.span.set_attribute(sc.PIPELINE_ARTIFACT_TOKENS, r.tokens)

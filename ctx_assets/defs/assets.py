@@ -104,11 +104,10 @@ def export_asset(context: AssetExecutionContext, store: OutputStore, tracer: Pip
                    "target partitions in step with the manifest.")
 def context_seed_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
     with tracer.stage(context, "plan_ingestion") as span:
-        raw = store.read(plan_stage.ARTIFACT_MANIFEST_PATH)
-        files = {p: store.read(p) or b"" for p in (plan_stage.ARTIFACT_MANIFEST_PATH, plan_stage.ONBOARDING_PATH)}
-        manifest_bytes = Path(store.manifest_path).read_bytes()
-        if raw is None:
+        files = {p: store.read(p) for p in (plan_stage.ARTIFACT_MANIFEST_PATH, plan_stage.ONBOARDING_PATH)}
+        if any(data is None for data in files.values()):
             raise ValueError("no export in the output folder; materialize `export` first")
+        manifest_bytes = Path(store.manifest_path).read_bytes()
         seed = plan_stage.ingest_export(files, manifest_bytes)
         for g in seed.gates:
             tracer.gate(span, g)
