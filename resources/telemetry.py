@@ -127,6 +127,9 @@ def _otlp_metric_exporter() -> MetricExporter | None:
     return HttpM(endpoint=url, timeout=_timeout())
 
 
+_QUEUE = {"max_queue_size": 1 << 18, "max_export_batch_size": 4096}
+
+
 class Telemetry:
     """One tracer and meter provider per process (and per test, through `reset`)."""
 
@@ -139,12 +142,13 @@ class Telemetry:
                                     **({sc.PROJECT_ID: project_id} if project_id else {})})
         self.tracer_provider = TracerProvider(resource=resource)
         self.tracer_provider.add_span_processor(BaggageToAttributes())
-        self.tracer_provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file()),
-                                                                   schedule_delay_millis=1000))
+        # A 1,000-target build ends ~21,000 spans within seconds: the default queue (2,048) would drop most.
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(
+            JsonLinesSpanExporter(trace_file()), schedule_delay_millis=1000, **_QUEUE))
         otlp = _otlp_span_exporter()
         if otlp:
             self.tracer_provider.add_span_processor(BatchSpanProcessor(
-                otlp, export_timeout_millis=int(_timeout() * 1000) + 500))
+                otlp, export_timeout_millis=int(_timeout() * 1000) + 500, **_QUEUE))
         for exp in extra_exporters:
             from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 

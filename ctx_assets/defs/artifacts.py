@@ -36,7 +36,7 @@ from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
 from ctx_assets.core.artisan import BUILT, FAILED, ArtifactResult, build_bundle
 from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
-from ctx_assets.core.status import fingerprint_parts
+from ctx_assets.core.status import inputs_text
 from resources.output_store import OutputStore
 from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
@@ -80,10 +80,11 @@ def _materialization(r: ArtifactResult, task: dict[str, Any], source_checksum: s
     return AssetMaterialization(
         asset_key=artifact_key(r.artifact_type), partition=r.target,
         tags={DATA_VERSION_TAG: r.checksum or "", CODE_VERSION_TAG: code_version},
+        # Few, flat entries: each one is serialized several times per event by Dagster's storage.
         metadata={"artifact_id": r.artifact_id, "path": r.output_path, "checksum": r.checksum or "",
-                  "status": r.status, "written": True, "lines": r.lines, "tokens": r.tokens,
-                  "fingerprint": task_fingerprint(task, code_version), "fingerprint_parts": fingerprint_parts(task),
-                  "source_checksum": source_checksum, "code_version": code_version, **span_ids})
+                  "lines": r.lines, "tokens": r.tokens, "fingerprint": task_fingerprint(task, code_version),
+                  "inputs": inputs_text(task), "source_checksum": source_checksum, "code_version": code_version,
+                  **span_ids})
 
 
 def _evaluations(context: AssetExecutionContext, results: list[ArtifactResult]) -> Iterator[AssetCheckEvaluation]:

@@ -90,9 +90,8 @@ def _collect(result: Any, summary: BuildSummary) -> None:
         if "artifact_id" in meta:
             summary.artifacts[meta["artifact_id"]] = {
                 "id": meta["artifact_id"], "type": _type_of(mat.asset_key), "target": mat.partition,
-                "path": meta["path"], "checksum": meta["checksum"], "status": meta["status"]}
-            if meta.get("written"):
-                summary.materialized.append(meta["artifact_id"])
+                "path": meta["path"], "checksum": meta["checksum"], "status": "built"}
+            summary.materialized.append(meta["artifact_id"])
     for ev in result.get_asset_check_evaluations():
         meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
         if ev.check_name == ARTIFACT_GATES_CHECK:
