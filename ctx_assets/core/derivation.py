@@ -17,7 +17,7 @@ from contracts.manifest import ContextManifest, Target
 
 from . import conventions as cv
 from .artifact_types import output_path
-from .units import channel_kind, duration_seconds, is_availability_metric, is_latency_metric, percent
+from .units import duration_seconds, is_availability_metric, is_latency_metric, parse_channel, percent
 
 
 def _r(prop: str, source: str, transformation: str, rationale: str) -> DerivationRule:
@@ -65,8 +65,9 @@ DERIVATION_RULES: dict[T, list[DerivationRule]] = {
            "business KPIs next to the SLO"),
     ],
     T.notification_policy: _TARGET + [
-        _r("receivers", "spec.observability.alertChannels", "#chan → slack, pagerduty:X → pagerduty, email:A → email",
-           "route to where the team listens"),
+        _r("receivers", "spec.observability.alertChannels",
+           "#chan → slack, pagerduty:X → pagerduty, email:A → email, opsgenie:X → opsgenie, webhook:X → webhook; "
+           "any other name → a receiver of that name to complete", "route to where the team listens"),
         _r("page_severity", "spec.business.criticality", "critical/high → critical, else warning",
            "pages go to pagers, tickets to chat and mail"),
         _r("repeat_interval", "spec.business.criticality", "critical 1h, high 2h, medium 4h, low 12h",
@@ -130,10 +131,10 @@ def runbook_url(m: ContextManifest, target: str, alert: str) -> str:
 
 
 def receivers(channels: list[str]) -> list[dict[str, str]]:
+    """alertChannels as ContextCore has them (free strings): known forms parsed, any other name kept."""
     out = []
     for ch in channels:
-        kind = channel_kind(ch) or "unknown"
-        value = ch.lstrip("#") if kind == "slack" else ch.split(":", 1)[-1]
+        kind, value = parse_channel(ch) or ("named", ch)  # validation has refused malformed known forms
         out.append({"kind": kind, "value": value, "channel": ch})
     return out
 

@@ -8,7 +8,17 @@ _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PROM_DURATION_RE = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
-_CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9._-]*|pagerduty:[A-Za-z0-9._-]+|email:[^@\s]+@[^@\s]+)$")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+# Known channel forms (ContextCore's and Alertmanager's integrations): prefix -> (kind, value pattern).
+CHANNEL_FORMS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "#": ("slack", re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")),
+    "slack:": ("slack", re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}")),
+    "pagerduty:": ("pagerduty", re.compile(_NAME)),
+    "email:": ("email", re.compile(r"[^@\s\"<>,;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    "opsgenie:": ("opsgenie", re.compile(_NAME)),
+    "webhook:": ("webhook", re.compile(_NAME)),
+}
+NAMED_CHANNEL = "named"  # any other string: a receiver of that name the user completes
 
 
 def is_availability_metric(metric_key: str) -> bool:
@@ -41,13 +51,14 @@ def percent(text: str) -> float | None:
     return v if 0 < v < 100 else None
 
 
-def channel_kind(channel: str) -> str | None:
-    """'#payments-alerts' -> slack, 'pagerduty:checkout' -> pagerduty, 'email:a@b' -> email."""
-    if not _CHANNEL_RE.match(channel):
-        return None
-    if channel.startswith("#"):
-        return "slack"
-    return channel.split(":", 1)[0]
+def parse_channel(channel: str) -> tuple[str, str] | None:
+    """(kind, value): '#payments' -> ('slack', 'payments'), 'pagerduty:checkout' -> ('pagerduty', 'checkout'),
+    'pagerduty-critical' -> ('named', 'pagerduty-critical'). None: a known prefix with a malformed value."""
+    for prefix, (kind, value_re) in CHANNEL_FORMS.items():
+        if channel.startswith(prefix):
+            value = channel[len(prefix):]
+            return (kind, value.lstrip("#")) if value_re.fullmatch(value) else None
+    return NAMED_CHANNEL, channel
 
 
 def prom_duration(seconds: float) -> str:
