@@ -130,8 +130,23 @@ def scrub(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {scrub(k): scrub(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [scrub(v) for v in obj]
+        return type(obj)(scrub(v) for v in obj)
     return obj
+
+
+class RedactingStream:
+    """A text stream whose every write passes `redact_text`: `ctx` wraps stdout and stderr with it, so no
+    message, table, tree or traceback it prints can carry a credential."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact_text(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding, fileno, ...
+        return getattr(self._inner, name)
 
 
 def hint(kind: str) -> str:

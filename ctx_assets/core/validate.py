@@ -67,7 +67,8 @@ def _channel_problem(ch: Any) -> str | None:
         return "an alert channel may not contain control characters or line breaks"
     if parse_channel(ch) is None:
         prefix = next(p for p in CHANNEL_FORMS if ch.startswith(p))
-        forms = {"#": "'#channel' (lowercase, [a-z0-9._-])", "email:": "'email:name@example.com'"}
+        forms = {"#": "'#channel' (lowercase, [a-z0-9._-])", "email:": "'email:name@example.com'",
+                 "webhook:": "'webhook:https://host/path'"}
         want = forms.get(prefix, f"'{prefix}NAME' with NAME of [A-Za-z0-9._-], ≤63 chars")
         return f"{ch!r} starts like a {CHANNEL_FORMS[prefix][0]} channel but is not one: expected {want}"
     return None

@@ -29,7 +29,7 @@ _PAGE_NAME = re.compile(r"page|pager|oncall|on-call|critical|urgent|sev1|p1|opsg
 # What a named receiver needs, by what its name suggests; the generic fallback is a webhook.
 _INTEGRATION_HINTS = [("pagerduty", "pagerduty_configs with routing_key_file"), ("opsgenie", "opsgenie_configs with "
                       "api_key_file"), ("slack", "slack_configs with channel and api_url_file"),
-                      ("mail", "email_configs with to"), ("", "webhook_configs with url_file")]
+                      ("mail", "email_configs with to"), ("", "webhook_configs with url")]
 
 
 def _config(ch: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
@@ -42,7 +42,7 @@ def _config(ch: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
         "pagerduty": ("pagerduty_configs", {"routing_key_file": secret, "send_resolved": True}),
         "email": ("email_configs", {"to": value, "send_resolved": True}),
         "opsgenie": ("opsgenie_configs", {"api_key_file": secret, "send_resolved": True}),
-        "webhook": ("webhook_configs", {"url_file": secret, "send_resolved": True}),
+        "webhook": ("webhook_configs", {"url": value, "send_resolved": True}),
     }.get(kind)
 
 
@@ -59,12 +59,17 @@ def _pages(ch: dict[str, str]) -> bool:
     return ch["kind"] in _PAGERS or (ch["kind"] == NAMED_CHANNEL and bool(_PAGE_NAME.search(ch["value"])))
 
 
-def _role_routes(matcher: str, own: str, channels: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """One route per receiver of a role (the target's own receiver, then each named one); all but the
-    last `continue`, so an alert reaches every receiver of its role."""
+def role_receivers(own: str, channels: list[dict[str, str]]) -> list[str]:
+    """The receivers an alert of one role (page or ticket) reaches: the target's own receiver when a
+    known channel feeds it (or nothing else exists), then each named receiver."""
     named = list(dict.fromkeys(c["value"] for c in channels if c["kind"] == NAMED_CHANNEL))
     known = any(c["kind"] != NAMED_CHANNEL for c in channels)
-    names = ([own] if known or not named else []) + named
+    return ([own] if known or not named else []) + named
+
+
+def _role_routes(matcher: str, own: str, channels: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """One route per receiver of the role; all but the last `continue`, so an alert reaches each."""
+    names = role_receivers(own, channels)
     return [{"matchers": [matcher], "receiver": n, **({"continue": True} if i < len(names) - 1 else {})}
             for i, n in enumerate(names)]
 
@@ -73,7 +78,7 @@ def named_receiver_warning(name: str) -> tuple[str, str]:
     what = next(h for key, h in _INTEGRATION_HINTS if key in name.lower())
     return (f"receivers[{name}]", f"receiver {name!r} (alertChannels) has no integration yet: add {what} to it, "
                                   "or write the channel as '#slack-channel', 'pagerduty:SERVICE', 'email:ADDRESS', "
-                                  "'opsgenie:TEAM' or 'webhook:NAME'")
+                                  "'opsgenie:TEAM' or 'webhook:URL'")
 
 
 class NotificationPolicyGenerator:
