@@ -34,6 +34,20 @@ def is_latency_metric(metric_key: str) -> bool:
     return "latency" in key or "duration" in key
 
 
+def matcher(label: str, value: str) -> str:
+    """`label="value"` for PromQL, LogQL and Alertmanager matchers, the value escaped as their
+    double-quoted strings require. Names are DNS labels by validation; this keeps any other text
+    that reaches a query from breaking out of its string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{label}="{escaped}"'
+
+
+def metric_name(text: str) -> str:
+    """Free text (a key result's metricKey such as `latency.p99`) as a valid Prometheus metric name."""
+    name = re.sub(r"[^A-Za-z0-9_:]", "_", text)
+    return name if re.match(r"[A-Za-z_:]", name) else f"_{name}"
+
+
 def duration_seconds(text: str) -> float | None:
     """'200ms' -> 0.2, '30d' -> 2592000; None when not a duration."""
     m = _DURATION_RE.match(str(text).strip())

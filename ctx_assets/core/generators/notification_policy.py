@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from contracts.artifacts import ArtifactType
 
 from .. import yamlout
-from ..units import NAMED_CHANNEL
+from ..units import NAMED_CHANNEL, matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header
 from .schemas import AlertmanagerModel, check_model
@@ -107,7 +107,7 @@ class NotificationPolicyGenerator:
                 "receiver": ticket, "group_by": ["alertname", "job", "namespace"], "group_wait": p["group_wait"],
                 "group_interval": "5m", "repeat_interval": p["repeat_interval"],
                 "routes": [{
-                    "matchers": [f'job="{t}"', f'namespace="{ns}"'], "receiver": ticket,
+                    "matchers": [matcher("job", t), matcher("namespace", ns)], "receiver": ticket,
                     "routes": _role_routes(f'severity="{p["page_severity"]}"', page, plan["page"])
                     + _role_routes('severity=~"warning|info"', ticket, plan["ticket"]),
                 }],
