@@ -16,17 +16,19 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 
 from contracts import semconv as sc
-from ctx_assets.core.secrets import redact_text
+from ctx_assets.core.secrets import redact_text, scrub
 
 from .otlp_json import JsonLinesSpanExporter
 
@@ -90,6 +92,44 @@ class GuardedExporter(SpanExporter):
         return True
 
 
+def _clean_attributes(attrs: Any) -> dict[str, Any]:
+    return {k: scrub(v) if isinstance(v, str | tuple | list) else v for k, v in (attrs or {}).items()}
+
+
+def redacted_span(span: ReadableSpan) -> ReadableSpan:
+    """The span as it may leave the process: every string attribute, event attribute (recorded exceptions
+    included), status description and name through the one redaction path. Unchanged spans are returned
+    as they are (the common case costs one prefilter pass per string)."""
+    attrs = _clean_attributes(span.attributes)
+    events = [Event(e.name, _clean_attributes(e.attributes), e.timestamp) for e in span.events]
+    desc = span.status.description
+    clean_desc = redact_text(desc) if desc else desc
+    name = redact_text(span.name)
+    if (attrs == dict(span.attributes or {}) and clean_desc == desc and name == span.name
+            and all(a.attributes == dict(e.attributes or {}) for a, e in zip(events, span.events, strict=True))):
+        return span
+    return ReadableSpan(name=name, context=span.context, parent=span.parent, resource=span.resource,
+                        attributes=attrs, events=events, links=span.links, kind=span.kind,
+                        status=Status(span.status.status_code, clean_desc), start_time=span.start_time,
+                        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope)
+
+
+class RedactingExporter(SpanExporter):
+    """Every exporter (local file, OTLP) sits behind this: nothing unredacted leaves in a span."""
+
+    def __init__(self, inner: SpanExporter):
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.inner.export([redacted_span(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
 class BaggageToAttributes(SpanProcessor):
     """Copies the baggage (project id, manifest checksum) onto every span, so a backend can filter on it."""
 
@@ -144,15 +184,15 @@ class Telemetry:
         self.tracer_provider.add_span_processor(BaggageToAttributes())
         # A 1,000-target build ends ~21,000 spans within seconds: the default queue (2,048) would drop most.
         self.tracer_provider.add_span_processor(BatchSpanProcessor(
-            JsonLinesSpanExporter(trace_file()), schedule_delay_millis=1000, **_QUEUE))
+            RedactingExporter(JsonLinesSpanExporter(trace_file())), schedule_delay_millis=1000, **_QUEUE))
         otlp = _otlp_span_exporter()
         if otlp:
             self.tracer_provider.add_span_processor(BatchSpanProcessor(
-                otlp, export_timeout_millis=int(_timeout() * 1000) + 500, **_QUEUE))
+                RedactingExporter(otlp), export_timeout_millis=int(_timeout() * 1000) + 500, **_QUEUE))
         for exp in extra_exporters:
             from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-            self.tracer_provider.add_span_processor(SimpleSpanProcessor(exp))
+            self.tracer_provider.add_span_processor(SimpleSpanProcessor(RedactingExporter(exp)))
         readers: list[MetricReader] = [metric_reader] if metric_reader else []
         m_exp = _otlp_metric_exporter()
         if m_exp:
@@ -217,6 +257,13 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(body)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Plain-text log lines (stderr) through the one redaction path, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 _handlers: dict[str, logging.Handler] = {}
 
 
@@ -237,7 +284,7 @@ def configure_logging(debug: bool = False) -> None:
     if "stderr" not in _handlers:
         err = logging.StreamHandler(sys.stderr)
         err.setLevel(logging.DEBUG if debug else logging.WARNING)
-        err.setFormatter(logging.Formatter("ctx: %(levelname)s: %(message)s"))
+        err.setFormatter(RedactingFormatter("ctx: %(levelname)s: %(message)s"))
         log.addHandler(err)
         _handlers["stderr"] = err
     log.setLevel(logging.INFO)

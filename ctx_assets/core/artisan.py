@@ -70,7 +70,7 @@ def build_artifact(task: dict[str, Any], source_checksum: str, generator: Genera
     rendered = gen.implement(design)
     t2 = time.perf_counter()
     gates += [check_output_contract(rendered, task["expected_output_contract"]),
-              check_artifact_schema(gen.check_schema(rendered)),
+              check_artifact_schema(gen.check_schema(rendered), rendered.warnings),
               check_artifact_secrets(rendered, task["output_path"])]
     t3 = time.perf_counter()
     out = gates[2].details

@@ -7,6 +7,7 @@ import warnings
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
 from contracts.gates import GateName, GateOutcome, GateResult
+from ctx_assets.core.secrets import scrub
 
 # Partitioned check specs are "preview" in 1.13; they are what gives per-target gate results (SPEC §3).
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -54,8 +55,8 @@ def to_check(result: GateResult, asset: str) -> AssetCheckResult:
     for k, v in result.details.items():
         if isinstance(v, str | int | float | bool):
             meta[k] = v
-    return AssetCheckResult(
-        asset_key=asset, check_name=result.gate.value, passed=result.result != GateOutcome.failed, metadata=meta,
+    return AssetCheckResult(  # metadata lands in the Dagster event log: through the one redaction path
+        asset_key=asset, check_name=result.gate.value, passed=result.result != GateOutcome.failed, metadata=scrub(meta),
         severity=AssetCheckSeverity.WARN if result.result == GateOutcome.warned or not result.blocking
         else AssetCheckSeverity.ERROR)
 

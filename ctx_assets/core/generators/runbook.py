@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
+from ..units import matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header
 from .schemas import check_markdown_headings
@@ -19,7 +20,7 @@ _BURN = {a[0]: a for a in cv.BURN_RATE_ALERTS}
 
 
 def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
-    t, ns, sel = p["target"], p["namespace"], f'job="{p["target"]}",namespace="{p["namespace"]}"'
+    t, ns, sel = p["target"], p["namespace"], f'{matcher("job", p["target"])},{matcher("namespace", p["namespace"])}'
     if name in _BURN:
         _, cls, factor, long, short = _BURN[name]
         meaning = (f"{t} is spending its error budget {factor}x faster than the SLO allows, measured over "
