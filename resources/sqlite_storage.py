@@ -24,17 +24,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import sqlalchemy as db
 from dagster import DagsterEventType
+from dagster import __version__ as dagster_version
 from dagster._core.event_api import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable, SqlEventLogStorageTable
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sql import create_engine
@@ -48,6 +51,7 @@ from dagster._serdes import serialize_value
 from dagster._time import datetime_from_timestamp
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_SECONDS = 30
 _KEPT_SHARDS = 8  # run shards kept connected besides the index (a run writes one shard)
@@ -101,6 +105,8 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
     @contextlib.contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
         with self._db_lock:
+            if shard not in self._initialized_dbs and shard != INDEX_SHARD_NAME:
+                self._new_shard_from_template(shard)
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
@@ -192,6 +198,42 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
             conn.execute(table.insert(), {**key, **values})
 
 
+    def latest_materialization_metadata(self, asset_keys: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """{(asset key string, partition): metadata of its newest materialization} in one query, decoded
+        with orjson: what `fetch_materializations` over every partition gives (`ctx status`, the
+        stale selection), without deserializing 7,000 full event records (5 s at 1,000 targets)."""
+        sql = db.text(
+            "SELECT e.asset_key, e.partition, e.event FROM event_logs e JOIN ("
+            " SELECT MAX(l.id) AS id FROM event_logs l LEFT JOIN asset_keys k ON k.asset_key = l.asset_key"
+            " WHERE l.dagster_event_type = 'ASSET_MATERIALIZATION' AND l.asset_key IN :keys"
+            " AND l.partition IS NOT NULL AND (k.wipe_timestamp IS NULL OR l.timestamp > k.wipe_timestamp)"
+            " GROUP BY l.asset_key, l.partition) m ON e.id = m.id").bindparams(db.bindparam("keys", expanding=True))
+        with self.index_connection() as conn:
+            rows = conn.execute(sql, {"keys": asset_keys}).fetchall()
+        out = {}
+        for key, partition, raw in rows:
+            mat = orjson.loads(raw)["dagster_event"]["event_specific_data"]["materialization"]
+            out[(key, partition)] = {e["label"]: _entry_value(e["entry_data"]) for e in mat["metadata_entries"]}
+        return out
+
+    def _new_shard_from_template(self, shard: str) -> None:
+        """A new run's database is a copy of an empty, migrated one: creating its tables and indexes
+        and stamping alembic costs ~0.3 s per run, a copy ~1 ms. The template is made once per
+        Dagster version by Dagster's own _initdb (so it is exactly what Dagster would create)."""
+        path = self.path_for_shard(shard)
+        if os.path.exists(path):
+            return
+        template = os.path.join(self._base_dir, f".run-shard-template-{dagster_version}.db")
+        if not os.path.exists(template):
+            tmp = f"{template}.{os.getpid()}.tmp"
+            engine = create_engine(f"sqlite:///{tmp}", poolclass=NullPool)
+            self._initdb(engine)
+            engine.dispose()
+            os.replace(tmp, template)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        shutil.copyfile(template, tmp)
+        os.replace(tmp, path)
+
     def has_table(self, table_name: str) -> bool:
         # Tables appear (migrations) but never vanish while a process runs: cache the yes.
         if table_name not in self._tables and super().has_table(table_name):
@@ -251,3 +293,8 @@ def _update(table: Any, where: tuple[str, ...], values: dict[str, Any], null: st
             clauses.append(table.c[null].is_(None))
         stmt = _UPDATES[shape] = table.update().where(db.and_(*clauses)).values({c: db.bindparam(c) for c in values})
     return stmt
+
+
+def _entry_value(data: dict[str, Any]) -> Any:
+    """A serialized metadata value's payload (text, value, data, path, url...): its one field."""
+    return next((v for k, v in data.items() if k != "__class__"), None)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from ctx_assets.defs.runner import get_instance, run_build
@@ -56,6 +56,28 @@ def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
                 tmp_path / "theirs" / f"{shard}.db", table)
             assert mine == dagsters, (shard, table)
             assert mine or table == "asset_event_tags" or shard != "index", (shard, table)
+    # run databases are copies of a template Dagster itself migrated: the same schema and alembic stamp
+    for q in ("SELECT type, name, sql FROM sqlite_master ORDER BY name", "SELECT * FROM alembic_version"):
+        with sqlite3.connect(tmp_path / "ours" / f"{summary.run_ids[1]}.db") as a, \
+                sqlite3.connect(tmp_path / "theirs" / f"{summary.run_ids[1]}.db") as b:
+            assert a.execute(q).fetchall() == b.execute(q).fetchall()
+
+
+def test_latest_metadata_query_equals_dagsters_records(monkeypatch, tmp_path):
+    """`ctx status` reads the newest materialization of every partition with one query; it must say
+    what Dagster's own API says, also after a rebuild of some partitions and a wipe."""
+    from ctx_assets.defs.state import latest_artifact_metadata
+
+    isolate(monkeypatch, tmp_path)
+    manifest = small_manifest(tmp_path, n=3)
+    assert run_build(manifest, tmp_path / "out").ok
+    assert run_build(manifest, tmp_path / "out", targets=["svc-0001"]).ok  # newer records for one target
+    instance = get_instance()
+    instance.wipe_assets([AssetKey("runbook")])
+    fast = latest_artifact_metadata(instance)
+    monkeypatch.setattr(KeptSqliteEventLogStorage, "latest_materialization_metadata", None)
+    assert fast == latest_artifact_metadata(instance)
+    assert len(fast) == 18 and ("runbook", "svc-0000") not in fast
 
 
 def test_storage_is_the_configured_default(monkeypatch, tmp_path):

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from dagster import AssetKey, DagsterInstance
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.generators import registry
 from ctx_assets.core.pipeline import export_and_plan
+from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status
+from ctx_assets.core.validate import validate_file
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
@@ -138,19 +141,18 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
     configure_logging()
     summary = BuildSummary()
     instance = get_instance()
-    pre = export_and_plan(manifest, None, write=False)
-    planned = len(pre.seed.get("tasks", [])) if pre.seed else 0
-    with BuildTrace(planned_artifacts=planned) as bt:
+    # Validation only: export and plan run once, in the shared Dagster run below.
+    loaded, model, problems = validate_file(manifest)
+    all_targets = list(dict.fromkeys(t.name for t in model.spec.targets)) if model else []
+    with BuildTrace(planned_artifacts=len(TYPE_ORDER) * len(targets or all_targets)) as bt:
         summary.trace_id = bt.trace_id
-        if pre.source_checksum:  # baggage for every stage of every run of this build
-            bt.set_manifest(pre.source_checksum, pre.seed.get("project_id"))
-        if pre.problems:
-            summary.problems = pre.problems
-            _trace_invalid_manifest(bt, pre)
+        if loaded is not None:  # baggage for every stage of every run of this build
+            bt.set_manifest(loaded.checksum, model.project_id if model else None)
+        if problems:
+            summary.problems = problems
+            _trace_invalid_manifest(bt, problems)
             return summary
-        # An export gate that fails here fails again in the shared run below, which records it.
-        all_targets = list(dict.fromkeys(t["target"] for t in pre.seed.get("tasks", [])))
-        unknown = sorted(set(targets or []) - set(all_targets)) if all_targets else []
+        unknown = sorted(set(targets or []) - set(all_targets))
         if unknown:  # before any run: a typo must not write anything
             summary.errors.append(f"unknown target(s): {', '.join(unknown)}")
             bt.failures.append(summary.errors[-1])
@@ -167,7 +169,8 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
-            stale = [s for s in compute_status(manifest, out, instance, pre) if s.status != FRESH]
+            seed = orjson.loads((out / SEED_PATH).read_bytes())  # what the shared run just wrote
+            stale = [s for s in statuses(seed["tasks"], out, instance) if s.status != FRESH]
             selection = {}
             for s in stale:
                 if s.target in chosen:
@@ -216,7 +219,7 @@ def _failure(result: Any) -> str:
     return "run failed"
 
 
-def _trace_invalid_manifest(bt: BuildTrace, pre: Any) -> None:
+def _trace_invalid_manifest(bt: BuildTrace, problems: list[Any]) -> None:
     """A build that fails at the manifest stage still leaves its trace: the stage and its gate."""
     from opentelemetry.trace import Status, StatusCode
 
@@ -224,7 +227,7 @@ def _trace_invalid_manifest(bt: BuildTrace, pre: Any) -> None:
     from contracts.gates import GateName, GateResult, Violation
 
     gate = GateResult.of(GateName.manifest_schema, [Violation(field=p.path or "(file)", message=str(p))
-                                                     for p in pre.problems])
+                                                     for p in problems])
     span = bt.telemetry.tracer.start_span("manifest", context=bt.context, attributes={
         sc.PIPELINE_STAGE_NAME: "manifest", sc.CICD_PIPELINE_TASK_NAME: "manifest", sc.TASK_STATUS: sc.STATUS_FAILED})
     from resources.tracing import gate_attributes
@@ -232,7 +235,7 @@ def _trace_invalid_manifest(bt: BuildTrace, pre: Any) -> None:
     span.add_event(sc.EVENT_GATE, gate_attributes(gate))
     span.set_status(Status(StatusCode.ERROR, "manifest invalid"))
     span.end()
-    bt.failures.append(f"manifest invalid: {len(pre.problems)} problem(s)")
+    bt.failures.append(f"manifest invalid: {len(problems)} problem(s)")
 
 
 def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | None = None,
@@ -240,7 +243,12 @@ def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | 
     pre = pre or export_and_plan(manifest, None, write=False)
     if pre.problems:
         raise ValueError("manifest invalid")
-    recorded = latest_artifact_metadata(instance or get_instance())
+    return statuses(pre.seed["tasks"], out, instance or get_instance())
+
+
+def statuses(tasks: list[dict[str, Any]], out: Path, instance: DagsterInstance) -> list[ArtifactStatus]:
+    """Each seed task's artifact: fresh, stale (why) or missing, against what the instance recorded."""
+    recorded = latest_artifact_metadata(instance)
     reg = registry()
     return [artifact_status(t, reg[t["artifact_type"]].code_version, recorded.get((t["artifact_type"], t["target"])),
-                            out) for t in pre.seed["tasks"]]
+                            out) for t in tasks]
