@@ -6,21 +6,26 @@ import argparse
 import datetime as dt
 import json
 import re
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
 from contracts.gates import GateResult
 
 from .core.checksums import sha256_hex
+from .core.faults import EnvironmentFault, OutDirError, check_out_dir, describe_os_error
 from .core.fsio import write_atomic
 from .core.init_template import NEXT_STEPS, render_template
 from .core.pipeline import build_without_orchestrator, export_and_plan
 from .core.secrets import RedactingStream, scrub
+from .core.text import plural
 from .core.validate import validate_file
 
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 2
+EXIT_ENVIRONMENT = 3
 
 
 class CliError(Exception):
@@ -43,11 +48,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     elif problems:
         for p in problems:
             print(p, file=sys.stderr)
-        print(f"{args.path}: invalid ({len(problems)} problem{'s' * (len(problems) != 1)})",
-              file=sys.stderr)
+        print(f"{args.path}: invalid ({plural(len(problems), 'problem')})", file=sys.stderr)
     else:
         assert model is not None
-        print(f"{args.path}: valid ({len(model.spec.targets)} targets, "
+        print(f"{args.path}: valid ({plural(len(model.spec.targets), 'target')}, "
               f"criticality {model.spec.business.criticality})")
     return EXIT_INVALID_INPUT if problems else EXIT_OK
 
@@ -64,6 +68,7 @@ def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    check_out_dir(out)
     if args.artifacts:
         from resources.validators import ExternalValidators
 
@@ -122,7 +127,7 @@ class _Progress:
 
     def done(self) -> None:
         if self.enabled and self.current:
-            print(f"  {self.current}: {self.counts[self.current]} artifacts", file=sys.stderr)
+            print(f"  {self.current}: {plural(self.counts[self.current], 'artifact')}", file=sys.stderr)
         self.current = None
 
 
@@ -136,12 +141,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     from ctx_assets.defs.runner import run_build
 
     out = _out_for(args.path, args.out)
+    check_out_dir(out)  # before any run: a bad --out is invalid input (exit 2), not a failed build
     targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
     s = run_build(args.path, out, targets=targets, stale_only=not args.all, tracing=not args.no_tracing,
-                  progress=say)
+                  progress=say, debug=args.debug)
     if s.problems:
         for p in s.problems:
             print(p, file=sys.stderr)
@@ -172,12 +178,16 @@ def _print_build_table(s: object, out: Path) -> None:
     for a in s.artifacts.values():
         row = by_type.setdefault(a["type"], [0, 0])
         row[0 if a["status"] == "built" else 1] += 1
-    print(f"{'artifact type':<22}{'built':>7}{'failed':>8}{'blocked':>9}")
+    for b in s.blocked:
+        by_type.setdefault(b["type"], [0, 0])
+    if by_type:  # a no-op build has no rows: no table
+        print(f"{'artifact type':<22}{'built':>7}{'failed':>8}{'blocked':>9}")
     for t, (ok, bad) in sorted(by_type.items()):
         blocked = sum(1 for b in s.blocked if b["type"] == t)
         print(f"{t:<22}{ok:>7}{bad:>8}{blocked:>9}")
     passed = sum(1 for g in s.gates if g["result"] == "passed")
-    print(f"gates: {passed}/{len(s.gates)} passed; materialized {len(s.materialized)} artifacts into {out}")
+    print(f"gates: {passed}/{len(s.gates)} passed; materialized {plural(len(s.materialized), 'artifact')} "
+          f"into {out}")
     warned = [g for g in s.gates if g["result"] == "warned"]
     for label, group in (("FAILED", s.failed_gates), ("warning:", warned)):
         for g in group:
@@ -252,7 +262,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     print(f"wrote {out} (ContextCore v1.1 → v2)")
     for note in notes:
         print(f"  note: {note}")
-    print(f"next: ctx validate {out}  then  ctx build {out}")
+    ctx, quoted = ctx_command(), shlex.quote(str(out))
+    print(f"next: {ctx} validate {quoted}  then  {ctx} build {quoted}")
     return EXIT_OK
 
 
@@ -296,15 +307,39 @@ def cmd_init(args: argparse.Namespace) -> int:
     text = render_template(name, str(path), dt.date.today().isoformat())
     write_atomic(path, text.encode())
     print(f"wrote {path}")
-    print(NEXT_STEPS.format(path=path))
+    print(NEXT_STEPS.format(path=shlex.quote(str(path)), ctx=ctx_command()))
     return EXIT_OK
+
+
+def ctx_command() -> str:
+    """`ctx` as it runs from the current folder: `ctx` when that is this program on PATH, else this
+    program's path (`.venv/bin/ctx`), else `python -m ctx_assets.cli` with this interpreter."""
+    argv0 = Path(sys.argv[0])
+    script = argv0 if argv0.name == "ctx" else Path(sys.executable).with_name("ctx")
+    found = shutil.which("ctx")
+    if script.is_file() and found and Path(found).resolve() == script.resolve():
+        return "ctx"
+    if script.is_file():
+        return _as_typed(script)
+    return f"{_as_typed(Path(sys.executable))} -m ctx_assets.cli"
+
+
+def _as_typed(path: Path) -> str:
+    """A program path a shell runs from here: relative below the current folder, else absolute."""
+    full = path.absolute()
+    try:
+        shown = str(full.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(full)
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ctx",
         description="Turn a ContextCore manifest into a validated observability bundle.",
-        epilog="Exit codes: 0 ok, 1 a blocking gate failed, 2 invalid input.",
+        epilog="Exit codes: 0 ok, 1 a blocking gate failed, 2 invalid input or arguments (a bad --out too), "
+               "3 an environment fault during the run (disk full, permission, instance).",
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -368,6 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr; with --json also `{"ok": false, "error": ...}` on stdout, never a success summary."""
+    if getattr(args, "json", False):
+        _print_json({"ok": False, "error": message, "exit_code": code})
+    print(f"ctx: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     # Everything ctx prints passes the one redaction path (SPEC §8), whatever printed it.
     if not isinstance(sys.stdout, RedactingStream):
@@ -376,11 +419,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except CliError as e:
+    except (CliError, OutDirError, EnvironmentFault) as e:
         if args.debug:
             raise
-        print(f"ctx: error: {e}", file=sys.stderr)
-        return e.code
+        return _fail(args, str(e), EXIT_ENVIRONMENT if isinstance(e, EnvironmentFault) else
+                     getattr(e, "code", EXIT_INVALID_INPUT))
+    except BrokenPipeError:
+        raise  # not an environment fault; `ctx trace | head` is handled where it happens
+    except OSError as e:  # disk full, permission, read-only file system outside a Dagster run
+        if args.debug:
+            raise
+        return _fail(args, describe_os_error(e), EXIT_ENVIRONMENT)
     except KeyboardInterrupt:
         print("ctx: interrupted", file=sys.stderr)
         return 130

@@ -21,7 +21,12 @@ from typing import Any
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -63,27 +68,38 @@ def _timeout() -> float:
         return DEFAULT_OTLP_TIMEOUT_S
 
 
+# The OTLP exporters log every retry and every failed batch (2-5 lines per signal); the guards below
+# report a backend that is down once, so the library's own chatter is silenced.
+logging.getLogger("opentelemetry.exporter.otlp").setLevel(logging.CRITICAL)
+_DOWN: set[str] = set()  # endpoints found unreachable in this process: one warning each, then no more tries
+
+
+def _guarded(endpoint: str, export: Any, failure: Any) -> Any:
+    """`export()` unless `endpoint` already failed; the first failure warns once for traces and metrics alike."""
+    if endpoint in _DOWN:
+        return failure
+    try:
+        result = export()
+    except Exception as e:  # the exporter must never break the build
+        result, why = failure, str(e).splitlines()[0] if str(e) else type(e).__name__
+    else:
+        why = "export failed"
+    if result == failure and endpoint not in _DOWN:
+        _DOWN.add(endpoint)
+        log.warning("telemetry backend %s unreachable (%s); spans are still written to %s",
+                    endpoint, why, trace_file())
+    return result
+
+
 class GuardedExporter(SpanExporter):
-    """Wraps a network exporter: after the first failure it warns once and stops trying, so a
+    """Wraps a network span exporter: after the first failure it warns once and stops trying, so a
     backend that is down never fails or slows a build beyond one timeout."""
 
     def __init__(self, inner: SpanExporter, what: str):
-        self.inner, self.what, self.dead = inner, what, False
+        self.inner, self.what = inner, what
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self.dead:
-            return SpanExportResult.FAILURE
-        try:
-            result = self.inner.export(spans)
-        except Exception as e:  # the exporter must never break the build
-            result, why = SpanExportResult.FAILURE, str(e)
-        else:
-            why = "export failed"
-        if result != SpanExportResult.SUCCESS:
-            self.dead = True
-            log.warning("trace backend %s unreachable (%s); spans are still written to %s",
-                        self.what, why, trace_file())
-        return result
+        return _guarded(self.what, lambda: self.inner.export(spans), SpanExportResult.FAILURE)
 
     def shutdown(self) -> None:
         self.inner.shutdown()
@@ -153,18 +169,37 @@ def _otlp_span_exporter() -> SpanExporter | None:
     return GuardedExporter(Http(endpoint=url, timeout=_timeout()), endpoint)
 
 
+class GuardedMetricExporter(MetricExporter):
+    """The metric exporter behind the same guard: one warning per unreachable backend, then no tries."""
+
+    def __init__(self, inner: MetricExporter, what: str):
+        super().__init__(preferred_temporality=inner._preferred_temporality,
+                         preferred_aggregation=inner._preferred_aggregation)
+        self.inner, self.what = inner, what
+
+    def export(self, metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        return _guarded(self.what, lambda: self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs),
+                        MetricExportResult.FAILURE)
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
 def _otlp_metric_exporter() -> MetricExporter | None:
-    if not otlp_endpoint("metrics") or os.environ.get("OTEL_METRICS_EXPORTER", "otlp") == "none":
+    endpoint = otlp_endpoint("metrics")
+    if not endpoint or os.environ.get("OTEL_METRICS_EXPORTER", "otlp") == "none":
         return None
     if _protocol("metrics") == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcM
 
-        return GrpcM(timeout=_timeout())
+        return GuardedMetricExporter(GrpcM(timeout=_timeout()), endpoint)
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpM
 
-    url = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or \
-        str(otlp_endpoint("metrics")).rstrip("/") + "/v1/metrics"
-    return HttpM(endpoint=url, timeout=_timeout())
+    url = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") or endpoint.rstrip("/") + "/v1/metrics"
+    return GuardedMetricExporter(HttpM(endpoint=url, timeout=_timeout()), endpoint)
 
 
 _QUEUE = {"max_queue_size": 1 << 18, "max_export_batch_size": 4096}
@@ -180,6 +215,7 @@ class Telemetry:
                  project_id: str | None = None):
         resource = Resource.create({sc.SERVICE_NAME: sc.SERVICE_NAME_VALUE,
                                     **({sc.PROJECT_ID: project_id} if project_id else {})})
+        _DOWN.clear()  # new providers try the backend again
         self.tracer_provider = TracerProvider(resource=resource)
         self.tracer_provider.add_span_processor(BaggageToAttributes())
         # A 1,000-target build ends ~21,000 spans within seconds: the default queue (2,048) would drop most.
@@ -285,6 +321,8 @@ def configure_logging(debug: bool = False) -> None:
         err = logging.StreamHandler(sys.stderr)
         err.setLevel(logging.DEBUG if debug else logging.WARNING)
         err.setFormatter(RedactingFormatter("ctx: %(levelname)s: %(message)s"))
+        # A failed gate goes to the log file; on stderr the command's summary names it once.
+        err.addFilter(lambda record: not hasattr(record, "gate"))
         log.addHandler(err)
         _handlers["stderr"] = err
     log.setLevel(logging.INFO)

@@ -95,14 +95,15 @@ guidance:
       priority: high
 """
 
+# {ctx}: the command as it runs from here (`ctx`, `.venv/bin/ctx` or `python -m ctx_assets.cli`).
 NEXT_STEPS = """\
 Next steps:
   1. Edit {path}: targets, requirements, risks, alert channels.
-  2. ctx validate {path}        # every problem with file:line:col
-  3. ctx build {path}           # the bundle, through the Dagster asset graph
-  4. ctx status {path}          # fresh / stale / missing per artifact
-  5. ctx trace --last           # the run as a tree of spans with gate events
-  6. ctx ui                     # lineage, checks and the manifest sensor in the Dagster UI
+  2. {ctx} validate {path}        # every problem with file:line:col
+  3. {ctx} build {path}           # the bundle, through the Dagster asset graph
+  4. {ctx} status {path}          # fresh / stale / missing per artifact
+  5. {ctx} trace --last           # the run as a tree of spans with gate events
+  6. {ctx} ui {path}              # lineage, checks and the manifest sensor in the Dagster UI
 """
 
 

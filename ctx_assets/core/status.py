@@ -7,6 +7,7 @@ file on disk with the checksum that was written.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,4 +69,34 @@ def artifact_status(task: dict[str, Any], code_version: str, recorded: dict[str,
         s.status, s.cause = STALE, "inputs changed: " + (", ".join(changed[:6]) if changed else "seed task")
     elif sha256_hex(path.read_bytes()) != recorded.get("checksum"):
         s.status, s.cause = STALE, "file on disk differs from the built one (edited by hand?)"
+    return s
+
+
+PROVENANCE_ID = "provenance"
+
+
+def provenance_status(seed: dict[str, Any], recorded: dict[tuple[str, str], dict[str, Any]], out: Path,
+                      path: str) -> ArtifactStatus:
+    """export/provenance.json (at `path` in `out`) against the seed and what the instance recorded: stale when
+    an artifact was rebuilt after it (its checksum there is not the recorded one) or when it describes another
+    manifest version (its chain is not the seed's)."""
+    s = ArtifactStatus(PROVENANCE_ID, PROVENANCE_ID, "", path, FRESH)
+    try:
+        doc = json.loads((out / path).read_bytes())
+        listed = doc["artifacts"]
+    except FileNotFoundError:
+        s.status, s.cause = MISSING, "never written"
+        return s
+    except (OSError, ValueError, KeyError, TypeError):
+        s.status, s.cause = STALE, "unreadable (edited by hand?)"
+        return s
+    newer = [t["artifact_id"] for t in seed.get("tasks", [])
+             if (rec := recorded.get((t["artifact_type"], t["target"]))) and rec.get("checksum")
+             and (listed.get(t["artifact_id"]) or {}).get("checksum") != rec["checksum"]]
+    if newer:
+        s.status = STALE
+        s.cause = "artifacts rebuilt after it: " + ", ".join(newer[:5]) + (f" and {len(newer) - 5} more"
+                                                                             if len(newer) > 5 else "")
+    elif doc.get("chain") != seed.get("provenance", {}).get("chain"):
+        s.status, s.cause = STALE, "the manifest changed since it was written"
     return s

@@ -9,6 +9,7 @@ one trace.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any
 
 import orjson
 from dagster import AssetKey, DagsterInstance
+from sqlalchemy.exc import SQLAlchemyError
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
+from ctx_assets.core.faults import EnvironmentFault, describe_os_error, fault_in_error
 from ctx_assets.core.generators import registry
-from ctx_assets.core.pipeline import export_and_plan
+from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
-from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status
+from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status, provenance_status
 from ctx_assets.core.validate import validate_file
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
@@ -29,10 +32,14 @@ from resources.tracing import BuildTrace
 from .artifacts import artifact_key
 from .gates import ARTIFACT_GATES_CHECK
 from .jobs import TARGET_JOB
+from .owners import fail_orphaned_runs, owner_tags
 from .partitions import TARGETS, artifact_runs, range_tags
 from .state import latest_artifact_metadata
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# Dagster's console logger prints a failed step as an ERROR block with a stack trace; ctx reports every
+# failure itself in one line, so the console stays silent unless `ctx --debug`.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 INSTANCE_MARKER = "# Written by ctx"
 DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite, kept connected (resources/sqlite_storage.py).
 # Delete this file to get the current default back; see docs/scaling.md for Postgres.
@@ -62,7 +69,48 @@ def dagster_home() -> Path:
 
 
 def get_instance() -> DagsterInstance:
-    return DagsterInstance.from_config(str(dagster_home()))
+    """The embedded instance, after failing the unfinished runs of `ctx` processes that died. An instance
+    that cannot be opened or read is an environment fault (one line, exit 3)."""
+    configure_logging()
+    try:
+        home = dagster_home()
+    except OSError as e:
+        raise EnvironmentFault(f"Dagster home unusable: {describe_os_error(e)}") from e
+    try:
+        instance = DagsterInstance.from_config(str(home))
+        fail_orphaned_runs(instance)
+    except Exception as e:  # corrupt database, unreadable dagster.yaml, locked or full storage...
+        raise EnvironmentFault(f"Dagster instance at {home} is unusable: {_reason(e)}") from e
+    return instance
+
+
+def _reason(e: BaseException) -> str:
+    """An exception as one line: the OS error or the database driver's own message, not SQLAlchemy's
+    wrapper (which adds the statement and a link)."""
+    if isinstance(e, OSError):
+        return describe_os_error(e)
+    inner = getattr(e, "orig", None) or e
+    text = str(inner).strip() or type(inner).__name__
+    return text.splitlines()[0][:300]
+
+
+def _execute(job: Any, instance: DagsterInstance, debug: bool, tags: dict[str, str] | None = None,
+             **kwargs: Any) -> Any:
+    """One in-process run, owned by this process (owners.py). A run that an environment fault stopped
+    (disk full, permission, read-only, storage) ends the build: EnvironmentFault, exit 3."""
+    try:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=VERBOSE if debug else QUIET,
+                                        tags={**owner_tags(os.getpid()), **(tags or {})}, **kwargs)
+    except (OSError, SQLAlchemyError, sqlite3.Error) as e:
+        raise EnvironmentFault(f"the Dagster instance failed during a run: {_reason(e)}") from e
+    if not result.success:
+        for ev in result.all_events:
+            info = ev.event_specific_data.error if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and \
+                ev.event_specific_data is not None else None
+            fault = fault_in_error(info)
+            if fault:
+                raise EnvironmentFault(f"{ev.step_key or job.name}: {fault}")
+    return result
 
 
 @dataclass
@@ -133,8 +181,9 @@ def _collect_artifact_gates(ev: Any, meta: dict[str, Any], summary: BuildSummary
 
 def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None, stale_only: bool = False,
               tracing: bool = True, progress: Callable[[str], None] = lambda s: None,
-              definitions: Callable[..., Any] | None = None) -> BuildSummary:
-    """`definitions` replaces the real graph (the benchmark passes the no-op floor of the same shape)."""
+              definitions: Callable[..., Any] | None = None, debug: bool = False) -> BuildSummary:
+    """`definitions` replaces the real graph (the benchmark passes the no-op floor of the same shape);
+    `debug` lets Dagster print its own step failures. Raises EnvironmentFault (exit 3)."""
     from ctx_assets.definitions import build_definitions
 
     build_definitions = definitions or build_definitions
@@ -160,8 +209,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
         chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
         defs = build_definitions(str(manifest), str(out), tracing=tracing)
         progress("stage shared: manifest → export → context_seed")
-        shared = defs.resolve_job_def("ctx_shared_stages").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET)
+        shared = _execute(defs.resolve_job_def("ctx_shared_stages"), instance, debug)
         _collect(shared, summary)
         if not shared.success and not summary.failed_gates:
             summary.errors.append(f"shared stages failed: {_failure(shared)}")
@@ -170,7 +218,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
             seed = orjson.loads((out / SEED_PATH).read_bytes())  # what the shared run just wrote
-            stale = [s for s in statuses(seed["tasks"], out, instance) if s.status != FRESH]
+            stale = [s for s in statuses(seed["tasks"], out, latest_artifact_metadata(instance)) if s.status != FRESH]
             selection = {}
             for s in stale:
                 if s.target in chosen:
@@ -178,26 +226,24 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
         if selection:
-            _build_artifacts(defs, instance, selection, summary, progress)
+            _build_artifacts(defs, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
-        _collect(defs.resolve_job_def("ctx_output").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET), summary)
+        _collect(_execute(defs.resolve_job_def("ctx_output"), instance, debug), summary)
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
 
 
 def _build_artifacts(defs: Any, instance: DagsterInstance, selection: dict[str, list[str]], summary: BuildSummary,
-                     progress: Callable[[str], None]) -> None:
+                     progress: Callable[[str], None], debug: bool) -> None:
     job = defs.resolve_job_def(TARGET_JOB)
     selection = {t: [x.value for x in TYPE_ORDER if x.value in types] for t, types in selection.items()}
     runs = artifact_runs(selection, list(instance.get_dynamic_partitions(TARGETS.name)))
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
         progress(f"stage artisan: run {i}/{len(runs)}: {what}, {len(types)} type{'s' if len(types) != 1 else ''}")
-        result = job.execute_in_process(
-            instance=instance, partition_key=targets[0] if len(targets) == 1 else None, tags=range_tags(targets),
-            raise_on_error=False, run_config=QUIET, asset_selection=[artifact_key(t) for t in types])
+        result = _execute(job, instance, debug, partition_key=targets[0] if len(targets) == 1 else None,
+                          tags=range_tags(targets), asset_selection=[artifact_key(t) for t in types])
         before = len(summary.materialized)
         _collect(result, summary)
         for target in targets:
@@ -240,15 +286,17 @@ def _trace_invalid_manifest(bt: BuildTrace, problems: list[Any]) -> None:
 
 def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | None = None,
                    pre: Any = None) -> list[ArtifactStatus]:
+    """`ctx status`: every artifact, then provenance.json."""
     pre = pre or export_and_plan(manifest, None, write=False)
     if pre.problems:
         raise ValueError("manifest invalid")
-    return statuses(pre.seed["tasks"], out, instance or get_instance())
+    recorded = latest_artifact_metadata(instance or get_instance())
+    return [*statuses(pre.seed["tasks"], out, recorded), provenance_status(pre.seed, recorded, out, PROVENANCE_PATH)]
 
 
-def statuses(tasks: list[dict[str, Any]], out: Path, instance: DagsterInstance) -> list[ArtifactStatus]:
+def statuses(tasks: list[dict[str, Any]], out: Path,
+             recorded: dict[tuple[str, str], dict[str, Any]]) -> list[ArtifactStatus]:
     """Each seed task's artifact: fresh, stale (why) or missing, against what the instance recorded."""
-    recorded = latest_artifact_metadata(instance)
     reg = registry()
     return [artifact_status(t, reg[t["artifact_type"]].code_version, recorded.get((t["artifact_type"], t["target"])),
                             out) for t in tasks]

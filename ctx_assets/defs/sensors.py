@@ -1,12 +1,14 @@
 """The manifest sensor: reacts to edits, requests only the affected artifacts.
 
-Two phases keep runs in order: when the manifest changed, first the shared
+Three phases keep runs in order: when the manifest changed, first the shared
 stages (manifest → export → context_seed, which also adds and removes target
 partitions); once the seed on disk matches the manifest, one run per affected
-target range with only the artifact types whose input fingerprints changed (one run when
-one set of types changed for every affected target, e.g. a question about dashboards). Edits are
-debounced; a broken manifest is reported on the tick and waits for the next edit.
-The cursor (manifest checksum + fingerprints) lives in Dagster, so it survives restarts.
+target range with only the artifact types whose input fingerprints differ from the
+recorded materializations (one run when one set of types changed for every affected
+target, e.g. a question about dashboards); once no artifact run is in flight, provenance
+when it is stale. Edits are debounced; a broken manifest is reported on the tick and waits
+for the next edit. The cursor is small (the manifest checksum and two flags; fingerprints
+are compared with what the instance recorded), lives in Dagster and survives restarts.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -29,15 +33,21 @@ from dagster import (
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import seed_fingerprints
-from ctx_assets.core.pipeline import export_and_plan
+from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
+from ctx_assets.core.plan import SEED_PATH
+from ctx_assets.core.status import FRESH, provenance_status
+from ctx_assets.core.text import plural
 from resources.output_store import OutputStore
 
 from .artifacts import artifact_key
-from .jobs import shared_job, target_job
+from .jobs import output_job, shared_job, target_job
+from .owners import owner_tags
 from .partitions import TARGETS, artifact_runs, range_tags
 from .state import latest_artifact_metadata, latest_metadata
 
 DEBOUNCE_SECONDS = float(os.environ.get("CTX_SENSOR_DEBOUNCE_SECONDS", "5"))
+IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+             DagsterRunStatus.STARTED]
 
 
 def plan_requests(old: dict[str, str], new: dict[str, str],
@@ -52,9 +62,10 @@ def plan_requests(old: dict[str, str], new: dict[str, str],
     return {target: sorted(types, key=order.index) for target, types in out.items()}
 
 
-@sensor(name="manifest_sensor", minimum_interval_seconds=10, jobs=[shared_job, target_job],
+@sensor(name="manifest_sensor", minimum_interval_seconds=10, jobs=[shared_job, target_job, output_job],
         default_status=DefaultSensorStatus.RUNNING,
-        description="Rebuilds only the artifacts whose manifest slice changed; adds and removes targets.")
+        description="Rebuilds only the artifacts whose manifest slice changed, then provenance; adds and removes "
+                    "targets.")
 def manifest_sensor(context: SensorEvaluationContext, store: OutputStore) -> Any:
     cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
     path = Path(store.manifest_path)
@@ -64,7 +75,7 @@ def manifest_sensor(context: SensorEvaluationContext, store: OutputStore) -> Any
         return SkipReason(f"cannot read {path}: {e.strerror}")
     sha = sha256_hex(raw)
     if sha == cursor.get("sha") and not cursor.get("pending"):
-        return SkipReason("manifest unchanged")
+        return _provenance(context, store, cursor) if cursor.get("provenance") else SkipReason("manifest unchanged")
     if time.time() - mtime < DEBOUNCE_SECONDS:
         return SkipReason(f"manifest edited {time.time() - mtime:.1f}s ago; waiting {DEBOUNCE_SECONDS:.0f}s "
                           "for edits to settle")
@@ -80,21 +91,42 @@ def manifest_sensor(context: SensorEvaluationContext, store: OutputStore) -> Any
 
     if latest_metadata(context.instance, "context_seed").get("source_checksum") != sha:
         context.update_cursor(json.dumps({**cursor, "pending": True, "pending_sha": sha}))
-        return SensorResult(run_requests=[RunRequest(run_key=f"shared-{sha[:16]}", job_name=shared_job.name)])
+        return SensorResult(run_requests=[RunRequest(run_key=f"shared-{sha[:16]}", job_name=shared_job.name,
+                                                     tags=owner_tags())])
 
-    fps = {k: v[:16] for k, v in seed_fingerprints(run.seed).items()}
+    # Compared with what was materialized, not with a copy in the cursor (7,000 fingerprints at 1,000
+    # targets would fill the sensor's page); a failed run's artifacts are simply asked for again.
+    fps = seed_fingerprints(run.seed)
     types_of = {t["artifact_id"]: (t["artifact_type"], t["target"]) for t in run.seed["tasks"]}
-    old = cursor.get("fps")
-    if old is None:  # first tick (or a fresh instance): compare with what was materialized
-        recorded = latest_artifact_metadata(context.instance)
-        old = {aid: str(recorded.get(types_of[aid], {}).get("fingerprint", ""))[:16] for aid in types_of}
+    recorded = latest_artifact_metadata(context.instance)
+    old = {aid: recorded.get(types_of[aid], {}).get("fingerprint") for aid in types_of}
     wanted = plan_requests(old, fps, types_of)
     order = list(context.instance.get_dynamic_partitions(TARGETS.name))
     requests = [RunRequest(run_key=f"{targets[0]}-{len(targets)}-{sha[:16]}", job_name=target_job.name,
-                           partition_key=targets[0] if len(targets) == 1 else None, tags=range_tags(targets),
+                           partition_key=targets[0] if len(targets) == 1 else None,
+                           tags={**owner_tags(), **range_tags(targets)},
                            asset_selection=[artifact_key(t) for t in types])
                 for types, targets in artifact_runs(wanted, order)]
-    context.update_cursor(json.dumps({"sha": sha, "pending": False, "fps": fps}))
+    cursor = {"sha": sha, "pending": False, "provenance": True}
+    context.update_cursor(json.dumps(cursor))
     if not requests:
-        return SkipReason("manifest changed, but no artifact's inputs did")
+        return _provenance(context, store, cursor, "manifest changed, but no artifact's inputs did")
     return SensorResult(run_requests=requests)
+
+
+def _provenance(context: SensorEvaluationContext, store: OutputStore, cursor: dict[str, Any],
+                fresh: str = "manifest unchanged") -> Any:
+    """Phase 3: once no artifact run is in flight, provenance.json when an artifact was rebuilt after it or
+    the manifest changed since (the `ctx status` rule)."""
+    busy = context.instance.get_runs_count(RunsFilter(job_name=target_job.name, statuses=IN_FLIGHT))
+    if busy:
+        return SkipReason(f"waiting for {plural(busy, 'artifact run')} to finish before provenance")
+    context.update_cursor(json.dumps({**cursor, "provenance": False}))
+    try:
+        seed = store.read_json(SEED_PATH)
+    except OSError:
+        return SkipReason(f"{fresh}; no seed in {store.out_dir} yet")
+    status = provenance_status(seed, latest_artifact_metadata(context.instance), store.root, PROVENANCE_PATH)
+    if status.status == FRESH:
+        return SkipReason(f"{fresh}; provenance is fresh")
+    return SensorResult(run_requests=[RunRequest(job_name=output_job.name, tags=owner_tags())])
