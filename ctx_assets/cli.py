@@ -268,12 +268,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """`dagster dev` as a tree of processes ctx owns: a stop signal to ctx stops all of them (processes.py)."""
     import os
-    import subprocess
 
-    from ctx_assets.defs.runner import dagster_home
+    from ctx_assets.defs.owners import owner_env
+    from ctx_assets.defs.runner import get_instance
 
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
+    from .processes import run_owned
+
+    if args.out:
+        check_out_dir(Path(args.out))
+    get_instance().dispose()  # fails the runs a dead ctx left unfinished; one line if the instance is unusable
+    env = {**os.environ, **owner_env()}  # DAGSTER_HOME: set by get_instance; the sensor's runs name ctx as owner
     if args.path:
         env["CTX_MANIFEST"] = args.path
     if args.out:
@@ -282,10 +288,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]  # same env as ctx
     argv += ["-w", str(workspace)] if workspace.exists() else ["-m", "ctx_assets.definitions"]
     print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
-    try:
-        return subprocess.call(argv, env=env)
-    except KeyboardInterrupt:
+    code, stopped = run_owned(argv, env)
+    if stopped:
+        print(f"ctx ui: stopped ({stopped}); Dagster and its processes have exited", file=sys.stderr)
         return EXIT_OK
+    if code:
+        raise EnvironmentFault(f"dagster dev exited with code {code} (its output is above)")
+    return EXIT_OK
 
 
 def _default_name(path: Path) -> str:

@@ -29,7 +29,7 @@ def test_build_status_trace_and_a_failed_rebuild(tmp_path):
     assert gate["result"] == "passed" and gate["violations"] == []
 
     r = run_ctx("status", str(manifest), "--out", str(out), env=env)
-    assert r.returncode == 0 and "14 fresh, 0 stale, 0 missing" in r.stdout
+    assert r.returncode == 0 and "15 fresh, 0 stale, 0 missing" in r.stdout
     edit(manifest, lambda d: d["spec"]["targets"][0].update(namespace="elsewhere"))
     r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
     rows = {a["id"]: a for a in json.loads(r.stdout)["artifacts"]}

@@ -87,7 +87,9 @@ def test_sensor_one_target_edit_requests_only_that_target(env):
     _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {"svc-0001": ALL_TYPES}  # the namespace feeds all seven, of one target only
-    again, _ = _sensor(manifest, out, ctx.cursor)  # the cursor survives: a restarted sensor asks nothing
+    again, ctx = _sensor(manifest, out, ctx.cursor)  # the cursor survives: no artifact is asked for again
+    assert [r.job_name for r in again.run_requests] == ["ctx_output"]  # no artifact run in flight: provenance
+    again, _ = _sensor(manifest, out, ctx.cursor)
     assert not getattr(again, "run_requests", None)
 
 
@@ -147,9 +149,10 @@ def test_stale_only_rebuilds_exactly_the_stale_set(env):
     assert status["svc-0001-runbook"].status == "missing"
     assert "parameters.kind" in status["svc-0002-runbook"].cause
     assert stale == {f"svc-0002-{t.replace('_', '-')}" for t in ALL_TYPES} | {"svc-0000-slo-definition",
-                                                                              "svc-0001-runbook"}
+                                                                              "svc-0001-runbook", "provenance"}
+    assert status["provenance"].cause == "the manifest changed since it was written"
     s = run_build(manifest, out, stale_only=True)
-    assert s.ok and set(s.materialized) == stale
+    assert s.ok and set(s.materialized) == stale - {"provenance"}
     assert all(r.status == "fresh" for r in compute_status(manifest, out))
 
 

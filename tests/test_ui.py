@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -33,35 +34,73 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ui")
-    port = _port()
+def _start_ui(tmp: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "CTX_HOME": str(tmp / ".ctx"), "DAGSTER_HOME": str(tmp / ".ctx" / "dagster"),
-           "CTX_OUT": str(tmp / "out")}
+           "CTX_OUT": str(tmp / "out"), **(extra_env or {})}
     ctx = Path(sys.executable).with_name("ctx")
     proc = subprocess.Popen([str(ctx), "ui", "--port", str(port)], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"ctx ui exited: {proc.stderr.read()[-2000:]}")
+            pytest.fail(f"ctx ui exited: {proc.stderr.read()[-2000:]}")  # type: ignore[union-attr]
         try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                break
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+                return proc
         except OSError:
             time.sleep(1)
-    else:
-        os.killpg(proc.pid, signal.SIGTERM)
-        pytest.fail("the Dagster UI did not come up")
-    yield url, port
-    os.killpg(proc.pid, signal.SIGTERM)
+    _stop(proc)
+    pytest.fail("the Dagster UI did not come up")
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Signal `ctx ui` only: it stops its own Dagster processes (tested below)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=30)
-    time.sleep(2)
-    with contextlib.suppress(ProcessLookupError):  # code servers that outlive `dagster dev`
-        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    port = _port()
+    proc = _start_ui(tmp_path_factory.mktemp("ui"), port)
+    yield f"http://127.0.0.1:{port}", port
+    _stop(proc)
+
+
+def _marked(marker: str) -> set[int]:
+    """Every live process whose environment carries `marker` (so also any that left the group or session)."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker.encode() in Path(entry.path, "environ").read_bytes():
+                    found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_path):
+    port, marker = _port(), f"CTX_TEST_UI_MARKER={uuid.uuid4().hex}"
+    proc = _start_ui(tmp_path, port, {"CTX_TEST_UI_MARKER": marker.split("=", 1)[1]})
+    try:
+        dagster = _marked(marker) - {proc.pid}
+        assert len(dagster) >= 4, dagster  # dagster dev, webserver, daemon, code server(s)
+        start = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)  # the ctx process only
+        while _marked(marker) - {proc.pid} and time.monotonic() - start < 30:
+            time.sleep(0.1)
+        stopped_after = time.monotonic() - start
+        assert not _marked(marker) - {proc.pid}, "Dagster processes outlived ctx ui"
+        assert stopped_after <= 10, stopped_after
+        assert proc.wait(timeout=10) == 0
+        with socket.socket() as s:  # the port is free again
+            s.bind(("127.0.0.1", port))
+    finally:
+        for pid in _marked(marker):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _listening_addresses(port: int) -> set[str]:

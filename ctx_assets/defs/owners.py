@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+from ctx_assets.processes import process_start
 
 PID_TAG, HOST_TAG, STARTED_TAG = "ctx/pid", "ctx/host", "ctx/process-start"
 # Set by `ctx ui` for Dagster's processes, so the sensor's runs name `ctx ui` as their owner.
@@ -22,17 +23,6 @@ OWNER_ENV = "CTX_RUN_OWNER"
 UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
               DagsterRunStatus.CANCELING]
 log = logging.getLogger("ctx_assets")
-
-
-def process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22), or None when no
-    such process runs (zombies included). With the pid it names one process for the life of the host."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
-    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def owner_tags(pid: int | None = None) -> dict[str, str]:

@@ -1,0 +1,143 @@
+"""Processes `ctx` starts and owns: the process table (/proc) and stopping a whole tree.
+
+`ctx ui` runs `dagster dev`, which starts a webserver, a daemon and code servers. They run in
+their own process group (a new session, so a terminal's Ctrl-C reaches only `ctx`), `ctx`
+becomes their subreaper (a grandchild whose parent exits is re-parented to `ctx`, not init,
+so it is still found), and SIGTERM, SIGINT or SIGHUP to `ctx` stops all of them: SIGTERM to
+every process of the tree, SIGKILL to what is left after a grace period, all within 10 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+GRACE_SECONDS = 7.0  # SIGTERM → SIGKILL; with the kill wait below the tree is gone within 10 s
+KILL_WAIT_SECONDS = 2.0
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+class StopRequested(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat from field 3 (state) on, or None when the process is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces and parentheses
+    return None if fields[0] in ("Z", "X") else fields
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22): with the pid, it names one process
+    for the life of the host (a reused pid has another start time)."""
+    fields = proc_stat(pid)
+    return fields[19] if fields else None
+
+
+def _table() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, process group)} of every live process."""
+    out = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (fields := proc_stat(int(entry.name))):
+            out[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    return out
+
+
+def tree(root: int, group: int) -> set[int]:
+    """Live descendants of `root` and live members of process group `group`."""
+    table = _table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found | {pid for pid, (_, pgid) in table.items() if pgid == group}
+
+
+def _become_subreaper() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere the process group suffices
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _signal(pids: set[int], group: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _reap(pids: set[int]) -> None:
+    """Collect the exit status of those that are our children (re-parented orphans included)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _wait_gone(root: int, group: int, pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while True:
+        _reap(pids)
+        pids = {p for p in pids | tree(root, group) if proc_stat(p) is not None}
+        if not pids or time.monotonic() >= deadline:
+            return pids
+        time.sleep(0.1)
+
+
+def stop_tree(child: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) -> set[int]:
+    """SIGTERM to `child`'s whole tree, SIGKILL to what is left after `grace`; returns the pids killed."""
+    me, group = os.getpid(), child.pid
+    pids = tree(me, group)
+    _signal(pids, group, signal.SIGTERM)
+    left = _wait_gone(me, group, pids, grace)
+    if left:
+        _signal(left, group, signal.SIGKILL)
+        _wait_gone(me, group, left, KILL_WAIT_SECONDS)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout=KILL_WAIT_SECONDS)
+    return left
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise StopRequested(signum)
+
+
+def run_owned(argv: Sequence[str], env: dict[str, str], grace: float = GRACE_SECONDS) -> tuple[int, str | None]:
+    """Run `argv` as the leader of a new process group and wait. A stop signal to this process stops the
+    whole tree. Returns (exit code, the stop signal's name or None when the child exited by itself)."""
+    _become_subreaper()
+    previous = {s: signal.signal(s, _raise_stop) for s in STOP_SIGNALS}
+    child, code, stopped = None, 0, None
+    try:
+        child = subprocess.Popen(list(argv), env=env, start_new_session=True)
+        code = child.wait()
+    except StopRequested as stop:
+        stopped = str(stop)
+    finally:
+        for s in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(s, signal.SIG_IGN)
+    try:
+        if child is not None:  # after a stop, or what the child left behind (a code server outliving it)
+            stop_tree(child, grace)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return code, stopped
