@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import shlex
 import shutil
@@ -14,7 +15,14 @@ from pathlib import Path
 from contracts.gates import GateResult
 
 from .core.checksums import sha256_hex
-from .core.faults import EnvironmentFault, OutDirError, check_out_dir, describe_os_error
+from .core.faults import (
+    EnvironmentFault,
+    OutDirError,
+    check_out_dir,
+    describe_os_error,
+    instance_unusable,
+    storage_error,
+)
 from .core.fsio import write_atomic
 from .core.init_template import NEXT_STEPS, render_template
 from .core.pipeline import build_without_orchestrator, export_and_plan
@@ -209,6 +217,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         return EXIT_INVALID_INPUT
     if pre.blocked:  # nothing to compare against: say which gate stops the export, as build would
+        if args.json:
+            _print_json({"ok": False, "out": str(out), "blocked": True,
+                         "gates": [g.model_dump(mode="json") for g in pre.gates if g.blocks]})
         print(f"{args.path}: the export is blocked by a failing gate; nothing can be built", file=sys.stderr)
         print_gates(pre.gates, only_failed=True)
         return EXIT_GATE_FAILED
@@ -269,8 +280,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """`dagster dev` as a tree of processes ctx owns: a stop signal to ctx stops all of them (processes.py)."""
-    import os
-
     from ctx_assets.defs.owners import owner_env
     from ctx_assets.defs.runner import get_instance
 
@@ -445,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # last resort: one line, not a traceback
         if args.debug:
             raise
+        reason = storage_error(e)
+        if reason:  # the instance's database, read outside a run (ctx status)
+            return _fail(args, str(instance_unusable(os.environ.get("DAGSTER_HOME"), reason)), EXIT_ENVIRONMENT)
         print(f"ctx: internal error: {type(e).__name__}: {e} (run with --debug for details)",
               file=sys.stderr)
         return EXIT_GATE_FAILED

@@ -42,3 +42,9 @@ def settle(path: Path) -> None:
     """Make the file look edited a minute ago, past the sensor's debounce."""
     past = time.time() - 60
     os.utime(path, (past, past))
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a `ctx` subprocess with its homes under tmp_path and no telemetry backend."""
+    return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),
+            "CTX_TRACE_FILE": str(tmp_path / ".ctx" / "traces" / "spans.jsonl"), "OTEL_EXPORTER_OTLP_ENDPOINT": ""}

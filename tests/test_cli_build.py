@@ -6,16 +6,11 @@ import json
 import os
 
 from .conftest import run_ctx
-from .dagster_env import edit, small_manifest
-
-
-def _env(tmp_path) -> dict[str, str]:
-    return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),
-            "CTX_TRACE_FILE": str(tmp_path / ".ctx" / "traces" / "spans.jsonl"), "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+from .dagster_env import cli_env, edit, small_manifest
 
 
 def test_build_status_trace_and_a_failed_rebuild(tmp_path):
-    env, out = _env(tmp_path), tmp_path / "bundle"
+    env, out = cli_env(tmp_path), tmp_path / "bundle"
     manifest = small_manifest(tmp_path, n=2)
     r = run_ctx("build", str(manifest), "--out", str(out), "--json", env=env)
     assert r.returncode == 0, r.stderr
@@ -57,7 +52,7 @@ def test_build_status_trace_and_a_failed_rebuild(tmp_path):
 
 
 def test_build_invalid_manifest_exit_2_and_unknown_target(tmp_path):
-    env = _env(tmp_path)
+    env = cli_env(tmp_path)
     manifest = small_manifest(tmp_path, n=1)
     r = run_ctx("build", str(manifest), "--out", str(tmp_path / "o"), "--targets", "nope", env=env)
     assert r.returncode == 2 and "unknown target(s): nope" in r.stderr

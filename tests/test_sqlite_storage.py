@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
+from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.runner import get_instance, run_build
 from resources.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 
@@ -100,7 +101,7 @@ def test_concurrent_first_use_of_a_home(tmp_path):
     assert [out.strip() for out, _ in results] == ["0"] * 4
 
 
-def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_path):
+def test_kill_9_mid_build_leaves_a_usable_instance_the_previous_bundle_and_no_run_in_progress(tmp_path):
     env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
     manifest = small_manifest(tmp_path, n=60)
     out = tmp_path / "out"
@@ -117,8 +118,19 @@ def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_p
     proc.wait(timeout=30)
     for path, data in before.items():  # every file whole: the old bytes or the identical new ones
         assert path.read_bytes() == data, path
+    home = str(Path(env["DAGSTER_HOME"]).resolve())
+    unfinished = RunsFilter(statuses=UNFINISHED)
+    killed = [r.run_id for r in DagsterInstance.from_config(home).get_runs(unfinished)]  # read, no sweep
+    assert killed, "the killed build left no unfinished run: the test did not kill it mid-run"
     r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
     assert r.returncode == 0, r.stderr
+    assert f"marked {len(killed)} run" in r.stderr  # the next ctx command fails them, once
+    instance = DagsterInstance.from_config(home)
+    assert instance.get_runs(unfinished) == []
+    for run_id in killed:
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+        reason = [e.message for e in instance.all_logs(run_id) if e.is_dagster_event][-1]
+        assert f"pid {proc.pid}" in reason and "exited before the run finished" in reason
     r = run_ctx("build", str(manifest), "--out", str(out), "--all", env=env)
     assert r.returncode == 0, r.stderr[-2000:]
 

@@ -72,3 +72,21 @@ def fault_in_error(info: Any) -> str | None:
             return (info.message or info.cls_name).strip().splitlines()[-1]
         info, seen = info.cause or info.context, seen + 1
     return None
+
+
+def storage_error(e: BaseException | None) -> str | None:
+    """The database driver's own message when `e`, or what caused it, is a storage error (SQLAlchemy or
+    sqlite3: a corrupt, locked or full Dagster database); None otherwise."""
+    for _ in range(10):
+        if e is None:
+            return None
+        if type(e).__module__.split(".")[0] in ("sqlalchemy", "sqlite3"):
+            inner = getattr(e, "orig", None) or e  # SQLAlchemy's wrapper adds the statement and a link
+            return (str(inner).strip().splitlines() or [type(inner).__name__])[0][:300]
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def instance_unusable(home: str | os.PathLike[str] | None, reason: str) -> EnvironmentFault:
+    return EnvironmentFault(f"Dagster instance at {home} is unusable: {reason}")
+

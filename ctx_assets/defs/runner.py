@@ -9,7 +9,6 @@ one trace.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +16,15 @@ from typing import Any
 
 import orjson
 from dagster import AssetKey, DagsterInstance
-from sqlalchemy.exc import SQLAlchemyError
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
-from ctx_assets.core.faults import EnvironmentFault, describe_os_error, fault_in_error
+from ctx_assets.core.faults import (
+    EnvironmentFault,
+    describe_os_error,
+    fault_in_error,
+    instance_unusable,
+    storage_error,
+)
 from ctx_assets.core.generators import registry
 from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
@@ -80,18 +84,10 @@ def get_instance() -> DagsterInstance:
         instance = DagsterInstance.from_config(str(home))
         fail_orphaned_runs(instance)
     except Exception as e:  # corrupt database, unreadable dagster.yaml, locked or full storage...
-        raise EnvironmentFault(f"Dagster instance at {home} is unusable: {_reason(e)}") from e
+        reason = describe_os_error(e) if isinstance(e, OSError) else storage_error(e) or \
+            (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise instance_unusable(home, reason) from e
     return instance
-
-
-def _reason(e: BaseException) -> str:
-    """An exception as one line: the OS error or the database driver's own message, not SQLAlchemy's
-    wrapper (which adds the statement and a link)."""
-    if isinstance(e, OSError):
-        return describe_os_error(e)
-    inner = getattr(e, "orig", None) or e
-    text = str(inner).strip() or type(inner).__name__
-    return text.splitlines()[0][:300]
 
 
 def _execute(job: Any, instance: DagsterInstance, debug: bool, tags: dict[str, str] | None = None,
@@ -101,8 +97,11 @@ def _execute(job: Any, instance: DagsterInstance, debug: bool, tags: dict[str, s
     try:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=VERBOSE if debug else QUIET,
                                         tags={**owner_tags(os.getpid()), **(tags or {})}, **kwargs)
-    except (OSError, SQLAlchemyError, sqlite3.Error) as e:
-        raise EnvironmentFault(f"the Dagster instance failed during a run: {_reason(e)}") from e
+    except Exception as e:  # Dagster writing its own records: a storage or OS error is the environment's
+        reason = describe_os_error(e) if isinstance(e, OSError) else storage_error(e)
+        if reason is None:
+            raise
+        raise instance_unusable(os.environ.get("DAGSTER_HOME"), reason) from e
     if not result.success:
         for ev in result.all_events:
             info = ev.event_specific_data.error if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and \
