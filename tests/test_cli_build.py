@@ -61,3 +61,35 @@ def test_build_invalid_manifest_exit_2_and_unknown_target(tmp_path):
     assert r.returncode == 2 and "spec.targets" in r.stderr and "Traceback" not in r.stderr
     assert not any(p.is_file() for p in (tmp_path / "o").rglob("*"))
     assert os.path.getsize(tmp_path / ".ctx" / "traces" / "spans.jsonl") > 0  # even this build left its trace
+
+
+def test_default_out_is_the_manifest_name_no_op_build_has_no_table_and_counts_read_right(tmp_path):
+    env = {**cli_env(tmp_path), "CTX_OUT": ""}
+    manifest = small_manifest(tmp_path, n=1, name=".contextcore.yaml")  # the file name says nothing
+    out = tmp_path / "out" / "online-boutique"  # metadata.name, as the README says
+    r = run_ctx("build", str(manifest), cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "-> out/online-boutique" in r.stderr and (out / "export" / "provenance.json").is_file()
+    assert "artifact type" in r.stdout and "materialized 7 artifacts into" in r.stdout
+    r = run_ctx("build", str(manifest), cwd=tmp_path, env=env)  # nothing stale
+    assert r.returncode == 0 and "artifact type" not in r.stdout and "materialized 0 artifacts" in r.stdout
+    edit(manifest, lambda d: d["guidance"]["questions"][0].update(question="Which dashboard panels matter most?"))
+    r = run_ctx("build", str(manifest), cwd=tmp_path, env=env)  # only the dashboard reads the questions
+    assert "materialized 1 artifact into" in r.stdout and "dashboard " in r.stdout
+    assert "valid (1 target," in run_ctx("validate", str(manifest)).stdout
+    r = run_ctx("status", str(manifest), cwd=tmp_path, env=env)
+    assert r.returncode == 0 and "8 fresh, 0 stale, 0 missing" in r.stdout
+
+
+def test_status_of_a_blocked_export_names_the_gate(tmp_path):
+    env = cli_env(tmp_path)
+    manifest = small_manifest(tmp_path, n=1)
+    edit(manifest, lambda d: d["metadata"]["links"].update(repository="https://ci:t0ps3cretpw@git.example.com/x"))
+    r = run_ctx("status", str(manifest), "--out", str(tmp_path / "o"), env=env)
+    assert r.returncode == 1 and "the export is blocked by a failing gate" in r.stderr
+    assert "gate secret_scan: failed (blocking)" in r.stderr and "Traceback" not in r.stderr
+    r = run_ctx("status", str(manifest), "--out", str(tmp_path / "o"), "--json", env=env)
+    s = json.loads(r.stdout)
+    assert r.returncode == 1 and s["ok"] is False and s["blocked"] is True
+    assert [g["gate"] for g in s["gates"]] == ["secret_scan"]
+    assert "t0ps3cretpw" not in r.stdout + r.stderr

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +127,33 @@ def test_init_writes_valid_template_and_refuses_overwrite(tmp_path):
     assert target.read_text() == text
     assert run_ctx("init", str(target), "--force", "--name", "other").returncode == 0
     assert "name: other" in target.read_text()
+
+
+def _next_steps(stdout: str) -> dict[str, str]:
+    """{'validate': the command line printed for it, ...} from `ctx init`'s next steps."""
+    steps = {}
+    for line in stdout.splitlines():
+        cmd = line.split("#")[0].strip()
+        if cmd[:2].rstrip(".").isdigit() and " validate " in cmd:
+            steps["validate"] = cmd.split(". ", 1)[1]
+    return steps
+
+
+@pytest.mark.parametrize("how", ["module", "script", "on PATH"])
+def test_init_next_steps_run_as_printed(tmp_path, how):
+    """Whether ctx ran as `python -m ctx_assets.cli`, as `.venv/bin/ctx` or as `ctx` on PATH, the printed
+    commands run in the same shell and folder (a bare `ctx` is not on PATH after `make run`)."""
+    bin_dir = Path(sys.executable).parent
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and Path(p).resolve() != bin_dir.resolve())
+    if how == "on PATH":
+        path = f"{bin_dir}{os.pathsep}{path}"
+    argv = [sys.executable, "-m", "ctx_assets.cli"] if how == "module" else [str(bin_dir / "ctx")]
+    env = {**os.environ, "PATH": path}
+    r = subprocess.run([*argv, "init", "svc/.contextcore.yaml"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    validate = _next_steps(r.stdout)["validate"]
+    assert validate.startswith("ctx validate ") == (how == "on PATH"), validate
+    done = subprocess.run(validate, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "valid (1 target," in done.stdout, (validate, done.stderr)

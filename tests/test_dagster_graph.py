@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
@@ -179,3 +179,42 @@ def test_instance_is_sqlite_in_project_home(env, tmp_path):
     assert (home / "dagster.yaml").exists()
     assert isinstance(get_instance(), DagsterInstance)
     assert "sqlite" in type(get_instance().run_storage).__name__.lower()
+
+
+def _run_request(manifest: Path, out: Path, request) -> None:
+    """What the daemon does with a run request."""
+    from ctx_assets.definitions import build_definitions
+
+    job = build_definitions(str(manifest), str(out)).resolve_job_def(request.job_name)
+    assert job.execute_in_process(instance=get_instance(), partition_key=request.partition_key, tags=request.tags,
+                                  asset_selection=request.asset_selection, raise_on_error=False).success
+
+
+def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it(env):
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    manifest, out, _ = env
+    _, ctx = _sensor(manifest, out)
+    edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
+    _, ctx = _sensor(manifest, out, ctx.cursor)
+    _run_shared(manifest, out)
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert set(json.loads(ctx.cursor)) == {"sha", "pending", "provenance"}  # no fingerprints: small at any size
+    (request,) = result.run_requests
+    status = {s.artifact_id: s for s in compute_status(manifest, out)}["provenance"]
+    assert (status.status, status.cause) == ("stale", "the manifest changed since it was written")
+    _run_request(manifest, out, request)
+    status = {s.artifact_id: s for s in compute_status(manifest, out)}["provenance"]
+    assert status.status == "stale" and status.cause.startswith("artifacts rebuilt after it: svc-0001-")
+
+    instance = get_instance()
+    busy = instance.add_run(DagsterRun(job_name="ctx_artifacts", run_id="0" * 32, status=DagsterRunStatus.STARTED))
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert result.skip_message == "waiting for 1 artifact run to finish before provenance"
+    instance.report_run_failed(busy)
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert [r.job_name for r in result.run_requests] == ["ctx_output"]
+    _run_request(manifest, out, result.run_requests[0])
+    assert all(s.status == "fresh" for s in compute_status(manifest, out))
+    result, _ = _sensor(manifest, out, ctx.cursor)
+    assert result.skip_message == "manifest unchanged"

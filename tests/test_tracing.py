@@ -22,7 +22,7 @@ from ctx_assets.defs.runner import run_build
 from resources.telemetry import Telemetry
 
 from .conftest import CI, ROOT, registry_breaking_prometheus_rule
-from .dagster_env import edit, isolate, small_manifest
+from .dagster_env import cli_env, edit, isolate, small_manifest
 
 
 @pytest.fixture
@@ -205,6 +205,21 @@ def test_backend_down_costs_one_warning_and_a_bounded_delay(monkeypatch, tmp_pat
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1
     assert elapsed < 120  # a hang guard, not a performance figure (that is in docs/benchmarks.md)
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_backend_down_is_one_warning_line_and_no_library_noise(tmp_path, protocol):
+    """As a user sees it: `ctx build` with traces and metrics aimed at a closed port prints its progress
+    and exactly one warning, none of the exporters' retry and batch-failure lines."""
+    manifest = small_manifest(tmp_path, n=1)
+    env = {**os.environ, **cli_env(tmp_path), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
+           "OTEL_EXPORTER_OTLP_PROTOCOL": protocol}
+    r = subprocess.run([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out",
+                        str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    others = [line for line in r.stderr.splitlines() if not line.startswith(("ctx build ", "  "))]
+    assert len(others) == 1 and others[0].startswith("ctx: WARNING: telemetry backend http://127.0.0.1:"), others
+    assert "unreachable" in others[0]
 
 
 @pytest.fixture
