@@ -90,7 +90,6 @@ def part_sensor(n: int, folder: Path) -> dict:
 
     from ctx_assets.definitions import build_definitions
     from ctx_assets.defs.runner import get_instance
-    from ctx_assets.defs.sensors import manifest_sensor
     from resources.output_store import OutputStore
 
     path, out = manifest(n, folder), folder / "out"
@@ -102,7 +101,7 @@ def part_sensor(n: int, folder: Path) -> dict:
     def tick(cursor):
         ctx = build_sensor_context(instance=instance, cursor=cursor, resources={"store": store})
         t = time.perf_counter()
-        result = manifest_sensor(ctx)
+        result = defs.get_sensor_def("manifest_sensor")(ctx)
         return time.perf_counter() - t, result, ctx.cursor
 
     _, _, cursor = tick(None)  # baseline cursor

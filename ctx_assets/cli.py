@@ -261,13 +261,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import subprocess
 
     from ctx_assets.defs.runner import dagster_home
+    from ctx_assets.workspaces import WorkspaceError, manifests_in, write_workspace
 
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home())}
-    if args.path:
-        env["CTX_MANIFEST"] = args.path
-    if args.out:
-        env["CTX_OUT"] = args.out
+    home = dagster_home()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    try:
+        manifests = manifests_in(args.paths)
+        if len(manifests) > 1:  # one code location per manifest, each bundle in OUT/<project id>
+            workspace = write_workspace(manifests, Path(args.out or "out"), home / "ui-workspace")
+    except WorkspaceError as e:
+        print(f"ctx: error: {e}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    if len(manifests) == 1:
+        env["CTX_MANIFEST"] = str(manifests[0])
+        if args.out:
+            env["CTX_OUT"] = args.out
     argv = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]  # same env as ctx
     argv += ["-w", str(workspace)] if workspace.exists() else ["-m", "ctx_assets.definitions"]
     print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
@@ -359,8 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_migrate)
 
     s = sub.add_parser("ui", help="serve the Dagster UI (lineage, checks, sensor) on 127.0.0.1")
-    s.add_argument("path", nargs="?", help="manifest (default: the bundled example or $CTX_MANIFEST)")
-    s.add_argument("--out", help="output folder")
+    s.add_argument("paths", nargs="*", metavar="PATH",
+                   help="manifests or folders of *.contextcore.yaml, one code location each "
+                        "(default: the bundled example or $CTX_MANIFEST)")
+    s.add_argument("--out", help="output folder (with several manifests: the parent of one folder per project)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=3000)
     s.set_defaults(func=cmd_ui)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from dagster import AssetKey, ConfigurableResource, InitResourceContext
@@ -158,7 +158,7 @@ class PipelineTracer(ConfigurableResource):
         tel = Telemetry.get()
         run = context.run
         st.started = time.monotonic()
-        st.selected = sorted(k.to_user_string() for k in (run.asset_selection or [])) if run else []
+        st.selected = sorted(k.path[-1] for k in (run.asset_selection or [])) if run else []
         st.partition = run.tags.get("dagster/partition") if run else None
         run_id = run.run_id if run else "unknown"
         st.build = BuildTrace.current
@@ -225,7 +225,7 @@ class PipelineTracer(ConfigurableResource):
     @contextlib.contextmanager
     def stage(self, context: Any, name: str) -> Iterator[Span]:
         st = self._state
-        asset_name = context.asset_key.to_user_string() if hasattr(context, "asset_key") else name
+        asset_name = context.asset_key.path[-1] if hasattr(context, "asset_key") else name
         st.executed.add(asset_name)
         if not self.enabled or st.context is None:
             yield trace.INVALID_SPAN
@@ -292,7 +292,8 @@ class PipelineTracer(ConfigurableResource):
         span = st.build.span if st.build else st.span
         return f"{span.get_span_context().trace_id:032x}" if span is not None and self.enabled else None
 
-    def artifacts(self, context: Any, results: list[ArtifactResult], source_checksum: str) -> dict[str, dict[str, str]]:
+    def artifacts(self, context: Any, results: list[ArtifactResult], source_checksum: str,
+                  key_of: Callable[[str], AssetKey] = AssetKey) -> dict[str, dict[str, str]]:
         """Spans for artifacts already built (one range run builds many at once): each under the run's
         artisan stage with its real start and durations, DESIGN and IMPLEMENT children, gates as events,
         links to the spans it was built from; blocked ones name what blocked them.
@@ -316,7 +317,7 @@ class PipelineTracer(ConfigurableResource):
             links = []
             for dep in TYPES[r.artifact_type].depends_on:
                 dep_id = f"{r.target}-{dep.slug}"
-                ctx = st.spans.get(dep_id) or _materialized_span(context, dep.value, r.target)
+                ctx = st.spans.get(dep_id) or _materialized_span(context, key_of(dep.value), r.target)
                 if ctx is not None:
                     links.append(Link(ctx, {sc.LINK_TYPE: sc.LINK_DEPENDS_ON, sc.PIPELINE_ARTIFACT_ID: dep_id}))
             base = {sc.PIPELINE_ARTIFACT_ID: r.artifact_id, sc.PIPELINE_ARTIFACT_TYPE: r.artifact_type,
@@ -419,13 +420,13 @@ class _ArtifactSpan:
                 f"{msg}: " + "; ".join(f"{v.field}: {v.message}" for v in (gate.violations if gate else [])[:3]))})
 
 
-def _materialized_span(context: Any, dep_type: str, target: str) -> SpanContext | None:
+def _materialized_span(context: Any, key: AssetKey, target: str) -> SpanContext | None:
     """The span of an upstream artifact built in an earlier run, from its materialization metadata."""
     try:
         from dagster import AssetRecordsFilter
 
         records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(dep_type), asset_partitions=[target]), limit=1).records
+            AssetRecordsFilter(asset_key=key, asset_partitions=[target]), limit=1).records
         meta = records[0].asset_materialization.metadata if records else {}
         tid, sid = meta.get("trace_id"), meta.get("span_id")
         if tid and sid:

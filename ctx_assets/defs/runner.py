@@ -26,10 +26,10 @@ from ctx_assets.core.validate import validate_file
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
-from .artifacts import artifact_key
 from .gates import ARTIFACT_GATES_CHECK
-from .jobs import TARGET_JOB
-from .partitions import TARGETS, artifact_runs, range_tags
+from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
+from .partitions import artifact_runs, range_tags
+from .project import Project, project_of
 from .state import latest_artifact_metadata
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -159,8 +159,9 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             return summary
         chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
         defs = build_definitions(str(manifest), str(out), tracing=tracing)
+        project = project_of(manifest)
         progress("stage shared: manifest → export → context_seed")
-        shared = defs.resolve_job_def("ctx_shared_stages").execute_in_process(
+        shared = defs.resolve_job_def(SHARED_JOB).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET)
         _collect(shared, summary)
         if not shared.success and not summary.failed_gates:
@@ -170,7 +171,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
             seed = orjson.loads((out / SEED_PATH).read_bytes())  # what the shared run just wrote
-            stale = [s for s in statuses(seed["tasks"], out, instance) if s.status != FRESH]
+            stale = [s for s in statuses(seed["tasks"], out, instance, project) if s.status != FRESH]
             selection = {}
             for s in stale:
                 if s.target in chosen:
@@ -178,26 +179,27 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
         if selection:
-            _build_artifacts(defs, instance, selection, summary, progress)
+            _build_artifacts(defs, project, instance, selection, summary, progress)
         progress("stage output: provenance")
-        _collect(defs.resolve_job_def("ctx_output").execute_in_process(
+        _collect(defs.resolve_job_def(OUTPUT_JOB).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET), summary)
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
 
 
-def _build_artifacts(defs: Any, instance: DagsterInstance, selection: dict[str, list[str]], summary: BuildSummary,
+def _build_artifacts(defs: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],
+                     summary: BuildSummary,
                      progress: Callable[[str], None]) -> None:
     job = defs.resolve_job_def(TARGET_JOB)
     selection = {t: [x.value for x in TYPE_ORDER if x.value in types] for t, types in selection.items()}
-    runs = artifact_runs(selection, list(instance.get_dynamic_partitions(TARGETS.name)))
+    runs = artifact_runs(selection, list(instance.get_dynamic_partitions(p.targets.name)))
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
         progress(f"stage artisan: run {i}/{len(runs)}: {what}, {len(types)} type{'s' if len(types) != 1 else ''}")
         result = job.execute_in_process(
             instance=instance, partition_key=targets[0] if len(targets) == 1 else None, tags=range_tags(targets),
-            raise_on_error=False, run_config=QUIET, asset_selection=[artifact_key(t) for t in types])
+            raise_on_error=False, run_config=QUIET, asset_selection=[p.key(t) for t in types])
         before = len(summary.materialized)
         _collect(result, summary)
         for target in targets:
@@ -243,12 +245,13 @@ def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | 
     pre = pre or export_and_plan(manifest, None, write=False)
     if pre.problems:
         raise ValueError("manifest invalid")
-    return statuses(pre.seed["tasks"], out, instance or get_instance())
+    return statuses(pre.seed["tasks"], out, instance or get_instance(), project_of(manifest))
 
 
-def statuses(tasks: list[dict[str, Any]], out: Path, instance: DagsterInstance) -> list[ArtifactStatus]:
+def statuses(tasks: list[dict[str, Any]], out: Path, instance: DagsterInstance,
+             p: Project) -> list[ArtifactStatus]:
     """Each seed task's artifact: fresh, stale (why) or missing, against what the instance recorded."""
-    recorded = latest_artifact_metadata(instance)
+    recorded = latest_artifact_metadata(instance, p)
     reg = registry()
     return [artifact_status(t, reg[t["artifact_type"]].code_version, recorded.get((t["artifact_type"], t["target"])),
                             out) for t in tasks]

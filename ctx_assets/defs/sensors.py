@@ -20,6 +20,7 @@ from typing import Any
 from dagster import (
     DefaultSensorStatus,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -32,9 +33,9 @@ from ctx_assets.core.fingerprints import seed_fingerprints
 from ctx_assets.core.pipeline import export_and_plan
 from resources.output_store import OutputStore
 
-from .artifacts import artifact_key
-from .jobs import shared_job, target_job
-from .partitions import TARGETS, artifact_runs, range_tags
+from .jobs import SHARED_JOB, TARGET_JOB
+from .partitions import artifact_runs, range_tags
+from .project import Project
 from .state import latest_artifact_metadata, latest_metadata
 
 DEBOUNCE_SECONDS = float(os.environ.get("CTX_SENSOR_DEBOUNCE_SECONDS", "5"))
@@ -52,10 +53,18 @@ def plan_requests(old: dict[str, str], new: dict[str, str],
     return {target: sorted(types, key=order.index) for target, types in out.items()}
 
 
-@sensor(name="manifest_sensor", minimum_interval_seconds=10, jobs=[shared_job, target_job],
-        default_status=DefaultSensorStatus.RUNNING,
-        description="Rebuilds only the artifacts whose manifest slice changed; adds and removes targets.")
-def manifest_sensor(context: SensorEvaluationContext, store: OutputStore) -> Any:
+def manifest_sensor(p: Project, jobs: list[Any]) -> SensorDefinition:
+    @sensor(name="manifest_sensor", minimum_interval_seconds=10,
+            jobs=[j for j in jobs if j.name in (SHARED_JOB, TARGET_JOB)],
+            default_status=DefaultSensorStatus.RUNNING,
+            description="Rebuilds only the artifacts whose manifest slice changed; adds and removes targets.")
+    def _sensor(context: SensorEvaluationContext, store: OutputStore) -> Any:
+        return evaluate(context, store, p)
+
+    return _sensor
+
+
+def evaluate(context: SensorEvaluationContext, store: OutputStore, p: Project) -> Any:
     cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
     path = Path(store.manifest_path)
     try:
@@ -78,21 +87,21 @@ def manifest_sensor(context: SensorEvaluationContext, store: OutputStore) -> Any
         failed = [f"{g.gate.value}: {g.violations[0].message}" for g in run.gates if g.blocks]
         return SkipReason(f"export gates failed, not building: {'; '.join(failed)[:500]}")
 
-    if latest_metadata(context.instance, "context_seed").get("source_checksum") != sha:
+    if latest_metadata(context.instance, p.key("context_seed")).get("source_checksum") != sha:
         context.update_cursor(json.dumps({**cursor, "pending": True, "pending_sha": sha}))
-        return SensorResult(run_requests=[RunRequest(run_key=f"shared-{sha[:16]}", job_name=shared_job.name)])
+        return SensorResult(run_requests=[RunRequest(run_key=f"shared-{sha[:16]}", job_name=SHARED_JOB)])
 
     fps = {k: v[:16] for k, v in seed_fingerprints(run.seed).items()}
     types_of = {t["artifact_id"]: (t["artifact_type"], t["target"]) for t in run.seed["tasks"]}
     old = cursor.get("fps")
     if old is None:  # first tick (or a fresh instance): compare with what was materialized
-        recorded = latest_artifact_metadata(context.instance)
+        recorded = latest_artifact_metadata(context.instance, p)
         old = {aid: str(recorded.get(types_of[aid], {}).get("fingerprint", ""))[:16] for aid in types_of}
     wanted = plan_requests(old, fps, types_of)
-    order = list(context.instance.get_dynamic_partitions(TARGETS.name))
-    requests = [RunRequest(run_key=f"{targets[0]}-{len(targets)}-{sha[:16]}", job_name=target_job.name,
+    order = list(context.instance.get_dynamic_partitions(p.targets.name))
+    requests = [RunRequest(run_key=f"{targets[0]}-{len(targets)}-{sha[:16]}", job_name=TARGET_JOB,
                            partition_key=targets[0] if len(targets) == 1 else None, tags=range_tags(targets),
-                           asset_selection=[artifact_key(t) for t in types])
+                           asset_selection=[p.key(t) for t in types])
                 for types, targets in artifact_runs(wanted, order)]
     context.update_cursor(json.dumps({"sha": sha, "pending": False, "fps": fps}))
     if not requests:
