@@ -60,9 +60,20 @@ def gate_violation_message(i: int) -> str:
 EVENT_SIZE_ESTIMATE = "size.estimate"
 SIZE_PREFIX, CALIBRATION_PREFIX, CHECKSUM_PREFIX = "size.", "calibration.", "checksum."
 
+# Open guidance questions as spans under plan ingestion (seed Part 3: "question spans linked to
+# affected task spans"): the question links to each artifact it constrains, the artifact back.
+SPAN_QUESTION = "question"  # span name: "question Q-ID"
+QUESTION_ID = "question.id"
+QUESTION_STATUS = "question.status"
+QUESTION_PRIORITY = "question.priority"
+QUESTION_TEXT = "question.text"
+QUESTION_ARTIFACTS = "question.artifacts"  # how many artifacts the question constrains
+
 # Links
 LINK_TYPE = "link.type"
 LINK_DEPENDS_ON = "depends_on"
+LINK_CONSTRAINS = "constrains"  # question -> artifact
+LINK_CONSTRAINED_BY = "constrained_by"  # artifact -> question
 
 # Baggage
 BAGGAGE_PROJECT_ID = "project.id"

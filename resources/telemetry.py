@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from contracts import semconv as sc
@@ -137,7 +137,9 @@ class Telemetry:
                  project_id: str | None = None):
         resource = Resource.create({sc.SERVICE_NAME: sc.SERVICE_NAME_VALUE,
                                     **({sc.PROJECT_ID: project_id} if project_id else {})})
-        self.tracer_provider = TracerProvider(resource=resource)
+        # A question that concerns every artifact links to all of them (resources/questions.py).
+        links = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "10000"))
+        self.tracer_provider = TracerProvider(resource=resource, span_limits=SpanLimits(max_links=links))
         self.tracer_provider.add_span_processor(BaggageToAttributes())
         self.tracer_provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file()),
                                                                    schedule_delay_millis=1000))

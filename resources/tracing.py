@@ -29,6 +29,7 @@ from ctx_assets.core.artifact_types import TYPES
 from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult
 from ctx_assets.core.secrets import redact_text
 
+from .questions import METADATA_KEY, QuestionSpans
 from .telemetry import Telemetry, log
 
 ARTIFACT_TYPES = {t.value for t in TYPES}
@@ -85,6 +86,7 @@ class BuildTrace:
         self.spans: dict[str, SpanContext] = {}  # artifact id -> span, for links across the build's runs
         self.failures: list[str] = []
         self.run_ids: list[str] = []
+        self.questions: QuestionSpans | None = None  # open until the build ends (links to every artifact)
         self.started = time.monotonic()
 
     def set_manifest(self, checksum: str, project_id: str | None) -> None:
@@ -111,6 +113,8 @@ class BuildTrace:
     def finish(self) -> None:
         ok = not self.failures
         self.span.set_attribute("ctx.dagster.run_ids", self.run_ids)
+        if self.questions:
+            self.questions.end()
         _end_root(self.span, ok, self.failures, self.telemetry, time.monotonic() - self.started)
         BuildTrace.current = None
         self.telemetry.flush()
@@ -138,6 +142,7 @@ class _RunState:
         self.selected: list[str] = []
         self.partition: str | None = None
         self.spans: dict[str, SpanContext] = {}
+        self.questions: QuestionSpans | None = None  # this run's, or read from the seed's metadata
         self.started = 0.0
 
 
@@ -185,6 +190,8 @@ class PipelineTracer(ConfigurableResource):
             if name not in st.executed:
                 self._blocked_span(name)
         self.end_artisan_stage()
+        if st.questions and not st.build:
+            st.questions.end()
         ok = not st.failed
         if st.build:
             if not ok:
@@ -284,6 +291,26 @@ class PipelineTracer(ConfigurableResource):
                 st.context = baggage.set_baggage(sc.BAGGAGE_PROJECT_ID, project_id, st.context)
             st.context = baggage.set_baggage(sc.BAGGAGE_MANIFEST_CHECKSUM, checksum, st.context)
 
+    def open_questions(self, questions: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, str]:
+        """Question spans under the current stage span (plan_ingestion); returns their ids for the
+        context_seed materialization metadata, where runs in other processes find them."""
+        st = self._state
+        if not self.enabled or st.context is None:
+            return {}
+        qs = QuestionSpans.start(Telemetry.get().tracer, None, questions, tasks)  # parent: the current stage
+        st.questions = qs
+        if st.build:
+            st.build.questions = qs
+        return qs.ids()
+
+    def _questions(self, context: Any) -> QuestionSpans:
+        """The question spans artifact spans link to: the build's, this run's, or the seed's metadata."""
+        st = self._state
+        if st.questions is None:
+            st.questions = (st.build.questions if st.build else None) or QuestionSpans.from_ids(
+                _seed_metadata(context).get(METADATA_KEY))
+        return st.questions
+
     def trace_id(self, context: Any) -> str | None:
         st = self._state
         span = st.build.span if st.build else st.span
@@ -305,6 +332,8 @@ class PipelineTracer(ConfigurableResource):
             ctx = st.spans.get(dep_id) or _materialized_span(context, dep_id, task)
             if ctx is not None:
                 links.append(Link(ctx, {sc.LINK_TYPE: sc.LINK_DEPENDS_ON, sc.PIPELINE_ARTIFACT_ID: dep_id}))
+        questions = self._questions(context)
+        links += questions.links_for(task)
         base = {sc.PIPELINE_ARTIFACT_ID: task["artifact_id"], sc.PIPELINE_ARTIFACT_TYPE: name,
                 sc.PIPELINE_TARGET: task["target"]}
         started = time.monotonic()
@@ -314,6 +343,7 @@ class PipelineTracer(ConfigurableResource):
                                                           sc.TASK_TYPE: sc.TASK_TYPE_TASK,
                                                           sc.PIPELINE_INPUT_CHECKSUM: source_checksum}) as span:
             st.spans[task["artifact_id"]] = span.get_span_context()
+            questions.constrained(task, span.get_span_context())
             handle = _ArtifactSpan(self, span, base)
             try:
                 yield handle
@@ -416,6 +446,16 @@ class _ArtifactSpan:
             self.span.set_status(Status(StatusCode.ERROR, msg))
             self.span.add_event("exception", {"exception.type": "GateFailed", "exception.message": _clean(
                 f"{msg}: " + "; ".join(f"{v.field}: {v.message}" for v in (gate.violations if gate else [])[:3]))})
+
+
+def _seed_metadata(context: Any) -> dict[str, Any]:
+    """The latest context_seed materialization metadata (plain values); empty when there is none."""
+    try:
+        event = context.instance.get_latest_materialization_event(AssetKey("context_seed"))
+        mat = event.asset_materialization if event else None
+        return {k: getattr(v, "value", v) for k, v in mat.metadata.items()} if mat else {}
+    except Exception:  # links are best effort; never fail a build over them
+        return {}
 
 
 def _materialized_span(context: Any, dep_id: str, task: dict[str, Any]) -> SpanContext | None:

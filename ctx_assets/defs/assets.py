@@ -31,6 +31,7 @@ from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.status import fingerprint_parts
 from ctx_assets.core.validate import validate_file
 from resources.output_store import OutputStore
+from resources.questions import METADATA_KEY
 from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 
@@ -115,6 +116,7 @@ def context_seed_asset(context: AssetExecutionContext, store: OutputStore, trace
         if not seed.blocked:
             for rel, data in seed.files.items():
                 store.write(rel, data)
+            meta[METADATA_KEY] = tracer.open_questions(seed.open_questions, seed.seed["tasks"])
             targets = sorted({t["target"] for t in seed.seed["tasks"]})
             current = set(context.instance.get_dynamic_partitions(TARGETS.name))
             added, removed = sorted(set(targets) - current), sorted(current - set(targets))
@@ -122,8 +124,8 @@ def context_seed_asset(context: AssetExecutionContext, store: OutputStore, trace
                 context.instance.add_dynamic_partitions(TARGETS.name, added)
             for t in removed:
                 context.instance.delete_dynamic_partition(TARGETS.name, t)
-            meta = {"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
-                    "targets_removed": removed}
+            meta.update({"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
+                         "targets_removed": removed})
         chain = seed.seed.get("provenance", {}).get("chain", [{}, {}, {}])
         yield MaterializeResult(
             data_version=DataVersion(chain[2].get("seed_checksum", "blocked")),
