@@ -45,7 +45,7 @@ TYPES: dict[T, TypeInfo] = {
     T.slo_definition: TypeInfo(
         "slo/{target}-slo.yaml", (T.service_monitor,), "OpenSLO v1 SLO", "ctx_assets.core.generators.slo",
         _COMMON + ("objective_percent", "target_fraction", "window", "budgeting_method", "good_query",
-                   "total_query"),
+                   "total_query", "counter", "sli_query", "sli_source"),
         _c(_B, 20, 60, ["apiVersion", "kind", "metadata.name", "spec.objectives", "spec.timeWindow",
                         "spec.budgetingMethod", "spec.indicator"], ["contextcore.io/artifact-id", "ratioMetric"]),
         DesignCalibrationHint(expected_tier=_B, allowed_tiers=[_B, _S], loc_range=(20, 60),
@@ -55,10 +55,11 @@ TYPES: dict[T, TypeInfo] = {
         "prometheus/rules/{target}-prometheus-rules.yaml", (T.slo_definition,),
         "monitoring.coreos.com/v1 PrometheusRule", "ctx_assets.core.generators.prometheus_rule",
         _COMMON + ("objective", "window", "latency_p99_seconds", "severity", "runbook_url", "dashboard_url",
-                   "selector"),
-        _c(_S, 51, 150, ["apiVersion", "kind", "metadata.name", "metadata.annotations", "spec.groups"],
+                   "selector", "sli_query", "sli_source", "latency_query", "latency_source", "key_result_alerts"),
+        # Each key result with a query adds an alert (core/sli.py): more alerts is not over-engineering.
+        _c(_S, 51, 300, ["apiVersion", "kind", "metadata.name", "metadata.annotations", "spec.groups"],
            ["slo:sli_error:ratio_rate5m", "ErrorBudgetBurn", "runbook_url", "dashboard_url"]),
-        DesignCalibrationHint(expected_tier=_S, allowed_tiers=[_S], loc_range=(51, 150),
+        DesignCalibrationHint(expected_tier=_S, allowed_tiers=[_S, _C], loc_range=(51, 300),
                               red_flag="brief: will produce incomplete alert rules"),
     ),
     T.loki_rule: TypeInfo(
@@ -73,7 +74,7 @@ TYPES: dict[T, TypeInfo] = {
         "grafana/dashboards/{target}-dashboard.json", (T.prometheus_rule, T.loki_rule), "Grafana dashboard JSON",
         "ctx_assets.core.generators.dashboard",
         _COMMON + ("uid", "title", "placement", "refresh", "objective", "latency_p99_seconds", "runbook_path",
-                   "key_results"),
+                   "key_results", "sli_query", "sli_source", "latency_query", "latency_source"),
         _c(_C, 151, 2500, ["uid", "title", "panels", "templating.list", "tags", "links"],
            ["contextcore.io/artifact-id", "Error budget remaining", "Burn rate", "Logs"]),
         DesignCalibrationHint(expected_tier=_C, allowed_tiers=[_C], loc_range=(151, 2500),
@@ -91,7 +92,8 @@ TYPES: dict[T, TypeInfo] = {
     T.runbook: TypeInfo(
         "runbooks/{target}-runbook.md", (T.prometheus_rule, T.notification_policy, T.dashboard), "Markdown",
         "ctx_assets.core.generators.runbook",
-        _COMMON + ("risks", "owners", "alerts", "dashboard_path", "wiki"),
+        _COMMON + ("risks", "owners", "alerts", "dashboard_path", "wiki", "sli_query", "sli_source", "latency_query",
+                   "latency_source", "key_result_alerts"),
         _c(_S, 51, 600, ["# ", "## Overview", "## Risks", "## Escalation", "## Procedures"],
            ["contextcore.io/artifact-id", "### Meaning", "### Impact", "### Diagnosis", "### Mitigation"]),
         DesignCalibrationHint(expected_tier=_S, allowed_tiers=[_S, _C], loc_range=(51, 600),

@@ -16,6 +16,7 @@ from contracts.gates import Problem
 from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, ContextManifest
 
 from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
+from .sli import PROMQL_PREFIX, promql, unbalanced
 from .units import (
     channel_kind,
     duration_seconds,
@@ -91,6 +92,12 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
             if is_latency_metric(key) and unit not in TIME_UNITS:
                 out.append((f"{path}.unit",
                             f"latency key result must use a time unit (ms or s), got {unit!r}"))
+            source = kr.get("dataSource")
+            if isinstance(source, str) and source.lower().startswith(PROMQL_PREFIX):
+                if promql(source) is None:
+                    out.append((f"{path}.dataSource", "expected a PromQL query after 'promql:'"))
+                elif unbalanced(promql(source) or ""):
+                    out.append((f"{path}.dataSource", f"PromQL has {unbalanced(promql(source) or '')}"))
             if kr.get("window") is not None and duration_seconds(str(kr["window"])) is None:
                 out.append((f"{path}.window", f"expected a window such as \"30d\", got {kr['window']!r}"))
     for i, t in enumerate(_list(strategy.get("tactics"))):
