@@ -86,6 +86,14 @@ METRIC_RUNS = "pipeline_runs_total"
 METRIC_CALIBRATION_MISMATCH = "pipeline_calibration_mismatch_total"
 METRIC_RUN_DURATION = "cicd.pipeline.run.duration"
 
+# Structured JSON log lines (ContextCore dual telemetry): the `event` field names what happened, so
+# the Loki ruler can derive the metrics above from the logs (examples/ctx-assets.contextcore.yaml).
+LOG_EVENT = "event"
+LOG_RUN_END = "pipeline.run"  # with result, duration_seconds
+LOG_STAGE_END = "stage.end"  # with stage, result, duration_seconds
+# gate lines use EVENT_GATE ("gate.validation") with gate, result, violations, artifact_type
+LOG_FIELDS = (LOG_EVENT, "stage", "artifact_id", "artifact_type", "gate", "result", "violations", "duration_seconds")
+
 # Span names
 SPAN_BUILD = "ctx build"
 SPAN_RUN = "dagster run"

@@ -12,6 +12,7 @@ artifacts as they finish.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -127,6 +128,8 @@ def _end_root(span: Span, ok: bool, failures: list[str], tel: Telemetry, seconds
     if not ok:
         span.set_status(Status(StatusCode.ERROR, _clean("; ".join(failures)[:500])))
     span.end()
+    log.info("pipeline run %s", result, extra={sc.LOG_EVENT: sc.LOG_RUN_END, "result": result,
+                                               "duration_seconds": round(seconds, 3)})
     tel.runs.add(1, {"result": result})
     tel.run_duration.record(seconds, {"result": result, sc.CICD_PIPELINE_NAME: sc.PIPELINE_NAME})
 
@@ -247,7 +250,9 @@ class PipelineTracer(ConfigurableResource):
                     st.failed[asset_name] = f"exception in {name}: {type(e).__name__}"
                     raise
                 failed = [g for g in getattr(span, "_ctx_gates", []) if g.blocks]
-                log.info("stage %s %s", name, "failed" if failed else "done", extra={"stage": name})
+                log.info("stage %s %s", name, "failed" if failed else "done", extra={
+                    sc.LOG_EVENT: sc.LOG_STAGE_END, "stage": name, "result": "failed" if failed else "done",
+                    "duration_seconds": round(time.monotonic() - started, 4)})
                 if failed:
                     st.failed[asset_name] = f"{failed[0].gate.value} on {name}"
                     span.set_status(Status(StatusCode.ERROR, f"gate {failed[0].gate.value} failed"))
@@ -270,10 +275,12 @@ class PipelineTracer(ConfigurableResource):
             span._ctx_gates = gates  # type: ignore[attr-defined]
         gates.append(g)
         span.add_event(sc.EVENT_GATE, gate_attributes(g))
-        if g.result == GateOutcome.failed:
-            log.warning("gate %s failed%s: %s", g.gate.value, f" on {g.artifact_id}" if g.artifact_id else "",
-                        "; ".join(f"{v.field}: {v.message}" for v in g.violations[:3]),
-                        extra={"gate": g.gate.value, "result": "failed"})
+        if g.violations:  # one JSON line per gate with violations: Loki derives the gate metrics from them
+            log.log(logging.WARNING if g.result == GateOutcome.failed else logging.INFO, "gate %s %s%s: %s",
+                    g.gate.value, g.result.value, f" on {g.artifact_id}" if g.artifact_id else "",
+                    "; ".join(f"{v.field}: {v.message}" for v in g.violations[:3]),
+                    extra={sc.LOG_EVENT: sc.EVENT_GATE, "gate": g.gate.value, "result": g.result.value,
+                           "violations": len(g.violations), "artifact_type": g.details.get("artifact_type", "")})
 
     def checksums(self, span: Span, source: str, output: str) -> None:
         if span.is_recording():
@@ -371,6 +378,9 @@ class PipelineTracer(ConfigurableResource):
         span = getattr(self._state, "artisan", (None,))[0]
         if span is not None:
             span.end()
+            seconds = (span.end_time - span.start_time) / 1e9 if span.end_time and span.start_time else 0.0
+            log.info("stage artisan done", extra={sc.LOG_EVENT: sc.LOG_STAGE_END, "stage": "artisan",
+                                                  "result": "done", "duration_seconds": round(seconds, 4)})
 
     def _step(self) -> None:
         st = self._state

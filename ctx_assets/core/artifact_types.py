@@ -65,7 +65,7 @@ TYPES: dict[T, TypeInfo] = {
     T.loki_rule: TypeInfo(
         "loki/rules/{target}-loki-rules.yaml", (), "Loki ruler rule groups (LogQL)",
         "ctx_assets.core.generators.loki_rule",
-        _COMMON + ("log_selector", "log_format", "error_filter", "burst_threshold_per_second"),
+        _COMMON + ("log_selector", "log_format", "error_filter", "burst_threshold_per_second", "log_metrics"),
         _c(_B, 20, 80, ["groups"], ["contextcore.io/artifact-id", "count_over_time", "LogErrorBurst"]),
         DesignCalibrationHint(expected_tier=_B, allowed_tiers=[_B, _S], loc_range=(20, 80),
                               red_flag="comprehensive: log rules should be few and cheap"),

@@ -175,6 +175,8 @@ class Shared:
             m.spec.requirements.latency_p99 or "")
         self.latency_text = target_text(lat.target, lat.unit) if lat else m.spec.requirements.latency_p99
         self.log_format = str((obs.model_extra or {}).get("logFormat", "json"))
+        # Metrics the Loki ruler derives from the logs (dual telemetry), validated in validate.py.
+        self.log_metrics = [dict(x) for x in (obs.model_extra or {}).get("logMetrics") or []]
         self.alerts = [a[0] for a in cv.BURN_RATE_ALERTS] + ([cv.LATENCY_ALERT] if self.latency else []) \
             + [cv.LOG_BURST_ALERT] + [a["alert"] for a in self.sli.alerts("", "")]
         self.grafana = _grafana_base(m)
@@ -192,6 +194,9 @@ def derivation_rules(shared: Shared) -> dict[T, list[DerivationRule]]:
     """The audit trail: the fixed rules plus, per SLI, the source that won (a key result's query or
     the HTTP semconv default)."""
     extra = shared.sli.audit()
+    if shared.log_metrics:
+        extra[T.loki_rule] = [_r("log_metrics", "spec.observability.logMetrics", "one recording rule each; $target "
+                                 "and $namespace substituted", "dual telemetry: metrics derived from structured logs")]
     return {t: DERIVATION_RULES[t] + extra.get(t, []) for t in T}
 
 
@@ -210,6 +215,9 @@ def _sli_parameters(sh: Shared, t: Target) -> dict[T, dict[str, Any]]:
     if lat:
         for k in (T.prometheus_rule, T.dashboard, T.runbook):
             out[k].update(latency_query=substitute(lat.query, t.name, t.namespace), latency_source=lat.field)
+    if sh.log_metrics:
+        out[T.loki_rule]["log_metrics"] = [{"record": x["record"], "expr": substitute(x["expr"], t.name, t.namespace)}
+                                           for x in sh.log_metrics]
     alerts = sh.sli.alerts(t.name, t.namespace)
     if alerts:
         out[T.prometheus_rule]["key_result_alerts"] = out[T.runbook]["key_result_alerts"] = alerts

@@ -29,7 +29,7 @@ def estimate_lines(artifact_type: T, params: dict[str, Any]) -> int:
         records = (len(cv.ERROR_RATIO_WINDOWS) + 2) * (6 if params.get("sli_query") else 4)
         return 26 + records + 12 * (n_alerts + len(params.get("key_result_alerts", [])))
     if artifact_type is T.loki_rule:
-        return 30
+        return 30 + 5 * len(params.get("log_metrics", []))
     if artifact_type is T.dashboard:
         return 514 + 45 * len(params.get("key_results", []))
     if artifact_type is T.notification_policy:

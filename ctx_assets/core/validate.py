@@ -7,6 +7,7 @@ the schema pass has failed elsewhere.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from contracts.gates import Problem
 from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, ContextManifest
 
 from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
-from .sli import PROMQL_PREFIX, promql, unbalanced
+from .logql import check_logql
+from .sli import PROMQL_PREFIX, promql, substitute, unbalanced
 from .units import (
     channel_kind,
     duration_seconds,
@@ -25,6 +27,8 @@ from .units import (
     is_prom_duration,
     percent,
 )
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
 def _loc_path(loc: tuple[Any, ...]) -> str:
@@ -74,6 +78,14 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
     if obs.get("metricsInterval") is not None and not is_prom_duration(str(obs["metricsInterval"])):
         out.append(("spec.observability.metricsInterval",
                     f"expected a Prometheus duration such as \"30s\", got {obs['metricsInterval']!r}"))
+    for i, lm in enumerate(_list(obs.get("logMetrics"))):
+        path = f"spec.observability.logMetrics[{i}]"
+        lm = _dict(lm)
+        if not isinstance(lm.get("record"), str) or not _METRIC_NAME.match(lm["record"]):
+            out.append((f"{path}.record",
+                        f"expected a metric name such as \"app:errors:rate5m\", got {lm.get('record')!r}"))
+        problems = check_logql(substitute(str(lm.get("expr", "")), "target", "namespace"), require_metric=True)
+        out += [(f"{path}.expr", p) for p in problems]
     for i, ch in enumerate(_list(obs.get("alertChannels"))):
         if not isinstance(ch, str) or channel_kind(ch) is None:
             out.append((f"spec.observability.alertChannels[{i}]",
