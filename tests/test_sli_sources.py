@@ -46,7 +46,8 @@ def test_ratio_source_drives_every_error_ratio_window_and_the_burn_alerts():
     assert cv.REQUESTS_METRIC not in text and cv.BUCKET_METRIC not in text  # the HTTP defaults are gone
     assert doc["metadata"]["annotations"][cv.ANNOTATION_SLI_SOURCE] == RATIO_FIELD
     fast = next(a for a in alerts if a["alert"] == "ErrorBudgetBurnFast")
-    assert fast["expr"].startswith("slo:sli_error:ratio_rate1h{") and "(14.4 * 0.001)" in fast["expr"]  # requirements.availability 99.9
+    # the objective is requirements.availability (99.9), the SLI the key result's query
+    assert fast["expr"].startswith("slo:sli_error:ratio_rate1h{") and "(14.4 * 0.001)" in fast["expr"]
 
 
 def test_latency_source_in_seconds_and_a_key_result_alert_of_its_own():
