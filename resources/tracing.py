@@ -127,9 +127,10 @@ def _end_root(span: Span, ok: bool, failures: list[str], tel: Telemetry, seconds
     span.set_attribute(sc.TASK_STATUS, sc.STATUS_DONE if ok else sc.STATUS_FAILED)
     if not ok:
         span.set_status(Status(StatusCode.ERROR, _clean("; ".join(failures)[:500])))
+    with trace.use_span(span):  # the log line carries the run's trace and span ids
+        log.info("pipeline run %s", result, extra={sc.LOG_EVENT: sc.LOG_RUN_END, "result": result,
+                                                   "duration_seconds": round(seconds, 3)})
     span.end()
-    log.info("pipeline run %s", result, extra={sc.LOG_EVENT: sc.LOG_RUN_END, "result": result,
-                                               "duration_seconds": round(seconds, 3)})
     tel.runs.add(1, {"result": result})
     tel.run_duration.record(seconds, {"result": result, sc.CICD_PIPELINE_NAME: sc.PIPELINE_NAME})
 
@@ -377,10 +378,10 @@ class PipelineTracer(ConfigurableResource):
     def end_artisan_stage(self) -> None:
         span = getattr(self._state, "artisan", (None,))[0]
         if span is not None:
-            span.end()
-            seconds = (span.end_time - span.start_time) / 1e9 if span.end_time and span.start_time else 0.0
-            log.info("stage artisan done", extra={sc.LOG_EVENT: sc.LOG_STAGE_END, "stage": "artisan",
-                                                  "result": "done", "duration_seconds": round(seconds, 4)})
+            seconds = (time.time_ns() - span.start_time) / 1e9 if span.start_time else 0.0
+            with trace.use_span(span, end_on_exit=True):
+                log.info("stage artisan done", extra={sc.LOG_EVENT: sc.LOG_STAGE_END, "stage": "artisan",
+                                                      "result": "done", "duration_seconds": round(seconds, 4)})
 
     def _step(self) -> None:
         st = self._state
