@@ -107,7 +107,7 @@ def _get(url: str, timeout: float = 3) -> dict:
         return json.loads(resp.read())
 
 
-def _wait(what: str, check, seconds: float = 60):
+def _wait(what: str, check, seconds: float = 60, why=lambda: ""):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -117,7 +117,7 @@ def _wait(what: str, check, seconds: float = 60):
         if got:
             return got
         time.sleep(0.5)
-    pytest.fail(f"timed out after {seconds}s waiting for {what}")
+    pytest.fail(f"timed out after {seconds}s waiting for {what}\n{why()}")
 
 
 def _readme_prometheus_yml() -> str:
@@ -139,8 +139,10 @@ def servers(tmp_path, bundle_dir):
     config = re.sub(r"scrape_interval: \w+, evaluation_interval: \w+", "scrape_interval: 1s, evaluation_interval: 1s",
                     config)  # seconds, not minutes, for a test
     (tmp_path / "prometheus.yml").write_text(config)
-    procs = [subprocess.Popen([gateway_bin, f"--web.listen-address=127.0.0.1:{gw}"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL),
+    # Debian's build persists groups to /var/lib/prometheus by default: this test keeps its own.
+    procs = [subprocess.Popen([gateway_bin, f"--web.listen-address=127.0.0.1:{gw}",
+                               f"--persistence.file={tmp_path / 'pushgateway.data'}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
              subprocess.Popen([prom_bin, "--config.file=prometheus.yml", f"--web.listen-address=127.0.0.1:{prom}",
                                f"--storage.tsdb.path={tmp_path / 'data'}"], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -183,14 +185,16 @@ def test_pipeline_metrics_reach_prometheus_and_its_own_rules_fire(servers, tmp_p
     for _ in range(3):
         assert run_ctx("build", str(tmp_path / "bad.contextcore.yaml"), "--out", str(tmp_path / "bad"),
                        env=env).returncode == 1
-    _wait("four builds in Prometheus", lambda: _query(prom, f'sum({sc.METRIC_RUNS}{{job="ctx-assets"}}) == 4'))
+    _wait("four builds in Prometheus", lambda: _query(prom, f'sum({sc.METRIC_RUNS}{{job="ctx-assets"}}) == 4'),
+          why=lambda: urllib.request.urlopen(f"{gateway}/metrics", timeout=3).read().decode()[-3000:])
 
     records = {r["record"]: r["expr"] for r in groups[0]["rules"]}
     for window in ("5m", "1h"):  # the recording rules' own expressions: 3 of 4 builds failed
         (value,) = _query(prom, records[f"slo:sli_error:ratio_rate{window}"])
         assert float(value["value"][1]) == pytest.approx(0.75), window
     alerts = {a["alert"]: a for a in groups[1]["rules"]}
-    assert _query(prom, alerts["ErrorBudgetBurnFast"]["expr"])  # 0.75 > 14.4 × 5% budget: it pages
+    _wait("the page condition on the recorded ratios",  # 0.75 > 14.4 × 5% budget: it pages
+          lambda: _query(prom, alerts["ErrorBudgetBurnFast"]["expr"]), 30)
     _wait("ErrorBudgetBurnFast firing in Prometheus",
           lambda: _query(prom, 'ALERTS{alertname="ErrorBudgetBurnFast",alertstate="firing"}'))
     (violations,) = _query(prom, alerts["GateViolationsOffTarget"]["expr"])  # > 3 failed-gate violations a day
