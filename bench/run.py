@@ -79,7 +79,7 @@ def part_defs(n: int, folder: Path) -> dict:
     t = time.perf_counter()
     from ctx_assets.definitions import defs
 
-    for job in ("ctx_shared_stages", "ctx_target_artifacts", "ctx_output"):
+    for job in ("ctx_shared_stages", "ctx_artifacts", "ctx_output"):
         defs.resolve_job_def(job)
     defs.resolve_asset_graph()
     return {"definitions_load_seconds": time.perf_counter() - t}

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 API_VERSION = "contextcore.io/v1alpha2"
+V1_API_VERSION = "contextcore.io/v1alpha1"  # ContextCore v1.1: `ctx migrate` converts it
 KIND = "ContextManifest"
 # Target names become file names and Kubernetes object names (DNS-1123 label).
 TARGET_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -23,7 +24,8 @@ TARGET_NAME_MAX = 63
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="allow", use_enum_values=True
+        alias_generator=to_camel, populate_by_name=True, extra="allow", use_enum_values=True,
+        allow_inf_nan=False,
     )
 
     def dump(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from .core.checksums import sha256_hex
 from .core.fsio import write_atomic
 from .core.init_template import NEXT_STEPS, render_template
 from .core.pipeline import build_without_orchestrator, export_and_plan
+from .core.secrets import RedactingStream, scrub
 from .core.validate import validate_file
 
 EXIT_OK = 0
@@ -32,7 +33,7 @@ class CliError(Exception):
 
 
 def _print_json(obj: object) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=False))
+    print(json.dumps(scrub(obj), indent=2, sort_keys=False))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -178,10 +179,12 @@ def _print_build_table(s: object, out: Path) -> None:
         print(f"{t:<22}{ok:>7}{bad:>8}{blocked:>9}")
     passed = sum(1 for g in s.gates if g["result"] == "passed")
     print(f"gates: {passed}/{len(s.gates)} passed; materialized {len(s.materialized)} artifacts into {out}")
-    for g in s.failed_gates:
-        print(f"FAILED gate {g['name']} on {g['artifact_id'] or g['asset']}", file=sys.stderr)
-        for v in g["violations"]:
-            print(f"    - {v['field']}: {v['message']}", file=sys.stderr)
+    warned = [g for g in s.gates if g["result"] == "warned"]
+    for label, group in (("FAILED", s.failed_gates), ("warning:", warned)):
+        for g in group:
+            print(f"{label} gate {g['name']} on {g['artifact_id'] or g['asset']}", file=sys.stderr)
+            for v in g["violations"]:
+                print(f"    - {v['field']}: {v['message']}", file=sys.stderr)
     for b in s.blocked:
         print(f"blocked {b['id']} (a gate upstream failed)", file=sys.stderr)
     print(f"trace: {s.trace_id}  (ctx trace --last)")
@@ -191,12 +194,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ctx_assets.defs.runner import compute_status
 
     out = _out_for(args.path, args.out)
-    loaded, model, problems = validate_file(args.path)
-    if problems:
-        for p in problems:
+    pre = export_and_plan(args.path, None, write=False)
+    if pre.problems:
+        for p in pre.problems:
             print(p, file=sys.stderr)
         return EXIT_INVALID_INPUT
-    rows = compute_status(args.path, out)
+    if pre.blocked:  # nothing to compare against: say which gate stops the export, as build would
+        print(f"{args.path}: the export is blocked by a failing gate; nothing can be built", file=sys.stderr)
+        print_gates(pre.gates, only_failed=True)
+        return EXIT_GATE_FAILED
+    rows = compute_status(args.path, out, pre=pre)
     if args.json:
         _print_json({"out": str(out), "artifacts": [r.as_dict() for r in rows]})
         return EXIT_OK
@@ -248,6 +255,28 @@ def _trace_lookup(traces: dict, args: argparse.Namespace, path: Path) -> int:
         print(f"{r['artifact_id']}  {r['status'] or '?':<8} {r['start']}  run {r['run_id']}  trace {r['trace_id']}"
               f"  ({r['matched']} match, content sha256 {str(r['content_checksum'] or '')[:12]})")
     print(f"ctx trace {found[0]['trace_id']}   # the whole run that made the newest one")
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """ContextCore v1.1 → v2; refuses to overwrite, and writes nothing that would not validate."""
+    from .core.migrate import migrate_file
+
+    out = Path(args.out)
+    if out.exists() or out.resolve() == Path(args.path).resolve():
+        raise CliError(f"{out}: already exists; choose a new file (ctx migrate never overwrites)")
+    text, notes, problems = migrate_file(args.path, str(out), dt.date.today().isoformat())
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"ctx: the migrated manifest would not validate; nothing written to {out}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, text.encode())
+    print(f"wrote {out} (ContextCore v1.1 → v2)")
+    for note in notes:
+        print(f"  note: {note}")
+    print(f"next: ctx validate {out}  then  ctx build {out}")
     return EXIT_OK
 
 
@@ -350,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which runs produced a file with this content sha256 or contextcore.io/source-checksum")
     s.set_defaults(func=cmd_trace)
 
+    s = sub.add_parser("migrate", help="convert a ContextCore v1.1 manifest (contextcore.io/v1alpha1) to v2")
+    s.add_argument("path")
+    s.add_argument("--out", required=True, help="the new v2 file (never overwritten)")
+    s.set_defaults(func=cmd_migrate)
+
     s = sub.add_parser("ui", help="serve the Dagster UI (lineage, checks, sensor) on 127.0.0.1")
     s.add_argument("path", nargs="?", help="manifest (default: the bundled example or $CTX_MANIFEST)")
     s.add_argument("--out", help="output folder")
@@ -361,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything ctx prints passes the one redaction path (SPEC §8), whatever printed it.
+    if not isinstance(sys.stdout, RedactingStream):
+        sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,8 +1,8 @@
 """OTLP/JSON lines: one ExportTraceServiceRequest per line (the embedded, backend-less trace store).
 
-Encoded with the protobuf JSON mapping (camelCase fields), trace and span ids
-as hex as the OTLP/JSON specification requires, so the Collector's file
-receiver and `ctx trace` both read it.
+The protobuf JSON mapping (camelCase fields, 64-bit integers as strings), trace
+and span ids as hex as the OTLP/JSON specification requires, so the Collector's
+file receiver and `ctx trace` both read it.
 """
 
 from __future__ import annotations
@@ -14,25 +14,98 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from google.protobuf.json_format import MessageToDict
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-_ID_KEYS = ("traceId", "spanId", "parentSpanId")
+_KINDS = {0: "SPAN_KIND_INTERNAL", 1: "SPAN_KIND_SERVER", 2: "SPAN_KIND_CLIENT", 3: "SPAN_KIND_PRODUCER",
+          4: "SPAN_KIND_CONSUMER"}
+_STATUS = {1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
+_HAS_IS_REMOTE, _IS_REMOTE = 0x100, 0x200
 
 
-def _hex_ids(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: (base64.b64decode(v).hex() if k in _ID_KEYS and isinstance(v, str) else _hex_ids(v))
-                for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_hex_ids(v) for v in obj]
-    return obj
+def _any(v: Any) -> dict[str, Any]:
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, int):
+        return {"intValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    if isinstance(v, str):
+        return {"stringValue": v}
+    if isinstance(v, bytes):
+        return {"bytesValue": base64.b64encode(v).decode()}
+    values = [_any(x) for x in v]
+    return {"arrayValue": {"values": values} if values else {}}
+
+
+def _put_attrs(out: dict[str, Any], attributes: Any, dropped: int = 0) -> dict[str, Any]:
+    if attributes:
+        out["attributes"] = [{"key": k, "value": _any(v)} for k, v in attributes.items()]
+    if dropped:
+        out["droppedAttributesCount"] = dropped
+    return out
+
+
+def _flags(ctx: Any) -> int:
+    return _HAS_IS_REMOTE | (_IS_REMOTE if ctx is not None and ctx.is_remote else 0)
+
+
+def _span(s: ReadableSpan) -> dict[str, Any]:
+    ctx = s.get_span_context()
+    out: dict[str, Any] = {"traceId": f"{ctx.trace_id:032x}", "spanId": f"{ctx.span_id:016x}"}
+    if ctx.trace_state:
+        out["traceState"] = ",".join(f"{k}={v}" for k, v in ctx.trace_state.items())
+    if s.parent is not None:
+        out["parentSpanId"] = f"{s.parent.span_id:016x}"
+    out["name"] = s.name
+    out["kind"] = _KINDS[s.kind.value]
+    if s.start_time:
+        out["startTimeUnixNano"] = str(s.start_time)
+    if s.end_time:
+        out["endTimeUnixNano"] = str(s.end_time)
+    _put_attrs(out, s.attributes, s.dropped_attributes)
+    if s.events:
+        out["events"] = [_put_attrs({"timeUnixNano": str(e.timestamp), "name": e.name}, e.attributes,
+                                    e.dropped_attributes) for e in s.events]
+    if s.dropped_events:
+        out["droppedEventsCount"] = s.dropped_events
+    if s.links:
+        out["links"] = [{**_put_attrs({"traceId": f"{ln.context.trace_id:032x}",
+                                       "spanId": f"{ln.context.span_id:016x}"}, ln.attributes,
+                                      ln.dropped_attributes), "flags": _flags(ln.context)} for ln in s.links]
+    if s.dropped_links:
+        out["droppedLinksCount"] = s.dropped_links
+    status: dict[str, Any] = {}
+    if s.status.description:
+        status["message"] = s.status.description
+    if s.status.status_code.value in _STATUS:
+        status["code"] = _STATUS[s.status.status_code.value]
+    out["status"] = status
+    out["flags"] = _flags(s.parent)
+    return out
 
 
 def encode_request(spans: Sequence[ReadableSpan]) -> bytes:
-    return orjson.dumps(_hex_ids(MessageToDict(encode_spans(spans)))) + b"\n"
+    """The OTLP/JSON of an ExportTraceServiceRequest, built directly (what the protobuf JSON mapping
+    gives, tests/test_otlp_json.py checks it field for field): ~5x cheaper than encoding protobuf
+    messages and converting them, which matters at 20,000 spans a build."""
+    grouped: dict[Any, dict[Any, list[dict[str, Any]]]] = {}
+    for s in spans:
+        grouped.setdefault(s.resource, {}).setdefault(s.instrumentation_scope, []).append(_span(s))
+    resource_spans = []
+    for resource, scopes in grouped.items():
+        scope_spans = []
+        for scope, encoded in scopes.items():
+            entry: dict[str, Any] = {"scope": {k: v for k, v in (("name", scope.name), ("version", scope.version))
+                                               if v} if scope else {}, "spans": encoded}
+            if scope and scope.schema_url:
+                entry["schemaUrl"] = scope.schema_url
+            scope_spans.append(entry)
+        rs: dict[str, Any] = {"resource": _put_attrs({}, resource.attributes), "scopeSpans": scope_spans}
+        if resource.schema_url:
+            rs["schemaUrl"] = resource.schema_url
+        resource_spans.append(rs)
+    return orjson.dumps({"resourceSpans": resource_spans}) + b"\n"
 
 
 class JsonLinesSpanExporter(SpanExporter):

@@ -22,7 +22,6 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanContext, TraceFlags, Tracer
 
 from contracts import semconv as sc
-from ctx_assets.core.secrets import redact_text
 
 QUESTION_SOURCE = "guidance.questions"  # DesignConstraint.source of a question (core/plan.py)
 METADATA_KEY = "question_spans"
@@ -53,7 +52,7 @@ class QuestionSpans:
                 continue
             spans[q["id"]] = tracer.start_span(f"{sc.SPAN_QUESTION} {q['id']}", context=parent, attributes={
                 sc.QUESTION_ID: q["id"], sc.QUESTION_STATUS: q["status"], sc.QUESTION_PRIORITY: str(q.get("priority")),
-                sc.QUESTION_TEXT: redact_text(str(q.get("question", "")))[:500],
+                sc.QUESTION_TEXT: str(q.get("question", ""))[:500],  # redacted on export, like every attribute
                 sc.QUESTION_ARTIFACTS: counts.get(q["id"], 0), sc.PIPELINE_STAGE_NAME: "plan_ingestion"})
         return cls({k: s.get_span_context() for k, s in spans.items()}, spans)
 

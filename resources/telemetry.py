@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
@@ -23,11 +24,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 
 from contracts import semconv as sc
-from ctx_assets.core.secrets import redact_text
+from ctx_assets.core.secrets import redact_text, scrub
 
 from .otlp_json import JsonLinesSpanExporter
 from .pushgateway import ENV_URL as PUSHGATEWAY_ENV
@@ -95,6 +97,44 @@ class GuardedExporter(SpanExporter):
         return True
 
 
+def _clean_attributes(attrs: Any) -> dict[str, Any]:
+    return {k: scrub(v) if isinstance(v, str | tuple | list) else v for k, v in (attrs or {}).items()}
+
+
+def redacted_span(span: ReadableSpan) -> ReadableSpan:
+    """The span as it may leave the process: every string attribute, event attribute (recorded exceptions
+    included), status description and name through the one redaction path. Unchanged spans are returned
+    as they are (the common case costs one prefilter pass per string)."""
+    attrs = _clean_attributes(span.attributes)
+    events = [Event(e.name, _clean_attributes(e.attributes), e.timestamp) for e in span.events]
+    desc = span.status.description
+    clean_desc = redact_text(desc) if desc else desc
+    name = redact_text(span.name)
+    if (attrs == dict(span.attributes or {}) and clean_desc == desc and name == span.name
+            and all(a.attributes == dict(e.attributes or {}) for a, e in zip(events, span.events, strict=True))):
+        return span
+    return ReadableSpan(name=name, context=span.context, parent=span.parent, resource=span.resource,
+                        attributes=attrs, events=events, links=span.links, kind=span.kind,
+                        status=Status(span.status.status_code, clean_desc), start_time=span.start_time,
+                        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope)
+
+
+class RedactingExporter(SpanExporter):
+    """Every exporter (local file, OTLP) sits behind this: nothing unredacted leaves in a span."""
+
+    def __init__(self, inner: SpanExporter):
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.inner.export([redacted_span(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
 class BaggageToAttributes(SpanProcessor):
     """Copies the baggage (project id, manifest checksum) onto every span, so a backend can filter on it."""
 
@@ -132,6 +172,9 @@ def _otlp_metric_exporter() -> MetricExporter | None:
     return HttpM(endpoint=url, timeout=_timeout())
 
 
+_QUEUE = {"max_queue_size": 1 << 18, "max_export_batch_size": 4096}
+
+
 class Telemetry:
     """One tracer and meter provider per process (and per test, through `reset`)."""
 
@@ -146,16 +189,17 @@ class Telemetry:
         links = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "10000"))
         self.tracer_provider = TracerProvider(resource=resource, span_limits=SpanLimits(max_links=links))
         self.tracer_provider.add_span_processor(BaggageToAttributes())
-        self.tracer_provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file()),
-                                                                   schedule_delay_millis=1000))
+        # A 1,000-target build ends ~21,000 spans within seconds: the default queue (2,048) would drop most.
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(
+            RedactingExporter(JsonLinesSpanExporter(trace_file())), schedule_delay_millis=1000, **_QUEUE))
         otlp = _otlp_span_exporter()
         if otlp:
             self.tracer_provider.add_span_processor(BatchSpanProcessor(
-                otlp, export_timeout_millis=int(_timeout() * 1000) + 500))
+                RedactingExporter(otlp), export_timeout_millis=int(_timeout() * 1000) + 500, **_QUEUE))
         for exp in extra_exporters:
             from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-            self.tracer_provider.add_span_processor(SimpleSpanProcessor(exp))
+            self.tracer_provider.add_span_processor(SimpleSpanProcessor(RedactingExporter(exp)))
         readers: list[MetricReader] = [metric_reader] if metric_reader else []
         gateway = os.environ.get(PUSHGATEWAY_ENV)
         self.pusher = PushgatewayReader(gateway, project_home() / "metrics" / "pipeline.json", _timeout()) \
@@ -230,6 +274,13 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(body)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Plain-text log lines (stderr) through the one redaction path, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 _handlers: dict[str, logging.Handler] = {}
 
 
@@ -250,7 +301,7 @@ def configure_logging(debug: bool = False) -> None:
     if "stderr" not in _handlers:
         err = logging.StreamHandler(sys.stderr)
         err.setLevel(logging.DEBUG if debug else logging.WARNING)
-        err.setFormatter(logging.Formatter("ctx: %(levelname)s: %(message)s"))
+        err.setFormatter(RedactingFormatter("ctx: %(levelname)s: %(message)s"))
         log.addHandler(err)
         _handlers["stderr"] = err
     log.setLevel(logging.INFO)

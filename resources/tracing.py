@@ -60,11 +60,14 @@ class Progress:
     """Epic progress derived from children: percent of planned artifacts finished."""
 
     def __init__(self, span: Span, planned: int):
-        self.span, self.planned, self.done = span, max(planned, 1), 0
+        self.span, self.planned, self.done, self.last = span, max(planned, 1), 0, -1
 
     def step(self) -> None:
         self.done += 1
         pct = round(100 * min(self.done, self.planned) / self.planned, 1)
+        if int(pct) == self.last and self.done < self.planned:  # an event per whole percent, not per artifact
+            return
+        self.last = int(pct)
         self.span.set_attribute(sc.TASK_PERCENT_COMPLETE, pct)
         self.span.add_event(sc.EVENT_PROGRESS, {sc.TASK_PERCENT_COMPLETE: pct, "artifacts.done": self.done,
                                                 "artifacts.planned": self.planned})
@@ -324,45 +327,62 @@ class PipelineTracer(ConfigurableResource):
         span = st.build.span if st.build else st.span
         return f"{span.get_span_context().trace_id:032x}" if span is not None and self.enabled else None
 
-    @contextlib.contextmanager
-    def artifact(self, context: Any, task: dict[str, Any], source_checksum: str) -> Iterator[Any]:
-        """The artifact's span (under the run's artisan stage), linked to the spans it was built from."""
+    def artifacts(self, context: Any, results: list[ArtifactResult], source_checksum: str,
+                  tasks: dict[tuple[str, str], dict[str, Any]] | None = None) -> dict[str, dict[str, str]]:
+        """Spans for artifacts already built (one range run builds many at once): each under the run's
+        artisan stage with its real start and durations, DESIGN and IMPLEMENT children, gates as events,
+        links to the spans it was built from and (`tasks`: seed tasks by (target, type)) to the open
+        questions that constrain it, both ways; blocked ones name what blocked them.
+        Returns {artifact id: {trace_id, span_id}} for the materialization metadata."""
         st = self._state
-        name = task["artifact_type"]
-        st.executed.add(name)
+        ids: dict[str, dict[str, str]] = {}
+        for r in results:
+            st.executed.add(r.artifact_type)
+            if r.status != BUILT:
+                gate = r.failed_gate
+                st.failed.setdefault(r.artifact_type, r.blocked_by or
+                                     f"{gate.gate.value if gate else 'error'} on {r.artifact_id}")
         if not self.enabled or st.context is None:
-            yield _NoSpan()
-            return
+            for r in results:
+                for g in r.gates:
+                    self.gate(trace.INVALID_SPAN, g)
+            return ids
         tel = Telemetry.get()
-        links = []
-        for dep in task["depends_on"]:
-            dep_id = dep.removeprefix("task:")
-            ctx = st.spans.get(dep_id) or _materialized_span(context, dep_id, task)
-            if ctx is not None:
-                links.append(Link(ctx, {sc.LINK_TYPE: sc.LINK_DEPENDS_ON, sc.PIPELINE_ARTIFACT_ID: dep_id}))
-        questions = self._questions(context)
-        links += questions.links_for(task)
-        base = {sc.PIPELINE_ARTIFACT_ID: task["artifact_id"], sc.PIPELINE_ARTIFACT_TYPE: name,
-                sc.PIPELINE_TARGET: task["target"]}
-        started = time.monotonic()
         stage = self._artisan_stage()
-        with tel.tracer.start_as_current_span(f"artifact {task['artifact_id']}", context=stage, links=links,
-                                              attributes={**base, sc.PIPELINE_STAGE_NAME: "artisan",
-                                                          sc.TASK_TYPE: sc.TASK_TYPE_TASK,
-                                                          sc.PIPELINE_INPUT_CHECKSUM: source_checksum}) as span:
-            st.spans[task["artifact_id"]] = span.get_span_context()
-            questions.constrained(task, span.get_span_context())
-            handle = _ArtifactSpan(self, span, base)
-            try:
-                yield handle
-            except Exception as e:
-                st.failed[name] = f"exception in {task['artifact_id']}: {type(e).__name__}"
-                span.set_attribute(sc.TASK_STATUS, sc.STATUS_FAILED)
-                raise
-            finally:
-                tel.stage_duration.record(time.monotonic() - started, {sc.PIPELINE_STAGE_NAME: "artisan",
-                                                                        sc.PIPELINE_ARTIFACT_TYPE: name})
-                self._step()
+        questions = self._questions(context)
+        for r in results:
+            task = (tasks or {}).get((r.target, r.artifact_type), {})
+            links = questions.links_for(task)  # constrained_by: the open questions that constrain it
+            for dep in TYPES[r.artifact_type].depends_on:
+                dep_id = f"{r.target}-{dep.slug}"
+                ctx = st.spans.get(dep_id) or _materialized_span(context, dep.value, r.target)
+                if ctx is not None:
+                    links.append(Link(ctx, {sc.LINK_TYPE: sc.LINK_DEPENDS_ON, sc.PIPELINE_ARTIFACT_ID: dep_id}))
+            base = {sc.PIPELINE_ARTIFACT_ID: r.artifact_id, sc.PIPELINE_ARTIFACT_TYPE: r.artifact_type,
+                    sc.PIPELINE_TARGET: r.target}
+            total = sum(r.seconds.values())
+            start = r.started_ns or time.time_ns()
+            attrs = {**base, sc.PIPELINE_STAGE_NAME: "artisan", sc.TASK_TYPE: sc.TASK_TYPE_TASK,
+                     sc.PIPELINE_INPUT_CHECKSUM: source_checksum}
+            if r.status == BLOCKED:
+                attrs.update({sc.TASK_STATUS: sc.STATUS_BLOCKED, sc.TASK_BLOCKED_BY: _clean(r.blocked_by or "")})
+                span = tel.tracer.start_span(f"blocked {r.artifact_id}", context=stage, links=links,
+                                             attributes=attrs, start_time=start)
+                span.set_status(Status(StatusCode.ERROR, _clean(f"blocked by {r.blocked_by}")))
+                span.end(end_time=start)
+            else:
+                span = tel.tracer.start_span(f"artifact {r.artifact_id}", context=stage, links=links,
+                                             attributes=attrs, start_time=start)
+                _ArtifactSpan(self, span, base).finish(r, start)
+                span.end(end_time=start + int(total * 1e9))
+                tel.stage_duration.record(total, {sc.PIPELINE_STAGE_NAME: "artisan",
+                                                  sc.PIPELINE_ARTIFACT_TYPE: r.artifact_type})
+            ctx = span.get_span_context()
+            questions.constrained(task, ctx)
+            st.spans[r.artifact_id] = ctx
+            ids[r.artifact_id] = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
+            self._step()
+        return ids
 
     def _artisan_stage(self) -> otel_context.Context:
         """One `artisan` stage span per run, parent of the run's artifact spans."""
@@ -390,37 +410,20 @@ class PipelineTracer(ConfigurableResource):
         elif st.progress:
             st.progress.step()
 
-    def artifact_result(self, handle: Any, result: ArtifactResult) -> None:
-        if isinstance(handle, _NoSpan):
-            for g in result.gates:
-                self.gate(trace.INVALID_SPAN, g)
-            return
-        handle.finish(result)
-        if result.status != BUILT:
-            gate = result.failed_gate
-            self._state.failed[result.artifact_type] = f"{gate.gate.value if gate else 'error'} on {result.artifact_id}"
-
-
-class _NoSpan:
-    ids: dict[str, str] = {}
-
 
 class _ArtifactSpan:
     """Records DESIGN and IMPLEMENT as child spans with their real durations, then the gates."""
 
     def __init__(self, tracer: PipelineTracer, span: Span, base: dict[str, Any]):
         self.tracer, self.span, self.base = tracer, span, base
-        ctx = span.get_span_context()
-        self.ids = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
 
-    def finish(self, r: ArtifactResult) -> None:
+    def finish(self, r: ArtifactResult, d_start: int) -> None:
         tel = Telemetry.get()
         ctx = trace.set_span_in_context(self.span)
-        t = time.time_ns()
         design_s = r.seconds.get("design", 0.0)
         impl_s = r.seconds.get("implement", 0.0) + r.seconds.get("validate", 0.0)
-        d_start = t - int((design_s + impl_s) * 1e9)
         i_start = d_start + int(design_s * 1e9)
+        t = i_start + int(impl_s * 1e9)
         pre = [g for g in r.gates if g.gate.value in ("size_estimate", "design_calibration")]
         post = [g for g in r.gates if g not in pre]
         design = tel.tracer.start_span(sc.PHASE_DESIGN, context=ctx, start_time=d_start,
@@ -469,15 +472,13 @@ def _seed_metadata(context: Any) -> dict[str, Any]:
         return {}
 
 
-def _materialized_span(context: Any, dep_id: str, task: dict[str, Any]) -> SpanContext | None:
+def _materialized_span(context: Any, dep_type: str, target: str) -> SpanContext | None:
     """The span of an upstream artifact built in an earlier run, from its materialization metadata."""
     try:
         from dagster import AssetRecordsFilter
 
-        dep_type = next(d.value for d in TYPES[task["artifact_type"]].depends_on
-                        if dep_id == f"{task['target']}-{d.slug}")
         records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(dep_type), asset_partitions=[task["target"]]), limit=1).records
+            AssetRecordsFilter(asset_key=AssetKey(dep_type), asset_partitions=[target]), limit=1).records
         meta = records[0].asset_materialization.metadata if records else {}
         tid, sid = meta.get("trace_id"), meta.get("span_id")
         if tid and sid:

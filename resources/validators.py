@@ -21,6 +21,7 @@ from contracts.artifacts import ArtifactType
 from contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import yamlout
 from ctx_assets.core.artisan import ArtifactResult
+from ctx_assets.core.generators.notification_policy import role_receivers
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.routing import route_receivers
 
@@ -195,8 +196,8 @@ class ExternalValidators(ConfigurableResource):
 
     def check_alertmanager(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
         """`amtool check-config` per config shape, and routes per severity for every config (in process)."""
-        routing = {r.artifact_id: route_violations(r.document, r.design.params if r.design else {})
-                   for r in results}
+        routing = {r.artifact_id: route_violations(r.document, r.design.params if r.design else {},
+                                                   r.design.plan if r.design else {}) for r in results}
         amtool = self.tool("amtool")
         if not amtool:
             missing = self._not_installed("amtool", results)
@@ -220,19 +221,23 @@ class ExternalValidators(ConfigurableResource):
                 for aid, g in verdicts.items()}
 
 
-def route_violations(config: dict[str, Any], params: dict[str, Any]) -> list[Violation]:
-    """Each severity reaches the receiver the design intends (the `amtool config routes test` check)."""
+def route_violations(config: dict[str, Any], params: dict[str, Any],
+                     plan: dict[str, Any] | None = None) -> list[Violation]:
+    """Each severity reaches the receivers the design intends (the `amtool config routes test` check)."""
     target, ns = params.get("target"), params.get("namespace")
     if not target:
         return []
-    want = {params["page_severity"]: f"{target}-page"}
-    want.setdefault(params["ticket_severity"], f"{target}-ticket")
-    want.setdefault("warning", f"{target}-ticket")
+    plan = plan or {}
+    page = role_receivers(f"{target}-page", plan.get("page", []))
+    ticket = role_receivers(f"{target}-ticket", plan.get("ticket", []))
+    want = {params["page_severity"]: page}
+    want.setdefault(params["ticket_severity"], ticket)
+    want.setdefault("warning", ticket)
     out = []
-    for severity, receiver in want.items():
+    for severity, receivers in want.items():
         got = route_receivers(config["route"], {"job": target, "namespace": ns, "severity": severity})
-        if got != [receiver]:
-            out.append(Violation(field="route", message=f"severity={severity} reaches {got}, expected [{receiver}]"))
+        if got != receivers:
+            out.append(Violation(field="route", message=f"severity={severity} reaches {got}, expected {receivers}"))
     return out
 
 

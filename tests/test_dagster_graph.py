@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.defs.runner import compute_status, get_instance, run_build
@@ -57,7 +59,15 @@ def _sensor(manifest: Path, out: Path, cursor: str | None = None):
 
 
 def _requests(result) -> dict[str, list[str]]:
-    return {r.partition_key: sorted(k.to_user_string() for k in r.asset_selection) for r in result.run_requests}
+    """{target: types} over every run request, a range request expanded along the partition order."""
+    order = get_instance().get_dynamic_partitions("targets")
+    out = {}
+    for r in result.run_requests:
+        start, end = r.tags.get(RANGE_START), r.tags.get(RANGE_END)
+        targets = order[order.index(start):order.index(end) + 1] if start else [r.partition_key]
+        for t in targets:
+            out[t] = sorted(k.to_user_string() for k in r.asset_selection)
+    return out
 
 
 def _run_shared(manifest: Path, out: Path) -> None:
@@ -88,6 +98,7 @@ def test_sensor_question_edit_requests_only_dashboards(env):
     _run_shared(manifest, out)
     result, _ = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {t: ["dashboard"] for t in ("svc-0000", "svc-0001", "svc-0002")}
+    assert len(result.run_requests) == 1  # one set of types over a contiguous range: one run
 
 
 def test_sensor_adds_a_new_target(env):
@@ -147,7 +158,7 @@ def test_blocking_gate_stops_only_that_targets_dependents(monkeypatch, tmp_path)
     manifest = small_manifest(tmp_path)
     out = tmp_path / "out"
     broken = registry_breaking_prometheus_rule("svc-0001")
-    monkeypatch.setattr("ctx_assets.defs.assets.registry", lambda: broken)
+    monkeypatch.setattr("ctx_assets.core.artisan.registry", lambda: broken)
     s = run_build(manifest, out)
     assert not s.ok
     assert [(g["name"], g["artifact_id"]) for g in s.failed_gates] == [("artifact_schema", "svc-0001-prometheus-rule")]

@@ -68,7 +68,7 @@ def test_cross_field_rules_all_reported_at_once():
         {"kind": "Deployment", "name": "a" * 64},
     ]
     data["spec"]["requirements"] = {"availability": "150", "latencyP99": "fast"}
-    data["spec"]["observability"] = {"alertChannels": ["slack", "#ok"], "metricsInterval": "soon"}
+    data["spec"]["observability"] = {"alertChannels": ["pagerduty:two words", "#ok"], "metricsInterval": "soon"}
     data["strategy"] = {
         "objectives": [{"id": "O1", "description": "d", "keyResults": [
             {"metricKey": "availability", "unit": "ms", "target": 99},

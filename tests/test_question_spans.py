@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from dagster import AssetKey
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from contracts import semconv as sc
+from ctx_assets.defs.jobs import TARGET_JOB
 from ctx_assets.defs.runner import QUIET, get_instance, run_build
 from resources.questions import METADATA_KEY, QuestionSpans
 from resources.telemetry import Telemetry
@@ -78,7 +77,7 @@ def test_a_later_run_in_another_trace_links_back_through_the_seed_metadata(trace
     from ctx_assets.definitions import build_definitions
 
     defs = build_definitions(str(manifest), str(tmp / "out"))
-    result = defs.resolve_job_def("ctx_target_artifacts").execute_in_process(
+    result = defs.resolve_job_def(TARGET_JOB).execute_in_process(
         instance=instance, partition_key="svc-0000", run_config=QUIET, asset_selection=[AssetKey("dashboard")])
     assert result.success
     (dash,) = _artifact_spans(exporter.get_finished_spans()).values()
@@ -88,16 +87,17 @@ def test_a_later_run_in_another_trace_links_back_through_the_seed_metadata(trace
     assert dash.context.trace_id != q.context.trace_id
 
 
-def test_question_text_is_redacted_and_unknown_ids_are_ignored():
+def test_question_text_is_redacted_and_unknown_ids_are_ignored(monkeypatch, tmp_path):
+    isolate(monkeypatch, tmp_path)
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tel = Telemetry.install(Telemetry(extra_exporters=[exporter]))  # the exporters' one redaction path
     secret = "ghp_" + "a1B2" * 9
-    qs = QuestionSpans.start(provider.get_tracer("t"), None, [
+    qs = QuestionSpans.start(tel.tracer, None, [
         {"id": "Q1", "question": f"Rotate the token {secret} before the dashboard ships?", "status": "open",
          "priority": "high"},
         {"id": "Q2", "question": "Answered already", "status": "answered", "priority": "low"}], [])
     qs.end()
+    Telemetry.reset()
     (span,) = exporter.get_finished_spans()
     assert secret not in span.attributes[sc.QUESTION_TEXT] and "[REDACTED]" in span.attributes[sc.QUESTION_TEXT]
     back = QuestionSpans.from_ids({**qs.ids(), "Q-BAD": "not-hex"})

@@ -62,7 +62,7 @@ def test_span_structure_of_a_three_target_build(traced):
     progress = [e.attributes[sc.TASK_PERCENT_COMPLETE] for e in _events(root, sc.EVENT_PROGRESS)]
     assert len(progress) == 21 and progress == sorted(progress) and progress[-1] == 100.0
     runs = names[sc.SPAN_RUN]
-    assert len(runs) == 5  # shared + 3 targets + output
+    assert len(runs) == 3  # shared stages, every artifact of the 3 targets in one run, output
     assert set(s.run_ids) == {r.attributes[sc.CICD_PIPELINE_RUN_ID] for r in runs}
     for stage in ("manifest", "export", "plan_ingestion", "artisan", "output"):
         assert stage in names, stage
@@ -112,7 +112,7 @@ def test_failing_build_error_status_exception_and_blocked_spans(traced, monkeypa
     exporter, reader, tmp = traced
     manifest = small_manifest(tmp)
     broken = registry_breaking_prometheus_rule("svc-0002")
-    monkeypatch.setattr("ctx_assets.defs.assets.registry", lambda: broken)
+    monkeypatch.setattr("ctx_assets.core.artisan.registry", lambda: broken)
     s = run_build(manifest, tmp / "out")
     assert not s.ok
     spans = exporter.get_finished_spans()

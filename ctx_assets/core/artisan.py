@@ -45,6 +45,7 @@ class ArtifactResult:
     design: Design | None = None
     document: Any = None
     seconds: dict[str, float] = field(default_factory=dict)
+    started_ns: int = 0  # wall clock at DESIGN start: spans are recorded after the fact with real times
 
     @property
     def failed_gate(self) -> GateResult | None:
@@ -58,24 +59,25 @@ def _result(task: dict[str, Any], status: str, **kw: Any) -> ArtifactResult:
 
 def build_artifact(task: dict[str, Any], source_checksum: str, generator: Generator | None = None) -> ArtifactResult:
     gen = generator or registry()[task["artifact_type"]]
+    started_ns = time.time_ns()
     t0 = time.perf_counter()
     design = gen.design(task, source_checksum)
     t1 = time.perf_counter()
     gates = [check_size_estimate(design, task["expected_output_contract"]),
              check_design_calibration(design, task["design_calibration"]["hint"])]
     if any(g.blocks for g in gates):
-        return _result(task, FAILED, gates=gates, design=design, seconds={"design": t1 - t0})
+        return _result(task, FAILED, gates=gates, design=design, seconds={"design": t1 - t0}, started_ns=started_ns)
     rendered = gen.implement(design)
     t2 = time.perf_counter()
     gates += [check_output_contract(rendered, task["expected_output_contract"]),
-              check_artifact_schema(gen.check_schema(rendered)),
+              check_artifact_schema(gen.check_schema(rendered), rendered.warnings),
               check_artifact_secrets(rendered, task["output_path"])]
     t3 = time.perf_counter()
     out = gates[2].details
     status = FAILED if any(g.blocks for g in gates) else BUILT
     return _result(task, status, content=rendered.content, checksum=sha256_hex(rendered.content),
                    lines=out["lines"], tokens=out["tokens"], gates=gates, design=design, document=rendered.document,
-                   seconds={"design": t1 - t0, "implement": t2 - t1, "validate": t3 - t2})
+                   seconds={"design": t1 - t0, "implement": t2 - t1, "validate": t3 - t2}, started_ns=started_ns)
 
 
 def blocked_result(task: dict[str, Any], by: str) -> ArtifactResult:

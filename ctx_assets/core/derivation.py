@@ -18,7 +18,7 @@ from contracts.manifest import ContextManifest, Target
 from . import conventions as cv
 from .artifact_types import output_path
 from .sli import SliSources, split_ratio, substitute, target_text, to_base_unit
-from .units import channel_kind, duration_seconds, is_availability_metric, is_latency_metric, percent
+from .units import duration_seconds, is_availability_metric, is_latency_metric, matcher, parse_channel, percent
 
 
 def _r(prop: str, source: str, transformation: str, rationale: str) -> DerivationRule:
@@ -66,8 +66,9 @@ DERIVATION_RULES: dict[T, list[DerivationRule]] = {
            "business KPIs next to the SLO"),
     ],
     T.notification_policy: _TARGET + [
-        _r("receivers", "spec.observability.alertChannels", "#chan → slack, pagerduty:X → pagerduty, email:A → email",
-           "route to where the team listens"),
+        _r("receivers", "spec.observability.alertChannels",
+           "#chan → slack, pagerduty:X → pagerduty, email:A → email, opsgenie:X → opsgenie, webhook:X → webhook; "
+           "any other name → a receiver of that name to complete", "route to where the team listens"),
         _r("page_severity", "spec.business.criticality", "critical/high → critical, else warning",
            "pages go to pagers, tickets to chat and mail"),
         _r("repeat_interval", "spec.business.criticality", "critical 1h, high 2h, medium 4h, low 12h",
@@ -131,10 +132,10 @@ def runbook_url(m: ContextManifest, target: str, alert: str) -> str:
 
 
 def receivers(channels: list[str]) -> list[dict[str, str]]:
+    """alertChannels as ContextCore has them (free strings): known forms parsed, any other name kept."""
     out = []
     for ch in channels:
-        kind = channel_kind(ch) or "unknown"
-        value = ch.lstrip("#") if kind == "slack" else ch.split(":", 1)[-1]
+        kind, value = parse_channel(ch) or ("named", ch)  # validation has refused malformed known forms
         out.append({"kind": kind, "value": value, "channel": ch})
     return out
 
@@ -230,7 +231,7 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
     crit, objective_pct, latency, alerts, grafana = sh.crit, sh.objective_pct, sh.latency, sh.alerts, sh.grafana
     obs = m.spec.observability
     uid = dashboard_uid(m.project_id, t.name)
-    selector = f'job="{t.name}",namespace="{t.namespace}"'
+    selector = f'{matcher("job", t.name)},{matcher("namespace", t.namespace)}'
     base = {"target": t.name, "namespace": t.namespace, "kind": t.kind, "project_id": m.project_id,
             "criticality": crit}
     log_format = sh.log_format
@@ -248,7 +249,7 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
                             "page_severity": cv.PAGE_SEVERITY[crit], "ticket_severity": cv.TICKET_SEVERITY[crit],
                             "runbook_url": {a: runbook_url(m, t.name, a) for a in alerts},
                             "dashboard_url": f"{grafana}/d/{uid}", "selector": selector},
-        T.loki_rule: {**base, "log_selector": f'{{namespace="{t.namespace}", app="{t.name}"}}',
+        T.loki_rule: {**base, "log_selector": f'{{{matcher("namespace", t.namespace)}, {matcher("app", t.name)}}}',
                       "log_format": log_format, "error_filter": _error_filter(log_format),
                       "burst_threshold_per_second": _BURST[crit],
                       "runbook_url": runbook_url(m, t.name, cv.LOG_BURST_ALERT)},

@@ -175,7 +175,7 @@ def build_export(m: ContextManifest, manifest_bytes: bytes,
     md["checksums"]["metadata_checksum"] = metadata_checksum(md)
     md_bytes = pretty_json(md)
 
-    secrets += scan_text(am_bytes.decode(), ARTIFACT_MANIFEST_PATH) + scan_text(md_bytes.decode(), ONBOARDING_PATH)
+    secrets += scan_text(am_bytes, ARTIFACT_MANIFEST_PATH) + scan_text(md_bytes, ONBOARDING_PATH)
     gates = [fp_gate, check_derivation_coverage(rules), check_acyclic(graph),
              GateResult.of(GateName.secret_scan, secrets,
                            scanned=["manifest", ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH])]

@@ -8,6 +8,7 @@ MAX_NODES), and (3) every field path maps to its line and column.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from .checksums import sha256_hex
 MAX_BYTES = 8 * 1024 * 1024
 MAX_ALIASES = 200
 MAX_NODES = 500_000
+# No manifest number needs more; a longer one is an attack on int() (Python refuses past 4,300 digits).
+MAX_INT_DIGITS = 18
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
@@ -78,7 +81,13 @@ class _Builder:
                 raise self.fail(node, path, f"tag {node.tag!r} is not allowed (safe YAML only)")
             if node.tag == f"{_CORE}timestamp":
                 return node.value  # dates stay the strings the author wrote
-            return self.constructor.construct_object(node, deep=True)
+            if node.tag == f"{_CORE}int" and sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
+                raise self.fail(node, path, f"integer has {sum(c.isdigit() for c in node.value)} digits; "
+                                            f"the limit is {MAX_INT_DIGITS}")
+            value = self.constructor.construct_object(node, deep=True)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(node, path, f"{node.value!r} is not a finite number (NaN and infinity are refused)")
+            return value
         if isinstance(node, SequenceNode):
             if node.tag != f"{_CORE}seq":
                 raise self.fail(node, path, f"tag {node.tag!r} is not allowed (safe YAML only)")

@@ -1,69 +1,161 @@
-"""Secret detection and redaction (SPEC §8, problem statement §2.6).
+"""Secret detection and the one redaction path (SPEC §8).
 
-A secret is never written anywhere: values that look like credentials are
-replaced by REDACTED before export, seed, artifact, span or log, and every
-replacement becomes a violation of the secret_scan gate.
+A secret is never written anywhere. At the manifest boundary `redact` replaces
+every credential-looking value by REDACTED and reports it as a violation of the
+secret_scan gate (which blocks the build); `scan_text` checks every output file
+again. Everything else that leaves the process — validation messages, gate
+violations, log lines, span attributes and events, `--json`, `ctx status` /
+`ctx trace`, Dagster metadata — passes `redact_text` (or `scrub`, the same
+function mapped over a JSON-like value). The rules are in secret_rules.py.
 References such as `vault:path`, `env:NAME`, `${VAR}` or `secretRef:` are not secrets.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from ahocorasick_rs import BytesAhoCorasick
+
 from contracts.gates import Violation
+
+from .secret_rules import ANCHORS, TOKEN_TAIL, is_reference, rules
 
 REDACTED = "[REDACTED]"
 _SECRET_KEY_RE = re.compile(
     r"^(password|passwd|pwd|secret|client_?secret|token|api_?key|apikey|access_?key|private_?key|"
     r"auth_?token|routing_?key|bearer|credentials?)$", re.IGNORECASE)
-_REFERENCE_RE = re.compile(r"^(vault:|env:|secretref:|k8s-secret:|aws-sm:|gcp-sm:|\$\{[A-Za-z_][A-Za-z0-9_]*\}$)",
-                           re.IGNORECASE)
-# (what, literals of which one must occur — lowercase —, pattern). The literal check is a fast
-# prefilter: scanning a 17 MB export costs milliseconds when no literal occurs.
-_VALUE_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
-    ("URL user-info with a password", ("://",), re.compile(r"://[^/\s:@\"']+:[^/\s@\"']+@")),
-    ("password assignment", ("pass", "secret", "api_key", "apikey", "token=", "token:", "token ="),
-     re.compile(r"(?i)\b(?:password|passwd|secret|api_?key|token)\s*[=:]\s*[^\s,;&\"']{4,}")),
-    ("AWS access key", ("akia", "asia"), re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b")),
-    ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
-    ("API key", ("sk-",), re.compile(r"\bsk-[A-Za-z0-9_-]{20,}\b")),
-    ("JSON web token", ("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("private key", ("private key",), re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-]
+_LITERALS = list(ANCHORS)
+_AUTOMATON = BytesAhoCorasick(_LITERALS)
+_CONFIRM = [[(re.compile(rx) if rx else None, kinds) for rx, kinds in ANCHORS[lit]] for lit in _LITERALS]
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|---- END SSH2 ENCRYPTED PRIVATE KEY ----")
+# How to reference a secret instead, by kind; the default suits any manifest field.
+_HINTS = {
+    "Slack webhook URL": "give the channel as '#channel' and put the webhook URL in the file Alertmanager reads "
+                         "through slack_configs api_url_file (see the generated alertmanager config)",
+    "Discord webhook URL": "put the webhook URL in a file Alertmanager reads through webhook_configs url_file",
+    "Microsoft Teams webhook URL": "put the webhook URL in a file Alertmanager reads through msteams_configs "
+                                   "webhook_url_file",
+}
+_DEFAULT_HINT = "reference it instead (vault:PATH, env:NAME or a secretRef)"
 
 
-def _patterns(text: str) -> list[tuple[str, re.Pattern[str]]]:
-    """The patterns whose literal occurs in `text`: substring tests on one lowercase copy, which
-    beat any combined case-insensitive regex on large files (measured)."""
-    low = text.lower()
-    present = {x for x in _ALL_LITERALS if x in low}
-    return [(what, pattern) for what, literals, pattern in _VALUE_PATTERNS if present.intersection(literals)]
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
 
 
-_ALL_LITERALS = tuple({x for _, lits, _ in _VALUE_PATTERNS for x in lits})
+def _kinds(low: bytes) -> set[str]:
+    """The kinds whose anchors occur in the lowercased bytes (the cheap prefilter)."""
+    kinds: set[str] = set()
+    for index, start, _ in _AUTOMATON.find_matches_as_indexes(low, overlapping=True):
+        for rx, ks in _CONFIRM[index]:
+            if not kinds.issuperset(ks) and (rx is None or rx.match(low, start)):
+                kinds.update(ks)
+    return kinds
 
 
-def _is_reference(value: str) -> bool:
-    return bool(_REFERENCE_RE.match(value.strip()))
+def _pem_block(text: str, at: int) -> tuple[int, int]:
+    start = text.rfind("-----", 0, at)
+    start = start if start >= 0 and at - start < 8 else at
+    end = _PEM_END.search(text, at)
+    return start, end.end() if end else len(text)
 
 
-_QUICK = re.compile(r"://|pass|secret|api_?key|token|akia|asia|gh[pousr]_|xox|sk-|eyj|private key", re.IGNORECASE)
+def _find(text: str, kinds: set[str]) -> list[Finding]:
+    table = rules()
+    found: list[Finding] = []
+    for kind in sorted(kinds):
+        for rule in table.get(kind, ()):
+            for m in rule.pattern.finditer(text):
+                start, end = m.span(rule.group)
+                if start < 0:
+                    continue
+                if rule.whole_block:
+                    start, end = _pem_block(text, m.start())
+                elif rule.extend:
+                    end = TOKEN_TAIL.match(text, end).end()  # type: ignore[union-attr]
+                secret = text[start:end]
+                if is_reference(secret) or secret == REDACTED or (rule.check and not rule.check(secret)):
+                    continue
+                found.append(Finding(kind, start, end))
+    found.sort(key=lambda f: (f.start, -f.end))
+    merged: list[Finding] = []
+    for f in found:  # overlapping findings become one span (the first kind names it)
+        if merged and f.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Finding(last.kind, last.start, max(last.end, f.end))
+        else:
+            merged.append(f)
+    return merged
+
+
+def find(text: str) -> list[Finding]:
+    """Every credential in `text`, as non-overlapping spans."""
+    kinds = _kinds(text.encode("utf-8", "replace").lower())
+    return _find(text, kinds) if kinds else []
 
 
 def scan_value(value: str) -> str | None:
     """The kind of secret a string contains, or None."""
-    if not _QUICK.search(value) or _is_reference(value):  # most values: one short regex, done
+    if is_reference(value):
         return None
-    for what, pattern in _patterns(value):
-        if pattern.search(value):
-            return what
-    return None
+    found = find(value)
+    return found[0].kind if found else None
+
+
+def redact_text(text: str) -> str:
+    """THE redaction: every credential in `text` replaced by REDACTED. Everything that leaves the
+    process (messages, logs, spans, metadata, --json) goes through here."""
+    if not isinstance(text, str) or not text:
+        return text
+    found = find(text)
+    if not found:
+        return text
+    out, pos = [], 0
+    for f in found:
+        out += [text[pos:f.start], REDACTED]
+        pos = f.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def scrub(obj: Any) -> Any:
+    """`redact_text` applied to every string (keys included) of a JSON-like value."""
+    if isinstance(obj, str):
+        return redact_text(obj)
+    if isinstance(obj, dict):
+        return {scrub(k): scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(scrub(v) for v in obj)
+    return obj
+
+
+class RedactingStream:
+    """A text stream whose every write passes `redact_text`: `ctx` wraps stdout and stderr with it, so no
+    message, table, tree or traceback it prints can carry a credential."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(redact_text(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding, fileno, ...
+        return getattr(self._inner, name)
+
+
+def hint(kind: str) -> str:
+    return _HINTS.get(kind, _DEFAULT_HINT)
 
 
 def redact(obj: Any, path: str = "") -> tuple[Any, list[Violation]]:
-    """A copy of `obj` with secrets replaced by REDACTED, and one violation per secret found."""
+    """A copy of `obj` with every secret-holding string replaced by REDACTED (whole value: a value
+    that holds a credential is not trusted in part), and one violation per value found."""
     found: list[Violation] = []
 
     def walk(o: Any, p: str, key: str | None) -> Any:
@@ -71,35 +163,28 @@ def redact(obj: Any, path: str = "") -> tuple[Any, list[Violation]]:
             return {k: walk(v, f"{p}.{k}" if p else str(k), str(k)) for k, v in o.items()}
         if isinstance(o, list | tuple):
             return [walk(v, f"{p}[{i}]", None) for i, v in enumerate(o)]
-        if isinstance(o, str):
-            if key and _SECRET_KEY_RE.match(key) and o and not _is_reference(o) and o != REDACTED:
+        if isinstance(o, str) and o and o != REDACTED:
+            if key and _SECRET_KEY_RE.match(key) and not is_reference(o):
                 found.append(Violation(field=p, message=f"field {key!r} holds a literal secret value; "
-                                                        "use a reference such as vault:path or env:NAME"))
+                                                        f"{_DEFAULT_HINT}"))
                 return REDACTED
-            what = scan_value(o)
-            if what:
-                found.append(Violation(field=p, message=f"value looks like a credential ({what})"))
+            kind = scan_value(o)
+            if kind:
+                found.append(Violation(field=p, message=f"value looks like a credential ({kind}); {hint(kind)}"))
                 return REDACTED
         return o
 
     return walk(obj, path, None), found
 
 
-def scan_text(text: str, where: str) -> list[Violation]:
-    """Credential-looking substrings in serialised output (defence in depth after redaction)."""
-    found = []
-    for what, pattern in _patterns(text):
-        for m in pattern.finditer(text):
-            if not _is_reference(m.group(0)):
-                found.append(Violation(field=where, message=f"output contains a credential ({what}) at "
-                                                            f"offset {m.start()}"))
-    return found
-
-
-def redact_text(text: str) -> str:
-    """Redact credential-looking substrings in free text (logs, span attributes)."""
-    if _is_reference(text):
-        return text
-    for _, pattern in _patterns(text):
-        text = pattern.sub(REDACTED, text)
-    return text
+def scan_text(data: str | bytes, where: str) -> list[Violation]:
+    """Credentials in serialised output (defence in depth after redaction). Large exports are
+    prefiltered as bytes: one lowercase copy and a literal search per anchor."""
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
+    kinds = _kinds(raw.lower())
+    if not kinds:
+        return []
+    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    return [Violation(field=where, message=f"output contains a credential ({f.kind}) at line "
+                                           f"{text.count(chr(10), 0, f.start) + 1}")
+            for f in _find(text, kinds)]

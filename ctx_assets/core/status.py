@@ -26,6 +26,15 @@ def fingerprint_parts(task: dict[str, Any]) -> dict[str, str]:
     return {k: sha256_hex(canonical_json(v))[:12] for k, v in parts.items()}
 
 
+def inputs_text(task: dict[str, Any]) -> str:
+    """The fingerprint parts as one compact line (`key=hash key=hash`), as recorded with a build."""
+    return " ".join(f"{k}={v}" for k, v in fingerprint_parts(task).items())
+
+
+def _parse_inputs(text: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in text.split() if "=" in item)
+
+
 @dataclass
 class ArtifactStatus:
     artifact_id: str
@@ -54,7 +63,7 @@ def artifact_status(task: dict[str, Any], code_version: str, recorded: dict[str,
     if recorded.get("code_version") != code_version:
         s.status, s.cause = STALE, f"generator code version {recorded.get('code_version')} → {code_version}"
     elif recorded.get("fingerprint") != task_fingerprint(task, code_version):
-        old = recorded.get("fingerprint_parts") or {}
+        old = _parse_inputs(str(recorded.get("inputs") or ""))
         changed = sorted(k for k, v in fingerprint_parts(task).items() if old.get(k) != v)
         s.status, s.cause = STALE, "inputs changed: " + (", ".join(changed[:6]) if changed else "seed task")
     elif sha256_hex(path.read_bytes()) != recorded.get("checksum"):

@@ -8,7 +8,19 @@ _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PROM_DURATION_RE = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
-_CHANNEL_RE = re.compile(r"^(#[a-z0-9][a-z0-9._-]*|pagerduty:[A-Za-z0-9._-]+|email:[^@\s]+@[^@\s]+)$")
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+# Known channel forms (ContextCore's and Alertmanager's integrations): prefix -> (kind, value pattern).
+CHANNEL_FORMS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "#": ("slack", re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")),
+    "slack:": ("slack", re.compile(r"#?[a-z0-9][a-z0-9._-]{0,79}")),
+    "pagerduty:": ("pagerduty", re.compile(_NAME)),
+    "email:": ("email", re.compile(r"[^@\s\"<>,;]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
+    "opsgenie:": ("opsgenie", re.compile(_NAME)),
+    # Alertmanager ≤0.25 has no url_file for webhooks: the URL is written into the config, so it passes
+    # the secret scan first (a URL carrying a token is refused there).
+    "webhook:": ("webhook", re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[^\s\"'<>]*)?")),
+}
+NAMED_CHANNEL = "named"  # any other string: a receiver of that name the user completes
 
 
 def is_availability_metric(metric_key: str) -> bool:
@@ -22,6 +34,20 @@ def is_latency_metric(metric_key: str) -> bool:
     """A key result about latency or duration (needs a time unit; lower is better)."""
     key = metric_key.lower()
     return "latency" in key or "duration" in key
+
+
+def matcher(label: str, value: str) -> str:
+    """`label="value"` for PromQL, LogQL and Alertmanager matchers, the value escaped as their
+    double-quoted strings require. Names are DNS labels by validation; this keeps any other text
+    that reaches a query from breaking out of its string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{label}="{escaped}"'
+
+
+def metric_name(text: str) -> str:
+    """Free text (a key result's metricKey such as `latency.p99`) as a valid Prometheus metric name."""
+    name = re.sub(r"[^A-Za-z0-9_:]", "_", text)
+    return name if re.match(r"[A-Za-z_:]", name) else f"_{name}"
 
 
 def duration_seconds(text: str) -> float | None:
@@ -43,13 +69,14 @@ def percent(text: str) -> float | None:
     return v if 0 < v < 100 else None
 
 
-def channel_kind(channel: str) -> str | None:
-    """'#payments-alerts' -> slack, 'pagerduty:checkout' -> pagerduty, 'email:a@b' -> email."""
-    if not _CHANNEL_RE.match(channel):
-        return None
-    if channel.startswith("#"):
-        return "slack"
-    return channel.split(":", 1)[0]
+def parse_channel(channel: str) -> tuple[str, str] | None:
+    """(kind, value): '#payments' -> ('slack', 'payments'), 'pagerduty:checkout' -> ('pagerduty', 'checkout'),
+    'pagerduty-critical' -> ('named', 'pagerduty-critical'). None: a known prefix with a malformed value."""
+    for prefix, (kind, value_re) in CHANNEL_FORMS.items():
+        if channel.startswith(prefix):
+            value = channel[len(prefix):]
+            return (kind, value.lstrip("#")) if value_re.fullmatch(value) else None
+    return NAMED_CHANNEL, channel
 
 
 def prom_duration(seconds: float) -> str:

@@ -14,17 +14,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.gates import Problem
-from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, ContextManifest
+from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, V1_API_VERSION, ContextManifest
 
+from .limits import number_problems, text_problems
 from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
 from .logql import check_logql
+from .secrets import redact_text
 from .sli import PROMQL_PREFIX, promql, substitute, unbalanced
 from .units import (
-    channel_kind,
+    CHANNEL_FORMS,
     duration_seconds,
     is_availability_metric,
     is_latency_metric,
     is_prom_duration,
+    parse_channel,
     percent,
 )
 
@@ -49,22 +52,56 @@ def _dict(v: Any) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
+def _dns_label(value: Any, what: str) -> str | None:
+    """Why `value` is not a DNS label (RFC 1123), or None. Such names reach PromQL/LogQL label
+    matchers, Kubernetes objects and file names, so nothing else may pass."""
+    if not isinstance(value, str):
+        return None  # the schema pass reports the type
+    if len(value) > TARGET_NAME_MAX or not TARGET_NAME_RE.match(value):
+        return (f"{what} {value!r} must be a lowercase DNS label ([a-z0-9-], starting and ending with a letter "
+                f"or digit, ≤{TARGET_NAME_MAX} chars)")
+    return None
+
+
+def _channel_problem(ch: Any) -> str | None:
+    if not isinstance(ch, str):
+        return None  # the schema pass reports the type
+    if not ch.strip():
+        return "an alert channel must be a non-empty string"
+    if any(ord(c) < 32 or ord(c) == 127 for c in ch):
+        return "an alert channel may not contain control characters or line breaks"
+    if parse_channel(ch) is None:
+        prefix = next(p for p in CHANNEL_FORMS if ch.startswith(p))
+        forms = {"#": "'#channel' (lowercase, [a-z0-9._-])", "email:": "'email:name@example.com'",
+                 "webhook:": "'webhook:https://host/path'"}
+        want = forms.get(prefix, f"'{prefix}NAME' with NAME of [A-Za-z0-9._-], ≤63 chars")
+        return f"{ch!r} starts like a {CHANNEL_FORMS[prefix][0]} channel but is not one: expected {want}"
+    return None
+
+
 def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(field path, message) for every cross-field rule broken."""
     out: list[tuple[str, str]] = []
     spec = _dict(data.get("spec"))
     seen: dict[str, int] = {}
     for i, t in enumerate(_list(spec.get("targets"))):
-        name = _dict(t).get("name")
+        t = _dict(t)
+        name = t.get("name")
+        if isinstance(t.get("namespace"), str) and (why := _dns_label(t["namespace"], "namespace")):
+            out.append((f"spec.targets[{i}].namespace", why))
         if not isinstance(name, str) or not name:
             continue
         path = f"spec.targets[{i}].name"
-        if len(name) > TARGET_NAME_MAX or not TARGET_NAME_RE.match(name):
-            out.append((path, f"target name {name!r} must be a lowercase DNS label "
-                              f"([a-z0-9-], ≤{TARGET_NAME_MAX} chars) so it is a safe file name"))
+        if why := _dns_label(name, "target name"):
+            out.append((path, why + " so it is a safe file name"))
         if name in seen:
             out.append((path, f"duplicate target name {name!r} (first at spec.targets[{seen[name]}])"))
         seen.setdefault(name, i)
+    project_id = _dict(spec.get("project")).get("id")
+    id_path = "spec.project.id" if project_id is not None else "metadata.name"
+    if why := _dns_label(project_id if project_id is not None else _dict(data.get("metadata")).get("name"),
+                         "project id"):
+        out.append((id_path, why + " (it becomes a label value and part of addresses in every artifact)"))
 
     req = _dict(spec.get("requirements"))
     if req.get("availability") is not None and percent(str(req["availability"])) is None:
@@ -87,9 +124,8 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
         problems = check_logql(substitute(str(lm.get("expr", "")), "target", "namespace"), require_metric=True)
         out += [(f"{path}.expr", p) for p in problems]
     for i, ch in enumerate(_list(obs.get("alertChannels"))):
-        if not isinstance(ch, str) or channel_kind(ch) is None:
-            out.append((f"spec.observability.alertChannels[{i}]",
-                        f"expected '#slack-channel', 'pagerduty:SERVICE' or 'email:ADDRESS', got {ch!r}"))
+        if why := _channel_problem(ch):
+            out.append((f"spec.observability.alertChannels[{i}]", why))
 
     strategy = _dict(data.get("strategy"))
     objective_ids = {_dict(o).get("id") for o in _list(strategy.get("objectives"))}
@@ -117,14 +153,18 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
             if ref not in objective_ids:
                 out.append((f"strategy.tactics[{i}].linkedObjectives[{j}]",
                             f"links objective {ref!r}, which is not in strategy.objectives"))
-    return out
+    return out + number_problems(data) + text_problems(data)
 
 
 def validate_loaded(loaded: LoadedManifest) -> tuple[ContextManifest | None, list[Problem]]:
     def problem(path: str, message: str) -> Problem:
         line, col = loaded.locate(path)
-        return Problem(file=loaded.path, line=line, column=col, path=path, message=message)
+        # Messages quote values; whatever quotes a credential leaves the process redacted.
+        return Problem(file=loaded.path, line=line, column=col, path=path, message=redact_text(message))
 
+    if loaded.data.get("apiVersion") == V1_API_VERSION:  # every other message would be noise
+        return None, [problem("apiVersion", f"{V1_API_VERSION} is a ContextCore v1.1 manifest; convert it to v2 "
+                                            f"with `ctx migrate {loaded.path} --out NEW.contextcore.yaml`")]
     problems: list[Problem] = []
     model: ContextManifest | None = None
     try:

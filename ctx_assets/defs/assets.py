@@ -2,7 +2,8 @@
 
 Each body is a thin adapter: read from the output store, call the pure core,
 write atomically, report gates as asset checks and content hashes as data
-versions (so an unchanged output never makes its dependents stale).
+versions (so an unchanged output never makes its dependents stale). The seven
+artifact types are one multi-asset (artifacts.py) so a build is one run.
 """
 
 
@@ -18,27 +19,20 @@ from dagster import (
     asset,
 )
 
-from contracts.artifacts import ArtifactType
 from contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import plan as plan_stage
-from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
-from ctx_assets.core.artisan import BUILT, apply_batch_gates, build_artifact
+from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
-from ctx_assets.core.fingerprints import task_fingerprint
-from ctx_assets.core.generators import registry
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
-from ctx_assets.core.status import fingerprint_parts
 from ctx_assets.core.validate import validate_file
 from resources.output_store import OutputStore
 from resources.questions import METADATA_KEY
 from resources.tracing import PipelineTracer
-from resources.validators import ExternalValidators
 
+from .artifacts import artifact_key, artifacts_asset
 from .gates import (
-    ARTIFACT_GATES,
     EXPORT_GATES,
-    EXTERNAL_TYPES,
     MANIFEST_GATES,
     SEED_GATES,
     not_run,
@@ -48,7 +42,6 @@ from .gates import (
 from .partitions import TARGETS
 
 PIPELINE_GROUP = "pipeline"
-ARTISAN_GROUP = "artisan"
 
 
 def _checks(asset_name: str, gates: list[GateResult], declared: list[GateName], why_missing: str) -> list:
@@ -134,56 +127,6 @@ def context_seed_asset(context: AssetExecutionContext, store: OutputStore, trace
             check_results=_checks("context_seed", seed.gates, SEED_GATES, "export integrity failed"))
 
 
-def _task(store: OutputStore, target: str, artifact_type: str) -> tuple[dict[str, Any], str]:
-    seed = store.read_json(plan_stage.SEED_PATH)
-    index = seed.get("_index")
-    if index is None:  # built once per parsed seed (the parse itself is cached by file version)
-        index = seed["_index"] = {(t["target"], t["artifact_type"]): t for t in seed["tasks"]}
-    task = index.get((target, artifact_type))
-    if task is None:
-        raise ValueError(f"target {target!r} is not in the current seed; re-materialize context_seed")
-    return task, seed["provenance"]["chain"][0]["checksum"]
-
-
-def _artifact_asset(artifact_type: ArtifactType):
-    info = TYPES[artifact_type]
-    gen = registry()[artifact_type]
-    name = artifact_type.value
-    gates = ARTIFACT_GATES + ([GateName.external_validators] if name in EXTERNAL_TYPES else [])
-
-    @asset(key=name, deps=["context_seed", *[d.value for d in info.depends_on]],
-           partitions_def=TARGETS, group_name=ARTISAN_GROUP, code_version=gen.code_version,
-           check_specs=specs(name, gates, TARGETS), kinds={info.path.rsplit(".", 1)[-1]},
-           description=f"{info.format} per target at {info.path}.")
-    def _build(context: AssetExecutionContext, store: OutputStore, validators: ExternalValidators,
-               tracer: PipelineTracer) -> Iterator[Any]:
-        target = context.partition_key
-        task, source_checksum = _task(store, target, name)
-        with tracer.artifact(context, task, source_checksum) as span:
-            result = build_artifact(task, source_checksum, registry()[name])
-            if name in EXTERNAL_TYPES and result.status == BUILT:
-                apply_batch_gates([result], validators.validate(name, [result]))
-            tracer.artifact_result(span, result)
-            written = result.status == BUILT
-            if written:
-                store.write(result.output_path, result.content or b"")
-        # Yielded after the span ends: the span measures our work, not Dagster's event-log writes.
-        yield MaterializeResult(
-            data_version=DataVersion(result.checksum or "failed"),
-            metadata={"artifact_id": result.artifact_id, "path": result.output_path,
-                      "checksum": result.checksum or "", "status": result.status, "written": written,
-                      "lines": result.lines, "tokens": result.tokens,
-                      "fingerprint": task_fingerprint(task, gen.code_version),
-                      "fingerprint_parts": fingerprint_parts(task),
-                      "source_checksum": source_checksum, "code_version": gen.code_version, **span.ids},
-            check_results=_checks(name, result.gates, gates, "design failed a blocking gate"))
-
-    return _build
-
-
-ARTIFACT_ASSETS = [_artifact_asset(t) for t in TYPE_ORDER]
-
-
 @asset(key="provenance", deps=["context_seed", *[t.value for t in TYPE_ORDER]], group_name=PIPELINE_GROUP,
        kinds={"json"}, description="Output: export/provenance.json, the chain manifest → export → seed → artifacts.")
 def provenance_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> MaterializeResult:
@@ -200,6 +143,6 @@ def provenance_asset(context: AssetExecutionContext, store: OutputStore, tracer:
                                            "trace_id": trace_id or ""})
 
 
-ALL_ASSETS = [manifest_asset, export_asset, context_seed_asset, *ARTIFACT_ASSETS, provenance_asset]
+ALL_ASSETS = [manifest_asset, export_asset, context_seed_asset, artifacts_asset, provenance_asset]
 SHARED_KEYS = [AssetKey("manifest"), AssetKey("export"), AssetKey("context_seed")]
-ARTIFACT_KEYS = [AssetKey(t.value) for t in TYPE_ORDER]
+ARTIFACT_KEYS = [artifact_key(t.value) for t in TYPE_ORDER]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, PartitionsDefinition
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
 from contracts.gates import GateName, GateOutcome, GateResult
+from ctx_assets.core.secrets import scrub
 
 # Partitioned check specs are "preview" in 1.13; they are what gives per-target gate results (SPEC §3).
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -42,16 +43,20 @@ def specs(asset: str, gates: list[GateName],
                            partitions_def=partitions_def) for g in gates]
 
 
-def to_check(result: GateResult, asset: str) -> AssetCheckResult:
-    meta: dict[str, object] = {"gate.result": result.result.value, "gate.violations": len(result.violations)}
-    for i, v in enumerate(result.violations[:20]):
+def _violations(violations: list, meta: dict[str, object]) -> None:
+    for i, v in enumerate(violations[:20]):
         meta[f"gate.violation.{i}.field"] = v.field
         meta[f"gate.violation.{i}.message"] = v.message[:1000]
+
+
+def to_check(result: GateResult, asset: str) -> AssetCheckResult:
+    meta: dict[str, object] = {"gate.result": result.result.value, "gate.violations": len(result.violations)}
+    _violations(result.violations, meta)
     for k, v in result.details.items():
         if isinstance(v, str | int | float | bool):
             meta[k] = v
-    return AssetCheckResult(
-        asset_key=asset, check_name=result.gate.value, passed=result.result != GateOutcome.failed, metadata=meta,
+    return AssetCheckResult(  # metadata lands in the Dagster event log: through the one redaction path
+        asset_key=asset, check_name=result.gate.value, passed=result.result != GateOutcome.failed, metadata=scrub(meta),
         severity=AssetCheckSeverity.WARN if result.result == GateOutcome.warned or not result.blocking
         else AssetCheckSeverity.ERROR)
 
@@ -59,3 +64,27 @@ def to_check(result: GateResult, asset: str) -> AssetCheckResult:
 def not_run(gate: GateName, asset: str, why: str) -> AssetCheckResult:
     return AssetCheckResult(asset_key=asset, check_name=gate.value, passed=False,
                             metadata={"gate.result": "not run", "reason": why})
+
+
+# -- artifact gates: one check evaluation per artifact (docs/architecture.md, "Gates as checks") ------------
+ARTIFACT_GATES_CHECK = "artifact_gates"
+
+
+def artifact_gates_spec(key: AssetKey, gates: list[GateName], partitions_def: PartitionsDefinition) -> AssetCheckSpec:
+    names = ", ".join(g.value for g in gates)
+    return AssetCheckSpec(ARTIFACT_GATES_CHECK, asset=key, blocking=True, partitions_def=partitions_def,
+                          description=f"every gate of this artifact, per target: {names}. The evaluation's "
+                                      "metadata has each gate's result (gate.<name>) and the violations.")
+
+
+def artifact_gates_metadata(gates: list[GateResult]) -> tuple[bool, dict[str, object]]:
+    """(passed, metadata): passed unless a blocking gate failed; each gate's result by name."""
+    meta: dict[str, object] = {f"gate.{g.gate.value}": g.result.value for g in gates}
+    failed = [g for g in gates if g.blocks]
+    meta["gate.result"] = "failed" if failed else ("warned" if any(g.result == GateOutcome.warned for g in gates)
+                                                    else "passed")
+    meta["gate.failed"] = ", ".join(g.gate.value for g in failed)
+    shown = [v for g in (failed or [g for g in gates if g.violations]) for v in g.violations]
+    meta["gate.violations"] = len(shown)
+    _violations(shown, meta)
+    return not failed, meta

@@ -23,14 +23,22 @@ from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
+from .artifacts import artifact_key
+from .gates import ARTIFACT_GATES_CHECK
+from .jobs import TARGET_JOB
+from .partitions import TARGETS, artifact_runs, range_tags
 from .state import latest_artifact_metadata
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-DEFAULT_INSTANCE_YAML = """\
-# Written by ctx: embedded SQLite storage in this folder. See docs/scaling.md for Postgres.
+INSTANCE_MARKER = "# Written by ctx"
+DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite, kept connected (resources/sqlite_storage.py).
+# Delete this file to get the current default back; see docs/scaling.md for Postgres.
 storage:
-  sqlite:
-    base_dir: {home}
+  custom:
+    module: resources.sqlite_storage
+    class: KeptSqliteStorage
+    config:
+      base_dir: {home}
 telemetry:
   enabled: false
 """
@@ -40,8 +48,12 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text(DEFAULT_INSTANCE_YAML.format(home=home))
+    wanted = DEFAULT_INSTANCE_YAML.format(home=home)
+    # A home ctx made keeps up with ctx's default (same files, same layout); a hand-written one is left alone.
+    if not cfg.exists() or (cfg.read_text().startswith(INSTANCE_MARKER) and cfg.read_text() != wanted):
+        tmp = cfg.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(wanted)
+        tmp.replace(cfg)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -77,25 +89,43 @@ def _collect(result: Any, summary: BuildSummary) -> None:
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         if "artifact_id" in meta:
             summary.artifacts[meta["artifact_id"]] = {
-                "id": meta["artifact_id"], "type": mat.asset_key.to_user_string(), "target": mat.partition,
-                "path": meta["path"], "checksum": meta["checksum"], "status": meta["status"]}
-            if meta.get("written"):
-                summary.materialized.append(meta["artifact_id"])
+                "id": meta["artifact_id"], "type": _type_of(mat.asset_key), "target": mat.partition,
+                "path": meta["path"], "checksum": meta["checksum"], "status": "built"}
+            summary.materialized.append(meta["artifact_id"])
     for ev in result.get_asset_check_evaluations():
         meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
-        n = int(meta.get("gate.violations", 0) or 0)
-        summary.gates.append({
-            "name": ev.check_name, "asset": ev.asset_key.to_user_string(),
-            "artifact_id": _artifact_id(ev.asset_key.to_user_string(), getattr(ev, "partition", None) or
-                                        result.dagster_run.tags.get("dagster/partition")),
-            "result": meta.get("gate.result", "passed" if ev.passed else "failed"),
-            "blocking": ev.severity.value == "ERROR",
-            "violations": [{"field": meta.get(f"gate.violation.{i}.field"),
-                            "message": meta.get(f"gate.violation.{i}.message")} for i in range(min(n, 20))]})
+        if ev.check_name == ARTIFACT_GATES_CHECK:
+            _collect_artifact_gates(ev, meta, summary)
+            continue
+        summary.gates.append({"name": ev.check_name, "asset": _type_of(ev.asset_key), "artifact_id": None,
+                              "result": meta.get("gate.result", "passed" if ev.passed else "failed"),
+                              "blocking": ev.severity.value == "ERROR", "violations": _violations(meta)})
 
 
-def _artifact_id(asset: str, target: str | None) -> str | None:
-    return f"{target}-{asset.replace('_', '-')}" if target and asset in {t.value for t in TYPE_ORDER} else None
+def _type_of(key: AssetKey) -> str:
+    return key.path[-1]
+
+
+def _violations(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    n = int(meta.get("gate.violations", 0) or 0)
+    return [{"field": meta.get(f"gate.violation.{i}.field"), "message": meta.get(f"gate.violation.{i}.message")}
+            for i in range(min(n, 20))]
+
+
+def _collect_artifact_gates(ev: Any, meta: dict[str, Any], summary: BuildSummary) -> None:
+    """One `artifact_gates` evaluation → one summary entry per gate it carries."""
+    aid, failed = meta.get("artifact_id"), set(filter(None, str(meta.get("gate.failed", "")).split(", ")))
+    violations = _violations(meta)
+    for k, v in meta.items():
+        if not k.startswith("gate.") or k.count(".") != 1 or k in ("gate.result", "gate.failed", "gate.violations"):
+            continue
+        name = k.removeprefix("gate.")
+        summary.gates.append({"name": name, "asset": _type_of(ev.asset_key), "artifact_id": aid, "result": v,
+                              "blocking": name != "design_calibration",
+                              "violations": violations if name in failed or (not failed and v != "passed") else []})
+    if failed and aid and aid not in summary.artifacts:
+        summary.artifacts[aid] = {"id": aid, "type": _type_of(ev.asset_key), "target": ev.partition,
+                                  "path": None, "checksum": None, "status": "failed"}
 
 
 def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None, stale_only: bool = False,
@@ -144,26 +174,37 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
                     selection.setdefault(s.target, []).append(s.artifact_type)
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
-        job = defs.resolve_job_def("ctx_target_artifacts")
-        for i, target in enumerate(selection, 1):
-            types = selection[target]
-            result = job.execute_in_process(
-                instance=instance, partition_key=target, raise_on_error=False, run_config=QUIET,
-                asset_selection=[AssetKey(t) for t in types])
-            before = len(summary.materialized)
-            _collect(result, summary)
-            built = {a["id"] for a in summary.artifacts.values() if a["target"] == target}
-            for t in types:
-                aid = f"{target}-{t.replace('_', '-')}"
-                if aid not in built:
-                    summary.blocked.append({"id": aid, "target": target, "type": t})
-            progress(f"[{i}/{len(selection)}] {target}: {len(summary.materialized) - before}/{len(types)} built")
+        if selection:
+            _build_artifacts(defs, instance, selection, summary, progress)
         progress("stage output: provenance")
         _collect(defs.resolve_job_def("ctx_output").execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET), summary)
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
+
+
+def _build_artifacts(defs: Any, instance: DagsterInstance, selection: dict[str, list[str]], summary: BuildSummary,
+                     progress: Callable[[str], None]) -> None:
+    job = defs.resolve_job_def(TARGET_JOB)
+    selection = {t: [x.value for x in TYPE_ORDER if x.value in types] for t, types in selection.items()}
+    runs = artifact_runs(selection, list(instance.get_dynamic_partitions(TARGETS.name)))
+    for i, (types, targets) in enumerate(runs, 1):
+        what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
+        progress(f"stage artisan: run {i}/{len(runs)}: {what}, {len(types)} type{'s' if len(types) != 1 else ''}")
+        result = job.execute_in_process(
+            instance=instance, partition_key=targets[0] if len(targets) == 1 else None, tags=range_tags(targets),
+            raise_on_error=False, run_config=QUIET, asset_selection=[artifact_key(t) for t in types])
+        before = len(summary.materialized)
+        _collect(result, summary)
+        for target in targets:
+            for t in types:
+                aid = f"{target}-{t.replace('_', '-')}"
+                if aid not in summary.artifacts:
+                    summary.blocked.append({"id": aid, "target": target, "type": t})
+        if not result.success and not summary.failed_gates and len(summary.materialized) == before:
+            summary.errors.append(f"artifact run failed: {_failure(result)}")
+        progress(f"stage artisan: {len(summary.materialized) - before}/{len(types) * len(targets)} built")
 
 
 def _failure(result: Any) -> str:

@@ -3,7 +3,8 @@
 Two phases keep runs in order: when the manifest changed, first the shared
 stages (manifest → export → context_seed, which also adds and removes target
 partitions); once the seed on disk matches the manifest, one run per affected
-target with only the artifact types whose input fingerprints changed. Edits are
+target range with only the artifact types whose input fingerprints changed (one run when
+one set of types changed for every affected target, e.g. a question about dashboards). Edits are
 debounced; a broken manifest is reported on the tick and waits for the next edit.
 The cursor (manifest checksum + fingerprints) lives in Dagster, so it survives restarts.
 """
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetKey,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -26,12 +26,15 @@ from dagster import (
     sensor,
 )
 
+from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import seed_fingerprints
 from ctx_assets.core.pipeline import export_and_plan
 from resources.output_store import OutputStore
 
+from .artifacts import artifact_key
 from .jobs import shared_job, target_job
+from .partitions import TARGETS, artifact_runs, range_tags
 from .state import latest_artifact_metadata, latest_metadata
 
 DEBOUNCE_SECONDS = float(os.environ.get("CTX_SENSOR_DEBOUNCE_SECONDS", "5"))
@@ -45,7 +48,8 @@ def plan_requests(old: dict[str, str], new: dict[str, str],
         if old.get(aid) != fp:
             artifact_type, target = types_of[aid]
             out.setdefault(target, []).append(artifact_type)
-    return out
+    order = [t.value for t in TYPE_ORDER]
+    return {target: sorted(types, key=order.index) for target, types in out.items()}
 
 
 @sensor(name="manifest_sensor", minimum_interval_seconds=10, jobs=[shared_job, target_job],
@@ -84,9 +88,12 @@ def manifest_sensor(context: SensorEvaluationContext, store: OutputStore) -> Any
     if old is None:  # first tick (or a fresh instance): compare with what was materialized
         recorded = latest_artifact_metadata(context.instance)
         old = {aid: str(recorded.get(types_of[aid], {}).get("fingerprint", ""))[:16] for aid in types_of}
-    requests = [RunRequest(run_key=f"{target}-{sha[:16]}", job_name=target_job.name, partition_key=target,
-                           asset_selection=[AssetKey(t) for t in types])
-                for target, types in sorted(plan_requests(old, fps, types_of).items())]
+    wanted = plan_requests(old, fps, types_of)
+    order = list(context.instance.get_dynamic_partitions(TARGETS.name))
+    requests = [RunRequest(run_key=f"{targets[0]}-{len(targets)}-{sha[:16]}", job_name=target_job.name,
+                           partition_key=targets[0] if len(targets) == 1 else None, tags=range_tags(targets),
+                           asset_selection=[artifact_key(t) for t in types])
+                for types, targets in artifact_runs(wanted, order)]
     context.update_cursor(json.dumps({"sha": sha, "pending": False, "fps": fps}))
     if not requests:
         return SkipReason("manifest changed, but no artifact's inputs did")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from contracts.gates import GateName, GateResult, Violation
@@ -58,9 +59,13 @@ def check_output_contract(r: Rendered, contract: dict[str, Any]) -> GateResult:
     return GateResult.of(GateName.output_contract, v, lines=lines, tokens=tokens)
 
 
-def check_artifact_schema(problems: list[tuple[str, str]]) -> GateResult:
-    return GateResult.of(GateName.artifact_schema, [Violation(field=f, message=m) for f, m in problems])
+def check_artifact_schema(problems: list[tuple[str, str]],
+                          warnings: Sequence[tuple[str, str]] = ()) -> GateResult:
+    """Failed on a structural problem; warned (not blocking) when the output is valid but the user must
+    complete it, e.g. a receiver without integration."""
+    found = [Violation(field=f, message=m) for f, m in [*problems, *warnings]]
+    return GateResult.of(GateName.artifact_schema, found, warn_only=not problems)
 
 
 def check_artifact_secrets(r: Rendered, path: str) -> GateResult:
-    return GateResult.of(GateName.secret_scan, scan_text(r.content.decode("utf-8", errors="replace"), path))
+    return GateResult.of(GateName.secret_scan, scan_text(r.content, path))

@@ -34,6 +34,7 @@ class Rendered:
     content: bytes
     document: Any  # the parsed form (dict for YAML/JSON, str for Markdown) for field checks
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (field, what to add): a warned schema gate
 
 
 @runtime_checkable

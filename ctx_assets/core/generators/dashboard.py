@@ -19,7 +19,7 @@ from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from ..sli import has_range, promql, substitute, with_window
-from ..units import is_availability_metric
+from ..units import is_availability_metric, matcher, metric_name
 from ._common import designed
 from .base import Design, Rendered
 from .schemas import check_dashboard
@@ -48,7 +48,7 @@ def _kpi_query(kr: dict[str, Any], p: dict[str, Any], budget_windows: set[str]) 
                     "ms" if unit == "ms" else "s")
     if unit in ("rps", "rpm") or "throughput" in key:
         return f"sum(rate({cv.REQUESTS_METRIC}{{{sel}}}[5m])){scale}", "reqps" if unit != "rpm" else "rpm"
-    return f"kpi:{kr['metricKey']}{{{sel}}}", "none" if unit in ("count", "ratio") else unit
+    return f"kpi:{metric_name(kr['metricKey'])}{{{sel}}}", "none" if unit in ("count", "ratio") else unit
 
 
 def _thresholds(base: str, steps: list[tuple[float, str]]) -> gd.ThresholdsConfig:
@@ -72,7 +72,7 @@ class DashboardGenerator:
         p, plan = d.params, d.plan
         sel, budget = p["selector"], plan["budget"]
         windows = set(cv.ERROR_RATIO_WINDOWS)
-        loki_sel = "{" + f'namespace="{p["namespace"]}", app="{p["target"]}"' + "}"
+        loki_sel = "{" + f'{matcher("namespace", p["namespace"])}, {matcher("app", p["target"])}' + "}"
         error_filter = '| json | level=~"(?i)(error|fatal)"'
 
         def prom(expr: str, legend: str, ref: str = "A") -> prometheus.Dataquery:

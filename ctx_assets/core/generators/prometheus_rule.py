@@ -14,7 +14,7 @@ from contracts.artifacts import ArtifactType
 from .. import conventions as cv
 from .. import yamlout
 from ..sli import has_range, target_text, with_window
-from ..units import duration_seconds
+from ..units import duration_seconds, matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header, k8s_metadata
 from .schemas import PrometheusRuleModel, check_model
@@ -28,7 +28,7 @@ def _num(x: float) -> str:
 
 def _selector(doc: dict[str, Any]) -> str:
     meta = doc["metadata"]
-    return f'job="{meta["labels"]["app.kubernetes.io/name"]}",namespace="{meta["namespace"]}"'
+    return f'{matcher("job", meta["labels"]["app.kubernetes.io/name"])},{matcher("namespace", meta["namespace"])}'
 
 
 class PrometheusRuleGenerator:

@@ -12,6 +12,7 @@ from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from ..sli import target_text
+from ..units import matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header
 from .schemas import check_markdown_headings
@@ -20,7 +21,7 @@ _BURN = {a[0]: a for a in cv.BURN_RATE_ALERTS}
 
 
 def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
-    t, ns, sel = p["target"], p["namespace"], f'job="{p["target"]}",namespace="{p["namespace"]}"'
+    t, ns, sel = p["target"], p["namespace"], f'{matcher("job", p["target"])},{matcher("namespace", p["namespace"])}'
     key_results = {k["alert"]: k for k in p.get("key_result_alerts", [])}
     if name in key_results:
         k = key_results[name]

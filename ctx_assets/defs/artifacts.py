@@ -1,0 +1,144 @@
+"""The seven artifact types as one multi-asset over the `targets` partitions, built in one run.
+
+One run covers a whole range of targets (`BackfillPolicy.single_run()`): the body walks the
+selected types in dependency order for a chunk of targets at a time (the pure core's
+`build_bundle`), writes what passed its gates, and records per target and type a
+materialization and one `artifact_gates` check evaluation. Per-target blocking comes from the
+body, not from Dagster's step-level blocking (which would stop every target of the range): a
+target whose gate failed gets no materialization for it or its dependents, every other target
+completes, and the step then fails naming the gate, so the UI shows those partitions as failed.
+"""
+
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetSpec,
+    BackfillPolicy,
+    DagsterEventType,
+    Failure,
+    multi_asset,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.definitions.data_version import CODE_VERSION_TAG, DATA_VERSION_TAG
+
+from contracts.gates import GateName
+from ctx_assets.core import plan as plan_stage
+from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
+from ctx_assets.core.artisan import BUILT, FAILED, ArtifactResult, build_bundle
+from ctx_assets.core.fingerprints import task_fingerprint
+from ctx_assets.core.generators import registry
+from ctx_assets.core.status import inputs_text
+from resources.output_store import OutputStore
+from resources.tracing import PipelineTracer
+from resources.validators import ExternalValidators
+
+from .gates import ARTIFACT_GATES, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
+from .partitions import TARGETS
+
+ARTISAN_GROUP = "artisan"
+SEED_KEY = AssetKey("context_seed")
+# Targets generated, written and recorded per batch: bounds memory at 10,000 targets.
+CHUNK_TARGETS = int(os.environ.get("CTX_CHUNK_TARGETS", "250"))
+
+
+def artifact_key(artifact_type: str) -> AssetKey:
+    return AssetKey(artifact_type)
+
+
+def _gates(name: str) -> list[GateName]:
+    return ARTIFACT_GATES + ([GateName.external_validators] if name in EXTERNAL_TYPES else [])
+
+
+def _spec(t: Any) -> AssetSpec:
+    info = TYPES[t]
+    return AssetSpec(key=artifact_key(t.value), deps=[SEED_KEY, *[artifact_key(d.value) for d in info.depends_on]],
+                     partitions_def=TARGETS, skippable=True, group_name=ARTISAN_GROUP,
+                     code_version=registry()[t.value].code_version, kinds={info.path.rsplit(".", 1)[-1]},
+                     description=f"{info.format} per target at {info.path}.")
+
+
+def _seed_tasks(store: OutputStore) -> tuple[dict[tuple[str, str], dict[str, Any]], str]:
+    seed = store.read_json(plan_stage.SEED_PATH)
+    index = seed.get("_index")
+    if index is None:  # built once per parsed seed (the parse itself is cached by file version)
+        index = seed["_index"] = {(t["target"], t["artifact_type"]): t for t in seed["tasks"]}
+    return index, seed["provenance"]["chain"][0]["checksum"]
+
+
+def _materialization(r: ArtifactResult, task: dict[str, Any], source_checksum: str,
+                     span_ids: dict[str, str]) -> AssetMaterialization:
+    code_version = registry()[r.artifact_type].code_version
+    return AssetMaterialization(
+        asset_key=artifact_key(r.artifact_type), partition=r.target,
+        tags={DATA_VERSION_TAG: r.checksum or "", CODE_VERSION_TAG: code_version},
+        # Few, flat entries: each one is serialized several times per event by Dagster's storage.
+        metadata={"artifact_id": r.artifact_id, "path": r.output_path, "checksum": r.checksum or "",
+                  "lines": r.lines, "tokens": r.tokens, "fingerprint": task_fingerprint(task, code_version),
+                  "inputs": inputs_text(task), "source_checksum": source_checksum, "code_version": code_version,
+                  **span_ids})
+
+
+def _evaluations(context: AssetExecutionContext, results: list[ArtifactResult]) -> Iterator[AssetCheckEvaluation]:
+    """One `artifact_gates` evaluation per artifact that ran its gates, pointing at its materialization
+    (without that pointer the UI shows no check status)."""
+    checked = [r for r in results if r.status in (BUILT, FAILED)]
+    run_id = context.run.run_id
+    for name in {r.artifact_type for r in checked}:
+        key = artifact_key(name)
+        targets = {r.target for r in checked if r.artifact_type == name}
+        ids = context.instance.get_latest_storage_id_by_partition(
+            key, DagsterEventType.ASSET_MATERIALIZATION, partitions=targets)
+        for r in checked:
+            if r.artifact_type != name:
+                continue
+            passed, meta = artifact_gates_metadata(r.gates)
+            sid = ids.get(r.target)
+            target = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=sid, run_id=run_id, timestamp=r.started_ns / 1e9) if sid is not None else None
+            yield AssetCheckEvaluation(asset_key=key, check_name="artifact_gates", passed=passed, partition=r.target,
+                                       blocking=True, metadata={"artifact_id": r.artifact_id, **meta},
+                                       target_materialization_data=target)
+
+
+@multi_asset(name="artifacts", specs=[_spec(t) for t in TYPE_ORDER],
+             check_specs=[artifact_gates_spec(artifact_key(t.value), _gates(t.value), TARGETS) for t in TYPE_ORDER],
+             can_subset=True, backfill_policy=BackfillPolicy.single_run())
+def artifacts_asset(context: AssetExecutionContext, store: OutputStore, validators: ExternalValidators,
+                    tracer: PipelineTracer) -> Iterator[Any]:
+    selected = {k for k in context.selected_asset_keys}
+    types = [t.value for t in TYPE_ORDER if artifact_key(t.value) in selected]
+    index, source_checksum = _seed_tasks(store)
+    targets = list(context.partition_keys)
+    unknown = [t for t in targets if (t, types[0]) not in index] if types else []
+    if unknown:
+        raise Failure(f"target(s) not in the current seed: {', '.join(unknown[:5])}; "
+                      "re-materialize context_seed", allow_retries=False)
+    failures: list[str] = []
+    for start in range(0, len(targets), CHUNK_TARGETS):
+        tasks = [index[(target, t)] for target in targets[start:start + CHUNK_TARGETS] for t in types]
+        results = build_bundle(tasks, source_checksum, validate_batch=validators.validate)
+        for r in results:  # written before anything is recorded: a recorded artifact is on disk
+            if r.status == BUILT:
+                store.write(r.output_path, r.content or b"")
+        span_ids = tracer.artifacts(context, results, source_checksum, tasks=index)  # index: for question links
+        for r in results:
+            if r.status == BUILT:
+                task = index[(r.target, r.artifact_type)]
+                yield _materialization(r, task, source_checksum, span_ids.get(r.artifact_id, {}))
+            elif r.status == FAILED:
+                gate = r.failed_gate
+                failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
+        yield from _evaluations(context, results)
+        context.log.info(f"artifacts: {min(start + CHUNK_TARGETS, len(targets))}/{len(targets)} targets")
+    if failures:  # after every event is stored: the other targets are complete, these show failed
+        raise Failure(f"{len(failures)} artifact(s) failed a blocking gate: {'; '.join(failures[:10])}",
+                      allow_retries=False)

@@ -1,0 +1,128 @@
+"""Hostile values stop at `ctx validate`: exit 2, FILE:LINE:COL, nothing written (issue 10, SPEC §2/§8).
+
+Every hostile value from the issue is a case here, plus the neighbours each rule exists for."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from ctx_assets.core.limits import TEXT_LIMITS
+from ctx_assets.core.loader import MAX_INT_DIGITS, ManifestLoadError, parse_manifest_bytes
+from ctx_assets.core.units import matcher, metric_name
+
+from .conftest import MINIMAL, run_ctx, write_manifest
+
+_KR = {"id": "O1", "description": "d", "keyResults": [{"metricKey": "availability", "unit": "%", "target": 99.9}]}
+
+
+def _with(mutate) -> dict:
+    data = copy.deepcopy(MINIMAL)
+    mutate(data)
+    return data
+
+
+def _kr(**fields):
+    return lambda d: d.update(strategy={"objectives": [{**_KR, "keyResults": [{**_KR["keyResults"][0], **fields}]}]})
+
+
+# case -> (manifest text, field path the problem must name, words the message must contain)
+HOSTILE: dict[str, tuple[str, str, list[str]]] = {
+    "promql_injection_namespace": (yaml.safe_dump(_with(lambda d: d["spec"]["targets"][0].update(
+        namespace='x"} or vector(1) #'))), "spec.targets[0].namespace", ["DNS label"]),
+    "path_traversal_namespace": (yaml.safe_dump(_with(lambda d: d["spec"]["targets"][0].update(
+        namespace="../../etc"))), "spec.targets[0].namespace", ["DNS label"]),
+    "uppercase_namespace": (yaml.safe_dump(_with(lambda d: d["spec"]["targets"][0].update(namespace="Shop"))),
+                            "spec.targets[0].namespace", ["DNS label"]),
+    "injection_project_id": (yaml.safe_dump(_with(lambda d: d["spec"].update(project={"id": 'p"} or 1'}))),
+                             "spec.project.id", ["DNS label"]),
+    "nan_target": (yaml.safe_dump(_with(_kr())).replace("target: 99.9", "target: .nan"),
+                   "strategy.objectives[0].keyResults[0].target", ["not a finite number"]),
+    "inf_baseline": (yaml.safe_dump(_with(_kr(baseline=1.0))).replace("baseline: 1.0", "baseline: -.inf"),
+                     "strategy.objectives[0].keyResults[0].baseline", ["not a finite number"]),
+    "nan_trace_sampling": (yaml.safe_dump(_with(lambda d: d["spec"].update(observability={"traceSampling": 0.5})))
+                           .replace("0.5", ".NaN"), "spec.observability.traceSampling", ["not a finite number"]),
+    "huge_integer": (yaml.safe_dump(_with(lambda d: d.update(state={"count": 1}))).replace("count: 1",
+                     "count: " + "9" * 5000), "state.count", ["5000 digits", f"limit is {MAX_INT_DIGITS}"]),
+    "percent_over_100": (yaml.safe_dump(_with(_kr(target=150))), "strategy.objectives[0].keyResults[0].target",
+                         ["out of range", "0 to 100"]),
+    "negative_rate": (yaml.safe_dump(_with(_kr(metricKey="throughput", unit="rps", target=-5))),
+                      "strategy.objectives[0].keyResults[0].target", ["out of range"]),
+    "absurd_latency": (yaml.safe_dump(_with(lambda d: d["spec"].update(requirements={"latencyP99": "99999999h"}))),
+                       "spec.requirements.latencyP99", ["at most 1h"]),
+    "one_mb_description": (yaml.safe_dump(_with(lambda d: d["spec"].update(project={"description": "x" * 1_048_576}))),
+                           "spec.project.description", ["1,048,576 characters", f"limit for description is "
+                                                        f"{TEXT_LIMITS['description']:,}"]),
+    "long_unknown_section_text": (yaml.safe_dump(_with(lambda d: d.update(notes={"free": "y" * 100_000}))),
+                                  "notes.free", ["100,000 characters", "limit for free is 8,192"]),
+    "channel_with_newline": (yaml.safe_dump(_with(lambda d: d["spec"].update(observability={
+        "alertChannels": ["ops\nroute: evil"]}))), "spec.observability.alertChannels[0]", ["control characters"]),
+    "malformed_pagerduty_channel": (yaml.safe_dump(_with(lambda d: d["spec"].update(observability={
+        "alertChannels": ["pagerduty:../../keys"]}))), "spec.observability.alertChannels[0]",
+        ["pagerduty channel", "pagerduty:NAME"]),
+    "empty_channel": (yaml.safe_dump(_with(lambda d: d["spec"].update(observability={"alertChannels": [" "]}))),
+                      "spec.observability.alertChannels[0]", ["non-empty"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_value_stops_at_validate_with_location(tmp_path, case):
+    text, path, words = HOSTILE[case]
+    f = tmp_path / "hostile.contextcore.yaml"
+    f.write_text(text)
+    r = run_ctx("validate", str(f))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    line = next(x for x in r.stderr.splitlines() if f": {path}: " in x)
+    assert re.match(rf"{re.escape(str(f))}:\d+:\d+: {re.escape(path)}: ", line), line
+    for w in words:
+        assert w in line, line
+    assert [p.name for p in tmp_path.iterdir()] == ["hostile.contextcore.yaml"]  # nothing written
+
+
+@pytest.mark.parametrize("case", ["promql_injection_namespace", "huge_integer", "one_mb_description"])
+def test_hostile_value_writes_no_bundle(tmp_path, case):
+    f = tmp_path / "hostile.contextcore.yaml"
+    f.write_text(HOSTILE[case][0])
+    out = tmp_path / "out"
+    r = run_ctx("export", str(f), "--artifacts", "--no-external", "--out", str(out))
+    assert r.returncode == 2 and not out.exists(), r.stderr
+
+
+def test_location_points_at_the_value():
+    text = HOSTILE["nan_target"][0]
+    with pytest.raises(ManifestLoadError) as e:
+        parse_manifest_bytes(text.encode(), "m.yaml")
+    (p,) = e.value.problems
+    line = text.splitlines()[p.line - 1]
+    assert line[p.column - 1:].startswith(".nan")
+
+
+def test_description_at_its_limit_still_builds(tmp_path):
+    """The text limits sit below what the size gates allow, so a valid manifest never fails them later."""
+    from ctx_assets.core.pipeline import build_without_orchestrator
+
+    data = _with(lambda d: d["spec"].update(project={"description": "word " * (TEXT_LIMITS["description"] // 5)},
+                                            risks=[{"type": "availability", "description": "r" * 2000,
+                                                    "mitigation": "m" * 1000}] * 5))
+    run = build_without_orchestrator(write_manifest(tmp_path / "m.yaml", data), None, write=False)
+    assert not run.problems and not run.blocked, [g for g in run.all_gates() if not g.ok]
+
+
+def test_free_text_is_escaped_where_it_reaches_a_query():
+    assert matcher("job", 'a"} or vector(1) #') == 'job="a\\"} or vector(1) #"'
+    assert matcher("app", "x\\") == 'app="x\\\\"'
+    assert metric_name("latency.p99") == "latency_p99" and metric_name("9 lives") == "_9_lives"
+
+
+def test_kpi_metric_key_reaches_promql_as_a_valid_name(tmp_path):
+    from ctx_assets.core.pipeline import build_without_orchestrator
+
+    data = _with(lambda d: d.update(strategy={"objectives": [{"id": "O", "description": "d", "keyResults": [
+        {"metricKey": "checkout.conversion rate", "unit": "count", "target": 3}]}]}))
+    run = build_without_orchestrator(write_manifest(tmp_path / "m.yaml", data), None, write=False)
+    dash = next(a for a in run.artifacts if a.artifact_type == "dashboard").content.decode()
+    assert "kpi:checkout_conversion_rate{" in dash and "checkout.conversion rate{" not in dash

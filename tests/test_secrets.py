@@ -1,0 +1,130 @@
+"""The secret scan: every kind of the corpus is caught and redacted, look-alikes are not, and the
+example and test manifests produce no false positive (SPEC §8, issue 10)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import yaml
+
+from ctx_assets.core import secret_rules, secrets
+from ctx_assets.core.secrets import REDACTED, find, redact, redact_text, scan_text, scrub
+
+from .conftest import EXAMPLE, MINIMAL, ROOT, manifest_with_targets, write_manifest
+from .secret_corpus import CORPUS, NEGATIVES
+
+CASES = [(kind, i) for kind, items in CORPUS.items() for i in range(len(items))]
+
+
+def test_corpus_covers_every_rule_kind():
+    assert set(CORPUS) == set(secret_rules.rules()), "every rule kind has corpus cases, and only those"
+
+
+@pytest.mark.parametrize(("kind", "i"), CASES, ids=[f"{k}-{i}" for k, i in CASES])
+def test_corpus_kind_is_detected_and_redacted_everywhere_it_can_sit(kind, i):
+    text, needle = CORPUS[kind][i]
+    assert kind in {f.kind for f in find(text)}
+    for context in (text, f"note for on-call: {text} (rotate it)", json.dumps({"description": text}),
+                    yaml.safe_dump({"spec": {"project": {"description": text}}})):
+        cleaned = redact_text(context)
+        assert needle not in cleaned and REDACTED in cleaned, context
+        found = scan_text(context.encode(), "out.txt")
+        assert found and all(needle not in v.message for v in found)
+    cleaned, violations = redact({"risks": [{"description": f"see {text}"}]})
+    assert cleaned["risks"][0]["description"] == REDACTED
+    assert violations[0].field == "risks[0].description" and kind in violations[0].message
+    assert needle not in violations[0].message
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_look_alikes_do_not_trip(text):
+    assert find(text) == [], text
+    assert redact({"value": text}) == ({"value": text}, [])
+
+
+@pytest.mark.parametrize("key", ["password", "secret", "token", "apiKey", "api_key", "clientSecret"])
+def test_secret_field_names_with_literals_are_redacted(key):
+    cleaned, found = redact({key: "plainvalue"})
+    assert found and cleaned[key] == REDACTED and key in found[0].message
+
+
+@pytest.mark.parametrize("value", ["vault:secret/data/x", "env:PAGERDUTY_KEY", "${SLACK_WEBHOOK}"])
+def test_references_in_secret_fields_are_fine(value):
+    assert redact({"token": value, "url": value})[1] == []
+
+
+def test_slack_webhook_hint_names_api_url_file():
+    text, needle = CORPUS["Slack webhook URL"][0]
+    _, found = redact({"alertChannels": [text]})
+    assert "api_url_file" in found[0].message and needle not in found[0].message
+
+
+def test_scrub_reaches_keys_values_and_nesting():
+    text, needle = CORPUS["GitHub token"][0]
+    out = json.dumps(scrub({"gates": [{"violations": [{"message": text}]}], text: (text,)}))
+    assert needle not in out
+
+
+def test_clean_large_export_never_runs_a_rule(monkeypatch, tmp_path):
+    """The prefilter is what keeps the scan cheap on megabyte exports: no anchor, no rule at all."""
+    from ctx_assets.core.pipeline import export_and_plan
+
+    run = export_and_plan(write_manifest(tmp_path / "m.yaml", manifest_with_targets(200)), None, write=False)
+    assert not run.blocked and sum(len(b) for b in run.files.values()) > 1_000_000
+
+    def boom():
+        raise AssertionError("a rule ran on clean output")
+
+    monkeypatch.setattr(secrets, "rules", boom)
+    for rel, data in run.files.items():
+        assert scan_text(data, rel) == []
+
+
+def test_detect_secrets_is_not_imported_for_clean_input():
+    code = ("import sys; from ctx_assets.core.secrets import redact_text; redact_text('job=\"api\" ok'); "
+            "print('detect_secrets' in sys.modules)")
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.strip() == "False", r.stderr
+
+
+def _manifests(tmp_path) -> dict[str, object]:
+    """Every example and test manifest: the shipped examples (the v1.1 one migrated), the init
+    template, the test suite's minimal and generated manifests."""
+    from ctx_assets.core.init_template import render_template
+    from ctx_assets.core.migrate import migrate_file
+
+    found: dict[str, object] = {}
+    for path in sorted((ROOT / "examples").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        if data.get("apiVersion") == "contextcore.io/v1alpha1":
+            text, _, problems = migrate_file(str(path), "migrated.yaml", "2025-01-01")
+            assert not problems
+            data = yaml.safe_load(text)
+        found[path.name] = data
+    found["init template"] = yaml.safe_load(render_template("my-svc", "x.yaml", "2025-01-01"))
+    found["MINIMAL"] = MINIMAL
+    found["manifest_with_targets(40)"] = manifest_with_targets(40)
+    return found
+
+
+def test_false_positive_count_over_every_example_and_test_manifest(tmp_path, capsys):
+    """Builds every output file of every example and test manifest and counts secret_scan hits."""
+    from ctx_assets.core.pipeline import build_without_orchestrator
+
+    false_positives: list[str] = []
+    manifests = _manifests(tmp_path)
+    for name, data in manifests.items():
+        path = write_manifest(tmp_path / "m.yaml", data)  # type: ignore[arg-type]
+        run = build_without_orchestrator(path, None, write=False)
+        assert not run.problems, (name, run.problems)
+        false_positives += [f"{name}: {v.field}: {v.message}" for g in run.all_gates()
+                            if g.gate == "secret_scan" for v in g.violations]
+    with capsys.disabled():
+        print(f"\nsecret scan false positives over {len(manifests)} example and test manifests "
+              f"(every output file): {len(false_positives)}")
+    assert false_positives == []
+    assert EXAMPLE.name in manifests

@@ -1,0 +1,125 @@
+"""The embedded instance's storage (resources/sqlite_storage.py), which overrides Dagster internals.
+
+Dagster is pinned exactly; these tests are what a version bump must pass: the shortcut for
+materializations and check evaluations writes the very rows Dagster's own path writes, the
+instance survives a killed build, two processes use one home at once, and first use is safe
+when several processes start together.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterRunStatus, RunsFilter
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+from ctx_assets.defs.runner import get_instance, run_build
+from resources.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
+
+from .conftest import ROOT, run_ctx
+from .dagster_env import isolate, small_manifest
+
+TABLES = ("event_logs", "asset_keys", "asset_event_tags", "asset_check_executions")
+
+
+def _dump(db: Path, table: str) -> list[tuple]:
+    """Every row, but the columns SQLite stamps with the wall clock at insert."""
+    with sqlite3.connect(db) as conn:
+        cols = [c[1] for c in conn.execute(f"PRAGMA table_info({table})") if c[1] != "create_timestamp"]
+        return conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY 1").fetchall()
+
+
+def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
+    isolate(monkeypatch, tmp_path)
+    manifest = small_manifest(tmp_path, n=2)
+    summary = run_build(manifest, tmp_path / "out")
+    assert summary.ok
+    instance = get_instance()
+    entries = [e for run_id in summary.run_ids for e in instance.all_logs(run_id)]
+    kinds = {e.dagster_event_type.value for e in entries if e.is_dagster_event}
+    assert {"ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "ASSET_CHECK_EVALUATION_PLANNED"} <= kinds
+
+    ours, theirs = KeptSqliteEventLogStorage(str(tmp_path / "ours")), SqliteEventLogStorage(str(tmp_path / "theirs"))
+    for e in entries:
+        ours.store_event(e)
+        theirs.store_event(e)
+    for shard in ["index", *summary.run_ids]:
+        for table in TABLES if shard == "index" else ("event_logs",):
+            mine, dagsters = _dump(tmp_path / "ours" / f"{shard}.db", table), _dump(
+                tmp_path / "theirs" / f"{shard}.db", table)
+            assert mine == dagsters, (shard, table)
+            assert mine or table == "asset_event_tags" or shard != "index", (shard, table)
+
+
+def test_storage_is_the_configured_default(monkeypatch, tmp_path):
+    isolate(monkeypatch, tmp_path)
+    instance = get_instance()
+    assert isinstance(instance.event_log_storage, KeptSqliteEventLogStorage)
+    assert isinstance(instance.run_storage, KeptSqliteRunStorage)
+    # the project's dagster.yaml (used by `dagster dev` from the checkout) names the same storage
+    assert "resources.sqlite_storage" in (ROOT / "dagster.yaml").read_text()
+
+
+def test_concurrent_first_use_of_a_home(tmp_path):
+    """Four processes open an empty home at once (a build, the UI, the daemon...): none fails."""
+    env = {**os.environ, "CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    code = "from ctx_assets.defs.runner import get_instance; i = get_instance(); print(len(i.get_runs()))"
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-500:] for _, err in results]
+    assert [out.strip() for out, _ in results] == ["0"] * 4
+
+
+def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_path):
+    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    manifest = small_manifest(tmp_path, n=60)
+    out = tmp_path / "out"
+    assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "provenance" not in p.name}
+    proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out", str(out),
+                             "--all"], cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while "stage artisan" not in (line := proc.stderr.readline()):  # killed while artifacts are being built
+        assert line and time.monotonic() < deadline, "the build never reached the artisan stage"
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    for path, data in before.items():  # every file whole: the old bytes or the identical new ones
+        assert path.read_bytes() == data, path
+    r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    r = run_ctx("build", str(manifest), "--out", str(out), "--all", env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_build_and_a_reader_share_one_home(tmp_path):
+    """While a build writes, another process reads the same home (as the UI and the daemon do)."""
+    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    manifest = small_manifest(tmp_path, n=40)
+    build = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out",
+                              str(tmp_path / "out")], cwd=ROOT, env={**os.environ, **env},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    reads = 0
+    while build.poll() is None:
+        r = run_ctx("status", str(manifest), "--out", str(tmp_path / "out"), "--json", env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+        reads += 1
+    assert build.returncode == 0, build.stderr.read()[-2000:]
+    assert reads >= 1
+    os.environ.update(env)
+    try:
+        runs = get_instance().get_runs(RunsFilter(statuses=[DagsterRunStatus.SUCCESS]))
+        assert len(runs) == 3
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
