@@ -14,7 +14,7 @@ from ctx_assets.core import yamlout
 from ctx_assets.core.generators.base import Rendered
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.pipeline import build_without_orchestrator
-from ctx_assets.core.sli import DEFAULT_SOURCE, has_range, promql, split_ratio, with_window
+from ctx_assets.core.sli import DEFAULT_SOURCE, has_range, promql, source_query, split_ratio, with_window
 from ctx_assets.core.validate import validate_file
 
 from .bundles import artifacts, bundle
@@ -132,6 +132,7 @@ def test_bad_sources_are_invalid_input(tmp_path, source, message):
 
 def test_query_helpers():
     assert promql("PromQL: up") == "up" and promql("prometheus") is None and promql(None) is None
+    assert source_query("promql:slo:sli_error:ratio_rate1d") is None  # our own records: the default SLI
     assert with_window("rate(a[5m]) / rate(b[1h:5m]) + c[30d]", "2h") == "rate(a[2h]) / rate(b[1h:5m]) + c[2h]"
     assert split_ratio("sum(a) / sum(b)") == ("sum(a)", "sum(b)")
     assert split_ratio("sum(a / b)") is None and split_ratio('a{x="/"} / b / c') is None

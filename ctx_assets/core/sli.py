@@ -28,6 +28,7 @@ from contracts.export import DerivationRule
 from .units import is_availability_metric, is_latency_metric
 
 PROMQL_PREFIX = "promql:"
+OWN_RECORDS = ("slo:sli_error:", "slo:error_budget:")  # recording rules of the generated PrometheusRule
 _RANGE = re.compile(r"\[(\d+(?:ms|s|m|h|d|w|y))\]")
 _TO_BASE = {"%": 0.01, "ms": 0.001, "rpm": 1 / 60}
 _OFF_TARGET = {"gte": "<", "lte": ">", "eq": "!="}  # the comparison that means "target missed"
@@ -39,6 +40,14 @@ def promql(data_source: Any) -> str | None:
     if isinstance(data_source, str) and data_source[:len(PROMQL_PREFIX)].lower() == PROMQL_PREFIX:
         return data_source[len(PROMQL_PREFIX):].strip() or None
     return None
+
+
+def source_query(data_source: Any) -> str | None:
+    """The query a key result is measured by, when it can drive an SLI: not one that reads the SLO
+    recording rules this product generates (`promql:slo:sli_error:ratio_rate1d`, as a migrated v1.1
+    manifest has) — those are the default SLI already, and as its source they would be circular."""
+    q = promql(data_source)
+    return None if q is None or any(r in q for r in OWN_RECORDS) else q
 
 
 def substitute(query: str, target: str, namespace: str) -> str:
@@ -124,7 +133,7 @@ class SliSources:
         found: list[KeyResultQuery] = []
         for i, o in enumerate(objectives):
             for j, kr in enumerate(o.key_results):
-                q = promql(kr.data_source)
+                q = source_query(kr.data_source)
                 if q:
                     found.append(KeyResultQuery(
                         f"strategy.objectives[{i}].keyResults[{j}].dataSource", o.id, kr.metric_key, str(kr.unit),

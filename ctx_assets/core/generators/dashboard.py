@@ -18,7 +18,7 @@ from grafana_foundation_sdk.models.text import TextMode
 from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
-from ..sli import has_range, promql, substitute, with_window
+from ..sli import has_range, source_query, substitute, with_window
 from ..units import is_availability_metric, matcher, metric_name
 from ._common import designed
 from .base import Design, Rendered
@@ -34,7 +34,7 @@ def _kpi_query(kr: dict[str, Any], p: dict[str, Any], budget_windows: set[str]) 
     our own rules, else a `kpi:` recording rule."""
     key, unit, sel = kr["metricKey"].lower(), kr["unit"], p["selector"]
     scale = {"ms": " * 1000", "rpm": " * 60"}.get(unit, "")
-    if q := promql(kr.get("dataSource")):
+    if q := source_query(kr.get("dataSource")):
         q = substitute(q, p["target"], p["namespace"])
         if unit == "%":
             return f"100 * ({q})", "percent"
