@@ -15,7 +15,17 @@ def test_postgres_instance_config_loads(monkeypatch):
     assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
 
 
-def test_default_instance_config_is_sqlite(monkeypatch, tmp_path):
+def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_path):
+    """The project's dagster.yaml (what `dagster dev` uses from the checkout) and the home `ctx` writes
+    both name the kept-connected SQLite storage, and it opens."""
+    from dagster import DagsterInstance
+
+    from ctx_assets.defs.runner import DEFAULT_INSTANCE_YAML
+    from resources.sqlite_storage import KeptSqliteEventLogStorage
+
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     cfg, _ = dagster_instance_config(str(ROOT), "dagster.yaml")
-    assert "sqlite" in cfg["storage"]
+    assert cfg["storage"]["custom"]["class"] == "KeptSqliteStorage"
+    (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    assert isinstance(DagsterInstance.from_config(str(tmp_path)).event_log_storage, KeptSqliteEventLogStorage)
+    assert "class: KeptSqliteStorage" in DEFAULT_INSTANCE_YAML
