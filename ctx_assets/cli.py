@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -218,19 +219,42 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     from resources.telemetry import trace_file
 
-    from .trace_view import find_trace, load_traces, render, summary
+    from .trace_view import document, find_trace, load_traces, render, span_tree
 
     path = trace_file()
     traces = load_traces(path)
+    if args.artifact or args.checksum:
+        return _trace_lookup(traces, args, path)
     tid = find_trace(traces, None if args.last or not args.run_id else args.run_id)
     if tid is None:
         raise CliError(f"no trace {'for ' + args.run_id if args.run_id else 'yet'} in {path}; run `ctx build` first")
     spans = traces[tid]
     if args.json:
-        _print_json({**summary(spans), "tree": render(spans, show_passed=True).splitlines()})
+        _print_json(document(spans))
     else:
         print(f"trace {tid}")
-        print(render(spans, show_passed=args.all_gates))
+        print(render(span_tree(spans), show_passed=args.all_gates))
+    return EXIT_OK
+
+
+def _trace_lookup(traces: dict, args: argparse.Namespace, path: Path) -> int:
+    """`ctx trace --artifact ID` / `--checksum SHA`: which runs produced it, newest first."""
+    from .trace_view import producers
+
+    sha = (args.checksum or "").lower().removeprefix("sha256:")
+    if args.checksum and not re.fullmatch(r"[0-9a-f]{8,64}", sha):
+        raise CliError(f"--checksum {args.checksum!r}: expected 8 to 64 hex digits of a sha256")
+    found = producers(traces, artifact_id=args.artifact or None, checksum=sha or None)
+    what = f"artifact {args.artifact}" if args.artifact else f"checksum {args.checksum}"
+    if args.json:
+        _print_json({"query": {"artifact": args.artifact, "checksum": sha or None}, "produced_by": found})
+        return EXIT_OK if found else EXIT_INVALID_INPUT
+    if not found:
+        raise CliError(f"no run in {path} produced {what}")
+    for r in found:
+        print(f"{r['artifact_id']}  {r['status'] or '?':<8} {r['start']}  run {r['run_id']}  trace {r['trace_id']}"
+              f"  ({r['matched']} match, content sha256 {str(r['content_checksum'] or '')[:12]})")
+    print(f"ctx trace {found[0]['trace_id']}   # the whole run that made the newest one")
     return EXIT_OK
 
 
@@ -257,7 +281,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import os
     import subprocess
 
     from ctx_assets.defs.runner import dagster_home
@@ -359,7 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_id", nargs="?", help="Dagster run id, build id or trace id")
     s.add_argument("--last", action="store_true", help="the most recent run (default)")
     s.add_argument("--all-gates", action="store_true", help="also show passed gates")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="span objects (see docs/tracing.md)")
+    s.add_argument("--artifact", metavar="ID", help="which runs produced this artifact id")
+    s.add_argument("--checksum", metavar="SHA",
+                   help="which runs produced a file with this content sha256 or contextcore.io/source-checksum")
     s.set_defaults(func=cmd_trace)
 
     s = sub.add_parser("migrate", help="convert a ContextCore v1.1 manifest (contextcore.io/v1alpha1) to v2")
@@ -392,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ctx: error: {e}", file=sys.stderr)
         return e.code
+    except BrokenPipeError:  # `ctx trace | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail
+        return EXIT_OK
     except KeyboardInterrupt:
         print("ctx: interrupted", file=sys.stderr)
         return 130

@@ -140,7 +140,7 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
         for r in results:  # written before anything is recorded: a recorded artifact is on disk
             if r.status == BUILT:
                 store.write(r.output_path, r.content or b"")
-        span_ids = tracer.artifacts(context, results, source_checksum, key_of=p.key)
+        span_ids = tracer.artifacts(context, results, source_checksum, key_of=p.key, tasks=index)
         for r in results:
             if r.status == BUILT:
                 task = index[(r.target, r.artifact_type)]

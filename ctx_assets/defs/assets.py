@@ -27,6 +27,7 @@ from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.validate import validate_file
 from resources.output_store import OutputStore
+from resources.questions import METADATA_KEY
 from resources.tracing import PipelineTracer
 
 from .artifacts import artifacts_asset
@@ -59,7 +60,7 @@ def project_assets(p: Project) -> list[Any]:
         with tracer.stage(context, "manifest") as span:
             loaded, model, problems = validate_file(store.manifest_path)
             gate = GateResult.of(GateName.manifest_schema,
-                                 [Violation(field=p.path or "(file)", message=str(p)) for p in problems])
+                                 [Violation(field=pr.path or "(file)", message=str(pr)) for pr in problems])
             tracer.gate(span, gate)
             checksum = loaded.checksum if loaded else sha256_hex(str(problems).encode())
             tracer.set_manifest(context, checksum, model.project_id if model else None)
@@ -112,6 +113,7 @@ def project_assets(p: Project) -> list[Any]:
             if not seed.blocked:
                 for rel, data in seed.files.items():
                     store.write(rel, data)
+                meta[METADATA_KEY] = tracer.open_questions(seed.open_questions, seed.seed["tasks"])
                 targets = sorted({t["target"] for t in seed.seed["tasks"]})
                 current = set(context.instance.get_dynamic_partitions(p.targets.name))
                 added, removed = sorted(set(targets) - current), sorted(current - set(targets))
@@ -119,8 +121,8 @@ def project_assets(p: Project) -> list[Any]:
                     context.instance.add_dynamic_partitions(p.targets.name, added)
                 for t in removed:
                     context.instance.delete_dynamic_partition(p.targets.name, t)
-                meta = {"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
-                        "targets_removed": removed}
+                meta.update({"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
+                             "targets_removed": removed})
             chain = seed.seed.get("provenance", {}).get("chain", [{}, {}, {}])
             yield MaterializeResult(
                 data_version=DataVersion(chain[2].get("seed_checksum", "blocked")),
