@@ -27,17 +27,10 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
-from ctx_assets.defs.artifacts import _gates, _spec, artifact_key
-from ctx_assets.defs.gates import (
-    ARTIFACT_GATES_CHECK,
-    EXPORT_GATES,
-    MANIFEST_GATES,
-    SEED_GATES,
-    artifact_gates_spec,
-    specs,
-)
-from ctx_assets.defs.jobs import JOBS
-from ctx_assets.defs.partitions import TARGETS
+from ctx_assets.defs.artifacts import artifact_checks, artifact_specs
+from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, EXPORT_GATES, MANIFEST_GATES, SEED_GATES, specs
+from ctx_assets.defs.jobs import project_jobs
+from ctx_assets.defs.project import project_of
 
 
 def _noop(gates: list[GateName]) -> MaterializeResult:
@@ -46,26 +39,26 @@ def _noop(gates: list[GateName]) -> MaterializeResult:
 
 def floor_definitions(targets: list[str]) -> Any:
     def factory(manifest_path: str, out_dir: str, tracing: bool = True) -> Definitions:
-        @asset(key="manifest", check_specs=specs("manifest", MANIFEST_GATES))
+        p = project_of(manifest_path)
+
+        @asset(key=p.key("manifest"), check_specs=specs(p.key("manifest"), MANIFEST_GATES))
         def manifest_asset():
             return _noop(MANIFEST_GATES)
 
-        @asset(key="export", deps=["manifest"], check_specs=specs("export", EXPORT_GATES))
+        @asset(key=p.key("export"), deps=[p.key("manifest")], check_specs=specs(p.key("export"), EXPORT_GATES))
         def export_asset():
             return _noop(EXPORT_GATES)
 
-        @asset(key="context_seed", deps=["export"], check_specs=specs("context_seed", SEED_GATES))
+        @asset(key=p.key("context_seed"), deps=[p.key("export")], check_specs=specs(p.key("context_seed"), SEED_GATES))
         def seed_asset(context):
-            known = set(context.instance.get_dynamic_partitions(TARGETS.name))
-            context.instance.add_dynamic_partitions(TARGETS.name, [t for t in targets if t not in known])
+            known = set(context.instance.get_dynamic_partitions(p.targets.name))
+            context.instance.add_dynamic_partitions(p.targets.name, [t for t in targets if t not in known])
             return _noop(SEED_GATES)
 
-        @multi_asset(name="artifacts", specs=[_spec(t) for t in TYPE_ORDER],
-                     check_specs=[artifact_gates_spec(artifact_key(t.value), _gates(t.value), TARGETS)
-                                  for t in TYPE_ORDER],
+        @multi_asset(name="artifacts", specs=artifact_specs(p), check_specs=artifact_checks(p),
                      can_subset=True, backfill_policy=BackfillPolicy.single_run())
         def artifacts(context):
-            keys = [k for k in (artifact_key(t.value) for t in TYPE_ORDER) if k in context.selected_asset_keys]
+            keys = [k for k in (p.key(t.value) for t in TYPE_ORDER) if k in context.selected_asset_keys]
             for key in keys:
                 for pk in context.partition_keys:
                     yield AssetMaterialization(asset_key=key, partition=pk, metadata={
@@ -79,11 +72,11 @@ def floor_definitions(targets: list[str]) -> Any:
                         target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
                             storage_id=ids[pk], run_id=context.run.run_id, timestamp=0.0))
 
-        @asset(key="provenance", deps=["context_seed", *[artifact_key(t.value) for t in TYPE_ORDER]])
+        @asset(key=p.key("provenance"), deps=[p.key("context_seed"), *[p.key(t.value) for t in TYPE_ORDER]])
         def provenance_asset():
             return MaterializeResult()
 
-        return Definitions(assets=[manifest_asset, export_asset, seed_asset, artifacts, provenance_asset], jobs=JOBS,
-                           executor=in_process_executor)
+        return Definitions(assets=[manifest_asset, export_asset, seed_asset, artifacts, provenance_asset],
+                           jobs=project_jobs(p), executor=in_process_executor)
 
     return factory

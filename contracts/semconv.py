@@ -60,9 +60,20 @@ def gate_violation_message(i: int) -> str:
 EVENT_SIZE_ESTIMATE = "size.estimate"
 SIZE_PREFIX, CALIBRATION_PREFIX, CHECKSUM_PREFIX = "size.", "calibration.", "checksum."
 
+# Open guidance questions as spans under plan ingestion (seed Part 3: "question spans linked to
+# affected task spans"): the question links to each artifact it constrains, the artifact back.
+SPAN_QUESTION = "question"  # span name: "question Q-ID"
+QUESTION_ID = "question.id"
+QUESTION_STATUS = "question.status"
+QUESTION_PRIORITY = "question.priority"
+QUESTION_TEXT = "question.text"
+QUESTION_ARTIFACTS = "question.artifacts"  # how many artifacts the question constrains
+
 # Links
 LINK_TYPE = "link.type"
 LINK_DEPENDS_ON = "depends_on"
+LINK_CONSTRAINS = "constrains"  # question -> artifact
+LINK_CONSTRAINED_BY = "constrained_by"  # artifact -> question
 
 # Baggage
 BAGGAGE_PROJECT_ID = "project.id"
@@ -74,6 +85,14 @@ METRIC_GATE_VIOLATIONS = "pipeline_gate_violations_total"
 METRIC_RUNS = "pipeline_runs_total"
 METRIC_CALIBRATION_MISMATCH = "pipeline_calibration_mismatch_total"
 METRIC_RUN_DURATION = "cicd.pipeline.run.duration"
+
+# Structured JSON log lines (ContextCore dual telemetry): the `event` field names what happened, so
+# the Loki ruler can derive the metrics above from the logs (examples/ctx-assets.contextcore.yaml).
+LOG_EVENT = "event"
+LOG_RUN_END = "pipeline.run"  # with result, duration_seconds
+LOG_STAGE_END = "stage.end"  # with stage, result, duration_seconds
+# gate lines use EVENT_GATE ("gate.validation") with gate, result, violations, artifact_type
+LOG_FIELDS = (LOG_EVENT, "stage", "artifact_id", "artifact_type", "gate", "result", "violations", "duration_seconds")
 
 # Span names
 SPAN_BUILD = "ctx build"

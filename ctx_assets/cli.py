@@ -239,19 +239,42 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     from resources.telemetry import trace_file
 
-    from .trace_view import find_trace, load_traces, render, summary
+    from .trace_view import document, find_trace, load_traces, render, span_tree
 
     path = trace_file()
     traces = load_traces(path)
+    if args.artifact or args.checksum:
+        return _trace_lookup(traces, args, path)
     tid = find_trace(traces, None if args.last or not args.run_id else args.run_id)
     if tid is None:
         raise CliError(f"no trace {'for ' + args.run_id if args.run_id else 'yet'} in {path}; run `ctx build` first")
     spans = traces[tid]
     if args.json:
-        _print_json({**summary(spans), "tree": render(spans, show_passed=True).splitlines()})
+        _print_json(document(spans))
     else:
         print(f"trace {tid}")
-        print(render(spans, show_passed=args.all_gates))
+        print(render(span_tree(spans), show_passed=args.all_gates))
+    return EXIT_OK
+
+
+def _trace_lookup(traces: dict, args: argparse.Namespace, path: Path) -> int:
+    """`ctx trace --artifact ID` / `--checksum SHA`: which runs produced it, newest first."""
+    from .trace_view import producers
+
+    sha = (args.checksum or "").lower().removeprefix("sha256:")
+    if args.checksum and not re.fullmatch(r"[0-9a-f]{8,64}", sha):
+        raise CliError(f"--checksum {args.checksum!r}: expected 8 to 64 hex digits of a sha256")
+    found = producers(traces, artifact_id=args.artifact or None, checksum=sha or None)
+    what = f"artifact {args.artifact}" if args.artifact else f"checksum {args.checksum}"
+    if args.json:
+        _print_json({"query": {"artifact": args.artifact, "checksum": sha or None}, "produced_by": found})
+        return EXIT_OK if found else EXIT_INVALID_INPUT
+    if not found:
+        raise CliError(f"no run in {path} produced {what}")
+    for r in found:
+        print(f"{r['artifact_id']}  {r['status'] or '?':<8} {r['start']}  run {r['run_id']}  trace {r['trace_id']}"
+              f"  ({r['matched']} match, content sha256 {str(r['content_checksum'] or '')[:12]})")
+    print(f"ctx trace {found[0]['trace_id']}   # the whole run that made the newest one")
     return EXIT_OK
 
 
@@ -281,19 +304,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     """`dagster dev` as a tree of processes ctx owns: a stop signal to ctx stops all of them (processes.py)."""
     from ctx_assets.defs.owners import owner_env
-    from ctx_assets.defs.runner import get_instance
+    from ctx_assets.defs.runner import dagster_home, get_instance
+    from ctx_assets.workspaces import WorkspaceError, manifests_in, write_workspace
 
     from .processes import run_owned
 
     if args.out:
         check_out_dir(Path(args.out))
     get_instance().dispose()  # fails the runs a dead ctx left unfinished; one line if the instance is unusable
-    env = {**os.environ, **owner_env()}  # DAGSTER_HOME: set by get_instance; the sensor's runs name ctx as owner
-    if args.path:
-        env["CTX_MANIFEST"] = args.path
-    if args.out:
-        env["CTX_OUT"] = args.out
+    home = dagster_home()
+    env = {**os.environ, "DAGSTER_HOME": str(home), **owner_env()}  # the sensor's runs name this ctx as owner
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    try:
+        manifests = manifests_in(args.paths)
+        if len(manifests) > 1:  # one code location per manifest, each bundle in OUT/<project id>
+            workspace = write_workspace(manifests, Path(args.out or "out"), home / "ui-workspace")
+    except WorkspaceError as e:
+        print(f"ctx: error: {e}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    if len(manifests) == 1:
+        env["CTX_MANIFEST"] = str(manifests[0])
+        if args.out:
+            env["CTX_OUT"] = args.out
     argv = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]  # same env as ctx
     argv += ["-w", str(workspace)] if workspace.exists() else ["-m", "ctx_assets.definitions"]
     print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
@@ -403,7 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_id", nargs="?", help="Dagster run id, build id or trace id")
     s.add_argument("--last", action="store_true", help="the most recent run (default)")
     s.add_argument("--all-gates", action="store_true", help="also show passed gates")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="span objects (see docs/tracing.md)")
+    s.add_argument("--artifact", metavar="ID", help="which runs produced this artifact id")
+    s.add_argument("--checksum", metavar="SHA",
+                   help="which runs produced a file with this content sha256 or contextcore.io/source-checksum")
     s.set_defaults(func=cmd_trace)
 
     s = sub.add_parser("migrate", help="convert a ContextCore v1.1 manifest (contextcore.io/v1alpha1) to v2")
@@ -412,8 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_migrate)
 
     s = sub.add_parser("ui", help="serve the Dagster UI (lineage, checks, sensor) on 127.0.0.1")
-    s.add_argument("path", nargs="?", help="manifest (default: the bundled example or $CTX_MANIFEST)")
-    s.add_argument("--out", help="output folder")
+    s.add_argument("paths", nargs="*", metavar="PATH",
+                   help="manifests or folders of *.contextcore.yaml, one code location each "
+                        "(default: the bundled example or $CTX_MANIFEST)")
+    s.add_argument("--out", help="output folder (with several manifests: the parent of one folder per project)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=3000)
     s.set_defaults(func=cmd_ui)
@@ -442,8 +479,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(args, str(e), EXIT_ENVIRONMENT if isinstance(e, EnvironmentFault) else
                      getattr(e, "code", EXIT_INVALID_INPUT))
-    except BrokenPipeError:
-        raise  # not an environment fault; `ctx trace | head` is handled where it happens
+    except BrokenPipeError:  # `ctx trace | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail
+        return EXIT_OK
     except OSError as e:  # disk full, permission, read-only file system outside a Dagster run
         if args.debug:
             raise

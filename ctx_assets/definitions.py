@@ -1,4 +1,8 @@
-"""The Dagster code location: thin wiring of assets, checks, sensors and resources."""
+"""The Dagster code location of one manifest: thin wiring of assets, checks, sensors and resources.
+
+`defs` is the manifest named by CTX_MANIFEST (default: the bundled example); `ctx ui a.yaml b.yaml`
+serves one such location per manifest on one instance (asset keys prefixed by each project id).
+"""
 
 from dagster import Definitions, in_process_executor
 
@@ -6,18 +10,21 @@ from resources.output_store import OutputStore, default_manifest, default_out
 from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 
-from .defs.assets import ALL_ASSETS
-from .defs.jobs import JOBS
+from .defs.assets import project_assets
+from .defs.jobs import project_jobs
+from .defs.project import project_of
 from .defs.sensors import manifest_sensor
 
 
 def build_definitions(manifest_path: str | None = None, out_dir: str | None = None,
                       tracing: bool = True) -> Definitions:
     manifest = manifest_path or default_manifest()
+    project = project_of(manifest)
+    jobs = project_jobs(project)
     return Definitions(
-        assets=ALL_ASSETS,
-        jobs=JOBS,
-        sensors=[manifest_sensor],
+        assets=project_assets(project),
+        jobs=jobs,
+        sensors=[manifest_sensor(project, jobs)],
         # In process: a process per step costs ~1 s each (SPEC §3); see docs/scaling.md to distribute.
         executor=in_process_executor,
         resources={"store": OutputStore(manifest_path=manifest, out_dir=out_dir or default_out(manifest)),

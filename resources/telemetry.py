@@ -27,8 +27,9 @@ from opentelemetry.sdk.metrics.export import (
     MetricReader,
     PeriodicExportingMetricReader,
 )
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
@@ -36,9 +37,13 @@ from contracts import semconv as sc
 from ctx_assets.core.secrets import redact_text, scrub
 
 from .otlp_json import JsonLinesSpanExporter
+from .pushgateway import ENV_URL as PUSHGATEWAY_ENV
+from .pushgateway import PushgatewayReader
 
 log = logging.getLogger("ctx_assets")
 DEFAULT_OTLP_TIMEOUT_S = 3.0
+# Stage and run durations in seconds: milliseconds for a stage of a small build to minutes for a large one.
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 
 def project_home() -> Path:
@@ -216,7 +221,9 @@ class Telemetry:
         resource = Resource.create({sc.SERVICE_NAME: sc.SERVICE_NAME_VALUE,
                                     **({sc.PROJECT_ID: project_id} if project_id else {})})
         _DOWN.clear()  # new providers try the backend again
-        self.tracer_provider = TracerProvider(resource=resource)
+        # A question that concerns every artifact links to all of them (resources/questions.py).
+        links = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "10000"))
+        self.tracer_provider = TracerProvider(resource=resource, span_limits=SpanLimits(max_links=links))
         self.tracer_provider.add_span_processor(BaggageToAttributes())
         # A 1,000-target build ends ~21,000 spans within seconds: the default queue (2,048) would drop most.
         self.tracer_provider.add_span_processor(BatchSpanProcessor(
@@ -230,11 +237,17 @@ class Telemetry:
 
             self.tracer_provider.add_span_processor(SimpleSpanProcessor(RedactingExporter(exp)))
         readers: list[MetricReader] = [metric_reader] if metric_reader else []
+        gateway = os.environ.get(PUSHGATEWAY_ENV)
+        self.pusher = PushgatewayReader(gateway, project_home() / "metrics" / "pipeline.json", _timeout()) \
+            if gateway else None
+        readers += [self.pusher] if self.pusher else []
         m_exp = _otlp_metric_exporter()
         if m_exp:
             readers.append(PeriodicExportingMetricReader(m_exp, export_interval_millis=60000,
                                                          export_timeout_millis=int(_timeout() * 1000)))
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers, views=[
+            View(instrument_name=name, aggregation=ExplicitBucketHistogramAggregation(SECONDS_BUCKETS))
+            for name in (sc.METRIC_STAGE_DURATION, sc.METRIC_RUN_DURATION)])
         self.tracer = self.tracer_provider.get_tracer("ctx_assets")
         meter = self.meter_provider.get_meter("ctx_assets")
         self.stage_duration = meter.create_histogram(sc.METRIC_STAGE_DURATION, unit="s",
@@ -246,6 +259,8 @@ class Telemetry:
                                                          description="designs whose tier mismatched their type")
         self.run_duration = meter.create_histogram(sc.METRIC_RUN_DURATION, unit="s",
                                                    description="duration of a pipeline run")
+        if self.pusher:  # the totals so far (and the zero series) before this process counts anything
+            self.pusher.push()
 
     @classmethod
     def get(cls) -> Telemetry:
@@ -269,6 +284,8 @@ class Telemetry:
             cls._current = None
 
     def flush(self) -> None:
+        if self.pusher:
+            self.pusher.push()
         deadline = time.monotonic() + 9
         self.tracer_provider.force_flush(timeout_millis=int(max(0.5, deadline - time.monotonic()) * 1000))
 
@@ -287,7 +304,7 @@ class JsonLogFormatter(logging.Formatter):
                 "message": redact_text(record.getMessage())}
         if ctx.is_valid:
             body["trace_id"], body["span_id"] = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
-        for key in ("stage", "artifact_id", "gate", "result"):
+        for key in sc.LOG_FIELDS:
             if hasattr(record, key):
                 body[key] = getattr(record, key)
         return json.dumps(body)

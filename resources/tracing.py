@@ -12,9 +12,10 @@ artifacts as they finish.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from dagster import AssetKey, ConfigurableResource, InitResourceContext
@@ -29,6 +30,7 @@ from ctx_assets.core.artifact_types import TYPES
 from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult
 from ctx_assets.core.secrets import redact_text
 
+from .questions import METADATA_KEY, QuestionSpans
 from .telemetry import Telemetry, log
 
 ARTIFACT_TYPES = {t.value for t in TYPES}
@@ -88,6 +90,7 @@ class BuildTrace:
         self.spans: dict[str, SpanContext] = {}  # artifact id -> span, for links across the build's runs
         self.failures: list[str] = []
         self.run_ids: list[str] = []
+        self.questions: QuestionSpans | None = None  # open until the build ends (links to every artifact)
         self.started = time.monotonic()
 
     def set_manifest(self, checksum: str, project_id: str | None) -> None:
@@ -114,6 +117,8 @@ class BuildTrace:
     def finish(self) -> None:
         ok = not self.failures
         self.span.set_attribute("ctx.dagster.run_ids", self.run_ids)
+        if self.questions:
+            self.questions.end()
         _end_root(self.span, ok, self.failures, self.telemetry, time.monotonic() - self.started)
         BuildTrace.current = None
         self.telemetry.flush()
@@ -125,6 +130,9 @@ def _end_root(span: Span, ok: bool, failures: list[str], tel: Telemetry, seconds
     span.set_attribute(sc.TASK_STATUS, sc.STATUS_DONE if ok else sc.STATUS_FAILED)
     if not ok:
         span.set_status(Status(StatusCode.ERROR, _clean("; ".join(failures)[:500])))
+    with trace.use_span(span):  # the log line carries the run's trace and span ids
+        log.info("pipeline run %s", result, extra={sc.LOG_EVENT: sc.LOG_RUN_END, "result": result,
+                                                   "duration_seconds": round(seconds, 3)})
     span.end()
     tel.runs.add(1, {"result": result})
     tel.run_duration.record(seconds, {"result": result, sc.CICD_PIPELINE_NAME: sc.PIPELINE_NAME})
@@ -141,6 +149,7 @@ class _RunState:
         self.selected: list[str] = []
         self.partition: str | None = None
         self.spans: dict[str, SpanContext] = {}
+        self.questions: QuestionSpans | None = None  # this run's, or read from the seed's metadata
         self.started = 0.0
 
 
@@ -158,7 +167,7 @@ class PipelineTracer(ConfigurableResource):
         tel = Telemetry.get()
         run = context.run
         st.started = time.monotonic()
-        st.selected = sorted(k.to_user_string() for k in (run.asset_selection or [])) if run else []
+        st.selected = sorted(k.path[-1] for k in (run.asset_selection or [])) if run else []
         st.partition = run.tags.get("dagster/partition") if run else None
         run_id = run.run_id if run else "unknown"
         st.build = BuildTrace.current
@@ -188,6 +197,8 @@ class PipelineTracer(ConfigurableResource):
             if name not in st.executed:
                 self._blocked_span(name)
         self.end_artisan_stage()
+        if st.questions and not st.build:
+            st.questions.end()
         ok = not st.failed
         if st.build:
             if not ok:
@@ -225,7 +236,7 @@ class PipelineTracer(ConfigurableResource):
     @contextlib.contextmanager
     def stage(self, context: Any, name: str) -> Iterator[Span]:
         st = self._state
-        asset_name = context.asset_key.to_user_string() if hasattr(context, "asset_key") else name
+        asset_name = context.asset_key.path[-1] if hasattr(context, "asset_key") else name
         st.executed.add(asset_name)
         if not self.enabled or st.context is None:
             yield trace.INVALID_SPAN
@@ -243,7 +254,9 @@ class PipelineTracer(ConfigurableResource):
                     st.failed[asset_name] = f"exception in {name}: {type(e).__name__}"
                     raise
                 failed = [g for g in getattr(span, "_ctx_gates", []) if g.blocks]
-                log.info("stage %s %s", name, "failed" if failed else "done", extra={"stage": name})
+                log.info("stage %s %s", name, "failed" if failed else "done", extra={
+                    sc.LOG_EVENT: sc.LOG_STAGE_END, "stage": name, "result": "failed" if failed else "done",
+                    "duration_seconds": round(time.monotonic() - started, 4)})
                 if failed:
                     st.failed[asset_name] = f"{failed[0].gate.value} on {name}"
                     span.set_status(Status(StatusCode.ERROR, f"gate {failed[0].gate.value} failed"))
@@ -266,10 +279,12 @@ class PipelineTracer(ConfigurableResource):
             span._ctx_gates = gates  # type: ignore[attr-defined]
         gates.append(g)
         span.add_event(sc.EVENT_GATE, gate_attributes(g))
-        if g.result == GateOutcome.failed:
-            log.warning("gate %s failed%s: %s", g.gate.value, f" on {g.artifact_id}" if g.artifact_id else "",
-                        "; ".join(f"{v.field}: {v.message}" for v in g.violations[:3]),
-                        extra={"gate": g.gate.value, "result": "failed"})
+        if g.violations:  # one JSON line per gate with violations: Loki derives the gate metrics from them
+            log.log(logging.WARNING if g.result == GateOutcome.failed else logging.INFO, "gate %s %s%s: %s",
+                    g.gate.value, g.result.value, f" on {g.artifact_id}" if g.artifact_id else "",
+                    "; ".join(f"{v.field}: {v.message}" for v in g.violations[:3]),
+                    extra={sc.LOG_EVENT: sc.EVENT_GATE, "gate": g.gate.value, "result": g.result.value,
+                           "violations": len(g.violations), "artifact_type": g.details.get("artifact_type", "")})
 
     def checksums(self, span: Span, source: str, output: str) -> None:
         if span.is_recording():
@@ -287,15 +302,38 @@ class PipelineTracer(ConfigurableResource):
                 st.context = baggage.set_baggage(sc.BAGGAGE_PROJECT_ID, project_id, st.context)
             st.context = baggage.set_baggage(sc.BAGGAGE_MANIFEST_CHECKSUM, checksum, st.context)
 
+    def open_questions(self, questions: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, str]:
+        """Question spans under the current stage span (plan_ingestion); returns their ids for the
+        context_seed materialization metadata, where runs in other processes find them."""
+        st = self._state
+        if not self.enabled or st.context is None:
+            return {}
+        qs = QuestionSpans.start(Telemetry.get().tracer, None, questions, tasks)  # parent: the current stage
+        st.questions = qs
+        if st.build:
+            st.build.questions = qs
+        return qs.ids()
+
+    def _questions(self, context: Any, seed_key: AssetKey) -> QuestionSpans:
+        """The question spans artifact spans link to: the build's, this run's, or the seed's metadata."""
+        st = self._state
+        if st.questions is None:
+            st.questions = (st.build.questions if st.build else None) or QuestionSpans.from_ids(
+                _seed_metadata(context, seed_key).get(METADATA_KEY))
+        return st.questions
+
     def trace_id(self, context: Any) -> str | None:
         st = self._state
         span = st.build.span if st.build else st.span
         return f"{span.get_span_context().trace_id:032x}" if span is not None and self.enabled else None
 
-    def artifacts(self, context: Any, results: list[ArtifactResult], source_checksum: str) -> dict[str, dict[str, str]]:
+    def artifacts(self, context: Any, results: list[ArtifactResult], source_checksum: str,
+                  key_of: Callable[[str], AssetKey] = AssetKey,
+                  tasks: dict[tuple[str, str], dict[str, Any]] | None = None) -> dict[str, dict[str, str]]:
         """Spans for artifacts already built (one range run builds many at once): each under the run's
         artisan stage with its real start and durations, DESIGN and IMPLEMENT children, gates as events,
-        links to the spans it was built from; blocked ones name what blocked them.
+        links to the spans it was built from and (`tasks`: seed tasks by (target, type)) to the open
+        questions that constrain it, both ways; blocked ones name what blocked them.
         Returns {artifact id: {trace_id, span_id}} for the materialization metadata."""
         st = self._state
         ids: dict[str, dict[str, str]] = {}
@@ -312,11 +350,13 @@ class PipelineTracer(ConfigurableResource):
             return ids
         tel = Telemetry.get()
         stage = self._artisan_stage()
+        questions = self._questions(context, key_of("context_seed"))
         for r in results:
-            links = []
+            task = (tasks or {}).get((r.target, r.artifact_type), {})
+            links = questions.links_for(task)  # constrained_by: the open questions that constrain it
             for dep in TYPES[r.artifact_type].depends_on:
                 dep_id = f"{r.target}-{dep.slug}"
-                ctx = st.spans.get(dep_id) or _materialized_span(context, dep.value, r.target)
+                ctx = st.spans.get(dep_id) or _materialized_span(context, key_of(dep.value), r.target)
                 if ctx is not None:
                     links.append(Link(ctx, {sc.LINK_TYPE: sc.LINK_DEPENDS_ON, sc.PIPELINE_ARTIFACT_ID: dep_id}))
             base = {sc.PIPELINE_ARTIFACT_ID: r.artifact_id, sc.PIPELINE_ARTIFACT_TYPE: r.artifact_type,
@@ -339,6 +379,7 @@ class PipelineTracer(ConfigurableResource):
                 tel.stage_duration.record(total, {sc.PIPELINE_STAGE_NAME: "artisan",
                                                   sc.PIPELINE_ARTIFACT_TYPE: r.artifact_type})
             ctx = span.get_span_context()
+            questions.constrained(task, ctx)
             st.spans[r.artifact_id] = ctx
             ids[r.artifact_id] = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
             self._step()
@@ -358,7 +399,10 @@ class PipelineTracer(ConfigurableResource):
     def end_artisan_stage(self) -> None:
         span = getattr(self._state, "artisan", (None,))[0]
         if span is not None:
-            span.end()
+            seconds = (time.time_ns() - span.start_time) / 1e9 if span.start_time else 0.0
+            with trace.use_span(span, end_on_exit=True):
+                log.info("stage artisan done", extra={sc.LOG_EVENT: sc.LOG_STAGE_END, "stage": "artisan",
+                                                      "result": "done", "duration_seconds": round(seconds, 4)})
 
     def _step(self) -> None:
         st = self._state
@@ -419,13 +463,23 @@ class _ArtifactSpan:
                 f"{msg}: " + "; ".join(f"{v.field}: {v.message}" for v in (gate.violations if gate else [])[:3]))})
 
 
-def _materialized_span(context: Any, dep_type: str, target: str) -> SpanContext | None:
+def _seed_metadata(context: Any, key: AssetKey) -> dict[str, Any]:
+    """The latest context_seed materialization metadata (plain values); empty when there is none."""
+    try:
+        event = context.instance.get_latest_materialization_event(key)
+        mat = event.asset_materialization if event else None
+        return {k: getattr(v, "value", v) for k, v in mat.metadata.items()} if mat else {}
+    except Exception:  # links are best effort; never fail a build over them
+        return {}
+
+
+def _materialized_span(context: Any, key: AssetKey, target: str) -> SpanContext | None:
     """The span of an upstream artifact built in an earlier run, from its materialization metadata."""
     try:
         from dagster import AssetRecordsFilter
 
         records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(dep_type), asset_partitions=[target]), limit=1).records
+            AssetRecordsFilter(asset_key=key, asset_partitions=[target]), limit=1).records
         meta = records[0].asset_materialization.metadata if records else {}
         tid, sid = meta.get("trace_id"), meta.get("span_id")
         if tid and sid:

@@ -159,7 +159,9 @@ class ExternalValidators(ConfigurableResource):
             rules, tests = {}, {}
             for r in todo:
                 (tmp / f"{r.artifact_id}.yaml").write_bytes(yamlout.dump(r.document["spec"]))
-                test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), f"{r.artifact_id}.yaml")
+                (tmp / f"{r.artifact_id}.tested.yaml").write_bytes(
+                    yamlout.dump(PrometheusRuleGenerator.promtool_rules(r.document)))
+                test_doc = PrometheusRuleGenerator.promtool_tests(_rendered(r), f"{r.artifact_id}.tested.yaml")
                 (tmp / f"{r.artifact_id}.test.yaml").write_bytes(yamlout.dump(test_doc))
                 rules[r.artifact_id], tests[r.artifact_id] = f"{r.artifact_id}.yaml", f"{r.artifact_id}.test.yaml"
             check = self._per_file("promtool", [promtool, "check", "rules", *[f"{tmp}/{f}" for f in rules.values()]],

@@ -15,6 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "online-boutique.contextcore.yaml"
+SELF_EXAMPLE = ROOT / "examples" / "ctx-assets.contextcore.yaml"  # the pipeline's own manifest
 SHARED = ROOT.parent / "shared"
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Tests never write the project-local home (.ctx: Dagster instance, traces, validator cache) of the checkout.

@@ -18,7 +18,7 @@ from .conftest import SHARED, require
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 SCHEMAS = SHARED / "schemas"
-BUNDLES = ["example", "seventeen", "low"]
+BUNDLES = ["example", "seventeen", "low", "sources", "self"]
 
 
 @cache

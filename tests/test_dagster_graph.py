@@ -12,11 +12,12 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_EN
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
+from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import compute_status, get_instance, run_build
-from ctx_assets.defs.sensors import manifest_sensor
+from ctx_assets.defs.sensors import PROJECT_TAG
 from resources.output_store import OutputStore
 
-from .conftest import registry_breaking_prometheus_rule
+from .conftest import EXAMPLE, registry_breaking_prometheus_rule
 from .dagster_env import edit, isolate, settle, small_manifest
 
 ALL_TYPES = sorted(t.value for t in TYPE_ORDER)
@@ -48,25 +49,28 @@ def test_full_materialization(env):
     per_target = {g["artifact_id"] for g in s.gates if g["artifact_id"]}
     assert "svc-0001-dashboard" in per_target  # gate results are per target
     instance = get_instance()
-    assert sorted(instance.get_dynamic_partitions("targets")) == ["svc-0000", "svc-0001", "svc-0002"]
+    targets = instance.get_dynamic_partitions(project_of(EXAMPLE).targets.name)
+    assert sorted(targets) == ["svc-0000", "svc-0001", "svc-0002"]
     assert all(r.status == "fresh" for r in compute_status(manifest, out, instance))
 
 
 def _sensor(manifest: Path, out: Path, cursor: str | None = None):
     ctx = build_sensor_context(instance=get_instance(), cursor=cursor,
                                resources={"store": OutputStore(manifest_path=str(manifest), out_dir=str(out))})
-    return manifest_sensor(ctx), ctx
+    from ctx_assets.definitions import build_definitions
+
+    return build_definitions(str(manifest), str(out)).get_sensor_def("manifest_sensor")(ctx), ctx
 
 
 def _requests(result) -> dict[str, list[str]]:
     """{target: types} over every run request, a range request expanded along the partition order."""
-    order = get_instance().get_dynamic_partitions("targets")
+    order = get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name)
     out = {}
     for r in result.run_requests:
         start, end = r.tags.get(RANGE_START), r.tags.get(RANGE_END)
         targets = order[order.index(start):order.index(end) + 1] if start else [r.partition_key]
         for t in targets:
-            out[t] = sorted(k.to_user_string() for k in r.asset_selection)
+            out[t] = sorted(k.path[-1] for k in r.asset_selection)
     return out
 
 
@@ -111,7 +115,7 @@ def test_sensor_adds_a_new_target(env):
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert result.run_requests[0].job_name == "ctx_shared_stages"
     _run_shared(manifest, out)
-    assert "newcomer" in get_instance().get_dynamic_partitions("targets")
+    assert "newcomer" in get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name)
     result, _ = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {"newcomer": ALL_TYPES}
 
@@ -120,7 +124,7 @@ def test_sensor_removes_a_target_partition(env):
     manifest, out, _ = env
     edit(manifest, lambda d: d["spec"]["targets"].pop())
     _run_shared(manifest, out)
-    assert "svc-0002" not in get_instance().get_dynamic_partitions("targets")
+    assert "svc-0002" not in get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name)
     assert (out / "runbooks/svc-0002-runbook.md").exists()  # files of a removed target are kept (documented)
 
 
@@ -208,11 +212,14 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     assert status.status == "stale" and status.cause.startswith("artifacts rebuilt after it: svc-0001-")
 
     instance = get_instance()
-    busy = instance.add_run(DagsterRun(job_name="ctx_artifacts", run_id="0" * 32, status=DagsterRunStatus.STARTED))
+    instance.add_run(DagsterRun(job_name="ctx_artifacts", run_id="1" * 32, tags={PROJECT_TAG: "other"},
+                                status=DagsterRunStatus.STARTED))  # another manifest's run: not waited for
+    busy = instance.add_run(DagsterRun(job_name="ctx_artifacts", run_id="0" * 32, status=DagsterRunStatus.STARTED,
+                                       tags={PROJECT_TAG: project_of(manifest).prefix}))
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert result.skip_message == "waiting for 1 artifact run to finish before provenance"
     instance.report_run_failed(busy)
-    result, ctx = _sensor(manifest, out, ctx.cursor)
+    result, ctx = _sensor(manifest, out, ctx.cursor)  # the other project's run still going does not hold it
     assert [r.job_name for r in result.run_requests] == ["ctx_output"]
     _run_request(manifest, out, result.run_requests[0])
     assert all(s.status == "fresh" for s in compute_status(manifest, out))

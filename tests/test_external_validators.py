@@ -22,7 +22,7 @@ from resources.validators import ExternalValidators
 from .bundles import artifacts
 from .conftest import require
 
-BUNDLES = ["example", "seventeen", "low"]
+BUNDLES = ["example", "seventeen", "low", "sources", "self"]
 
 
 def _tool(name: str) -> str:

@@ -17,17 +17,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterRunStatus, RunsFilter
+from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ctx_assets.defs.partitions import artifact_runs
+from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
 
-from .conftest import ROOT, registry_breaking_prometheus_rule
+from .conftest import EXAMPLE, ROOT, registry_breaking_prometheus_rule
 from .dagster_env import isolate, small_manifest
 from .test_ui import _port
 
 TARGETS = [f"svc-{i:04d}" for i in range(5)]
+P = project_of(EXAMPLE)  # the small manifests are the example with generated targets
 BAD = "svc-0002"  # the middle of the range
 BLOCKED = {"dashboard", "notification_policy", "runbook"}  # built from prometheus_rule
 
@@ -71,12 +73,12 @@ def test_a_failing_gate_blocks_exactly_that_targets_dependents(failed_build):
 def test_dagster_records_status_and_gates_per_target(failed_build):
     instance = get_instance()
     good = {t for t in TARGETS if t != BAD}
-    assert instance.get_materialized_partitions(AssetKey("dashboard")) == good
-    assert instance.get_materialized_partitions(AssetKey("loki_rule")) == set(TARGETS)
+    assert instance.get_materialized_partitions(P.key("dashboard")) == good
+    assert instance.get_materialized_partitions(P.key("loki_rule")) == set(TARGETS)
     from dagster import AssetCheckKey
 
     records = instance.event_log_storage.get_asset_check_execution_history(
-        AssetCheckKey(AssetKey("prometheus_rule"), "artifact_gates"), limit=50)
+        AssetCheckKey(P.key("prometheus_rule"), "artifact_gates"), limit=50)
     by_partition = {r.partition: r.event.dagster_event.event_specific_data.passed for r in records if r.event}
     assert by_partition == {t: t != BAD for t in TARGETS}
 
@@ -128,10 +130,11 @@ def webserver(failed_build):
 
 def test_the_ui_shows_per_target_status_and_per_target_gate_results(webserver):
     data = _graphql(webserver, """{
-      dashboard: assetNodes(assetKeys: [{path: ["dashboard"]}]) { assetPartitionStatuses {
+      dashboard: assetNodes(assetKeys: [{path: ["online_boutique", "dashboard"]}]) { assetPartitionStatuses {
         ... on DefaultPartitionStatuses { materializedPartitions failedPartitions unmaterializedPartitions
                                           materializingPartitions } } }
-      checks: assetCheckExecutions(assetKey: {path: ["prometheus_rule"]}, checkName: "artifact_gates", limit: 50) {
+      checks: assetCheckExecutions(assetKey: {path: ["online_boutique", "prometheus_rule"]},
+                                   checkName: "artifact_gates", limit: 50) {
         partition evaluation { success metadataEntries { label ... on TextMetadataEntry { text } } } }
     }""")
     status = data["dashboard"][0]["assetPartitionStatuses"]

@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from ctx_assets.defs.owners import UNFINISHED
+from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
 from resources.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 
@@ -74,10 +75,11 @@ def test_latest_metadata_query_equals_dagsters_records(monkeypatch, tmp_path):
     assert run_build(manifest, tmp_path / "out").ok
     assert run_build(manifest, tmp_path / "out", targets=["svc-0001"]).ok  # newer records for one target
     instance = get_instance()
-    instance.wipe_assets([AssetKey("runbook")])
-    fast = latest_artifact_metadata(instance)
+    p = project_of(manifest)
+    instance.wipe_assets([p.key("runbook")])
+    fast = latest_artifact_metadata(instance, p)
     monkeypatch.setattr(KeptSqliteEventLogStorage, "latest_materialization_metadata", None)
-    assert fast == latest_artifact_metadata(instance)
+    assert fast == latest_artifact_metadata(instance, p)
     assert len(fast) == 18 and ("runbook", "svc-0000") not in fast
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -260,7 +261,7 @@ def test_otlp_http_end_to_end_to_a_real_receiver(monkeypatch, tmp_path, mlflow_s
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-mlflow-experiment-id=0")
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")  # MLflow takes traces only
     Telemetry.reset()
-    manifest = small_manifest(tmp_path, n=2)
+    manifest = small_manifest(tmp_path, n=2)  # with an open and a deferred question
     s = run_build(manifest, tmp_path / "out")
     Telemetry.reset()
     assert s.ok
@@ -277,4 +278,17 @@ def test_otlp_http_end_to_end_to_a_real_receiver(monkeypatch, tmp_path, mlflow_s
     assert gate_events["output_contract"] == 14 and gate_events["manifest_schema"] == 1
     dash = next(sp for sp in spans if sp["name"] == "artifact svc-0001-dashboard")
     links = dash["links"]
-    assert {ln["attributes"]["link.type"] for ln in links} == {"depends_on"} and len(links) == 2
+    assert Counter(ln["attributes"]["link.type"] for ln in links) == {"depends_on": 2, "constrained_by": 1}
+    # Question spans arrive under plan ingestion, linked to the artifacts they constrain and back.
+    questions = {sp["name"]: sp for sp in spans if sp["name"].startswith(sc.SPAN_QUESTION + " ")}
+    assert set(questions) == {"question Q-DASHBOARD-FORMAT", "question Q-ALERT-ROUTING"}
+    q = questions["question Q-DASHBOARD-FORMAT"]
+    plan = next(sp for sp in spans if sp["name"] == "plan_ingestion")
+    assert q["parent_span_id"] == plan["span_id"]
+    attrs = {k: json.loads(v) if isinstance(v, str) and v[:1] in '"[{' else v for k, v in q["attributes"].items()}
+    assert attrs[sc.QUESTION_STATUS] == "open" and attrs[sc.QUESTION_PRIORITY] == "high"
+    forward = {ln["attributes"][sc.PIPELINE_ARTIFACT_ID]: ln["span_id"] for ln in q["links"]}
+    hex_id = {sp["name"]: base64.b64decode(sp["span_id"]).hex() for sp in spans}  # MLflow: base64 span ids
+    assert forward == {f"svc-000{i}-dashboard": hex_id[f"artifact svc-000{i}-dashboard"] for i in (0, 1)}
+    (back,) = [ln for ln in links if ln["attributes"]["link.type"] == sc.LINK_CONSTRAINED_BY]
+    assert back["span_id"] == hex_id[q["name"]] and back["attributes"][sc.QUESTION_ID] == "Q-DASHBOARD-FORMAT"

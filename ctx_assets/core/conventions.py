@@ -6,6 +6,8 @@ always agree (the export surfaces these as `semantic_conventions`).
 
 from __future__ import annotations
 
+from contracts import semconv as sc
+
 # OpenTelemetry HTTP semantic conventions as Prometheus exports them.
 REQUEST_DURATION_METRIC = "http_server_request_duration_seconds"
 REQUESTS_METRIC = f"{REQUEST_DURATION_METRIC}_count"
@@ -16,6 +18,7 @@ ERROR_MATCHER = f'{STATUS_LABEL}=~"5.."'
 ANNOTATION_ARTIFACT_ID = "contextcore.io/artifact-id"
 ANNOTATION_SOURCE_CHECKSUM = "contextcore.io/source-checksum"
 ANNOTATION_PROJECT = "contextcore.io/project-id"
+ANNOTATION_SLI_SOURCE = "contextcore.io/sli-source"  # the key result whose query is the SLI
 
 # SRE workbook multiwindow, multi-burn-rate alerts: (name, severity class, factor, long, short)
 BURN_RATE_ALERTS: tuple[tuple[str, str, float, str, str], ...] = (
@@ -31,6 +34,25 @@ LOG_BURST_ALERT = "LogErrorBurst"
 
 def error_ratio_record(window: str) -> str:
     return f"slo:sli_error:ratio_rate{window}"
+
+
+# Diagnosis steps for metrics of a known convention: a runbook section whose alert reads one of these
+# metrics gets the steps. ctx-assets' own metrics (contracts/semconv.py) lead to its own tools.
+PIPELINE_METRICS = (sc.METRIC_RUNS, sc.METRIC_GATE_VIOLATIONS, sc.METRIC_STAGE_DURATION, sc.METRIC_CALIBRATION_MISMATCH)
+PIPELINE_DIAGNOSIS = (
+    "`ctx trace --last` shows the last run as a tree: stages with durations, the failed gate and its "
+    "violations, blocked artifacts (`--json` for span objects; `ctx trace RUN_ID` for an older run).",
+    "`ctx trace --artifact ID` or `ctx trace --checksum SHA` (the `contextcore.io/source-checksum` of a "
+    "deployed file) names the run that produced it.",
+    "Dagster UI (`ctx ui`, http://127.0.0.1:3000): Runs → the failed run → its asset checks; "
+    "Automation → `manifest_sensor` for ticks that failed or were skipped.",
+    "`ctx status MANIFEST` lists the stale and missing artifacts with the cause.",
+)
+
+
+def playbook(query: str) -> list[str]:
+    """The diagnosis steps a query's metrics call for (empty for unknown metrics)."""
+    return list(PIPELINE_DIAGNOSIS) if any(m.removesuffix("_total") in query for m in PIPELINE_METRICS) else []
 
 
 SEVERITY_BY_CRITICALITY = {"critical": "P1", "high": "P2", "medium": "P3", "low": "P4"}

@@ -17,6 +17,7 @@ from contracts.manifest import ContextManifest, Target
 
 from . import conventions as cv
 from .artifact_types import output_path
+from .sli import SliSources, split_ratio, substitute, target_text, to_base_unit
 from .units import duration_seconds, is_availability_metric, is_latency_metric, matcher, parse_channel, percent
 
 
@@ -169,10 +170,16 @@ class Shared:
         self.crit = str(m.spec.business.criticality)
         self.objective_pct = objective_percent(m)
         self.window = slo_window(m)
-        self.latency = duration_seconds(m.spec.requirements.latency_p99 or "")
+        self.sli = SliSources(m.strategy.objectives, infer_operator)
+        lat = self.sli.latency  # a latency key result with a query sets the threshold in its own terms
+        self.latency = to_base_unit(lat.target, lat.unit) if lat else duration_seconds(
+            m.spec.requirements.latency_p99 or "")
+        self.latency_text = target_text(lat.target, lat.unit) if lat else m.spec.requirements.latency_p99
         self.log_format = str((obs.model_extra or {}).get("logFormat", "json"))
+        # Metrics the Loki ruler derives from the logs (dual telemetry), validated in validate.py.
+        self.log_metrics = [dict(x) for x in (obs.model_extra or {}).get("logMetrics") or []]
         self.alerts = [a[0] for a in cv.BURN_RATE_ALERTS] + ([cv.LATENCY_ALERT] if self.latency else []) \
-            + [cv.LOG_BURST_ALERT]
+            + [cv.LOG_BURST_ALERT] + [a["alert"] for a in self.sli.alerts("", "")]
         self.grafana = _grafana_base(m)
         self.key_results = _key_results(m)
         self.risks = [r.dump() for r in m.spec.risks]
@@ -182,6 +189,40 @@ class Shared:
     def anchors(self) -> dict[int, str]:
         return {id(self.key_results): "key-results", id(self.risks): "risks", id(self.owners): "owners",
                 id(self.receivers): "receivers", id(self.alerts): "alerts"}
+
+
+def derivation_rules(shared: Shared) -> dict[T, list[DerivationRule]]:
+    """The audit trail: the fixed rules plus, per SLI, the source that won (a key result's query or
+    the HTTP semconv default)."""
+    extra = shared.sli.audit()
+    if shared.log_metrics:
+        extra[T.loki_rule] = [_r("log_metrics", "spec.observability.logMetrics", "one recording rule each; $target "
+                                 "and $namespace substituted", "dual telemetry: metrics derived from structured logs")]
+    return {t: DERIVATION_RULES[t] + extra.get(t, []) for t in T}
+
+
+def _sli_parameters(sh: Shared, t: Target) -> dict[T, dict[str, Any]]:
+    """What key results with a query change, per type; nothing when none has one (defaults stand)."""
+    ratio, lat = sh.sli.ratio, sh.sli.latency
+    out: dict[T, dict[str, Any]] = {k: {} for k in T}
+    if ratio:
+        q = substitute(ratio.query, t.name, t.namespace)
+        good_total = split_ratio(q)
+        for k in (T.slo_definition, T.prometheus_rule, T.dashboard, T.runbook):
+            out[k].update(sli_query=q, sli_source=ratio.field)
+        out[T.slo_definition].update(good_query=good_total[0] if good_total else q,
+                                     total_query=good_total[1] if good_total else "vector(1)",
+                                     counter=bool(good_total))
+    if lat:
+        for k in (T.prometheus_rule, T.dashboard, T.runbook):
+            out[k].update(latency_query=substitute(lat.query, t.name, t.namespace), latency_source=lat.field)
+    if sh.log_metrics:
+        out[T.loki_rule]["log_metrics"] = [{"record": x["record"], "expr": substitute(x["expr"], t.name, t.namespace)}
+                                           for x in sh.log_metrics]
+    alerts = sh.sli.alerts(t.name, t.namespace)
+    if alerts:
+        out[T.prometheus_rule]["key_result_alerts"] = out[T.runbook]["key_result_alerts"] = alerts
+    return out
 
 
 def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = None) -> dict[T, dict[str, Any]]:
@@ -194,7 +235,8 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
     base = {"target": t.name, "namespace": t.namespace, "kind": t.kind, "project_id": m.project_id,
             "criticality": crit}
     log_format = sh.log_format
-    return {
+    sli = _sli_parameters(sh, t)
+    params = {
         T.service_monitor: {**base, "interval": obs.metrics_interval, "port": "metrics", "path": "/metrics",
                             "selector": {"app.kubernetes.io/name": t.name}},
         T.slo_definition: {**base, "objective_percent": objective_pct, "target_fraction": round(objective_pct / 100, 6),
@@ -222,9 +264,12 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
         T.runbook: {**base, "risks": sh.risks, "owners": sh.owners,
                     "alerts": alerts, "dashboard_path": output_path(T.dashboard, t.name),
                     "dashboard_url": f"{grafana}/d/{uid}", "wiki": m.metadata.links.get("wiki"),
-                    "objective_percent": objective_pct, "latency_p99": m.spec.requirements.latency_p99,
+                    "objective_percent": objective_pct, "latency_p99": sh.latency_text,
                     "description": m.spec.project.description},
     }
+    for kind, extra in sli.items():
+        params[kind].update(extra)
+    return params
 
 
 def _error_filter(log_format: str) -> str:

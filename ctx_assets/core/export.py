@@ -30,7 +30,7 @@ from . import yamlout
 from .artifact_types import TYPE_ORDER, TYPES, output_path
 from .checksums import pretty_json, sha256_hex
 from .conventions import SEMANTIC_CONVENTIONS
-from .derivation import DERIVATION_RULES, PRIORITY_BY_CRITICALITY, Shared, infer_operator, resolve_parameters
+from .derivation import PRIORITY_BY_CRITICALITY, Shared, derivation_rules, infer_operator, resolve_parameters
 from .gates.export import check_derivation_coverage, check_field_preservation, metadata_checksum
 from .gates.graph import check_acyclic
 from .secrets import redact, scan_text
@@ -59,8 +59,8 @@ def redact_manifest(m: ContextManifest) -> tuple[ContextManifest, list[Violation
     return (ContextManifest.model_validate(data) if found else m), found
 
 
-def _rules_as_dicts() -> dict[str, list[dict[str, str]]]:
-    return {t.value: [r.model_dump(by_alias=True) for r in DERIVATION_RULES[t]] for t in ArtifactType}
+def _rules_as_dicts(shared: Shared) -> dict[str, list[dict[str, str]]]:
+    return {t.value: [r.model_dump(by_alias=True) for r in rules] for t, rules in derivation_rules(shared).items()}
 
 
 def artifact_specs(m: ContextManifest, rules: dict[str, list[dict[str, str]]],
@@ -128,8 +128,8 @@ def build_export(m: ContextManifest, manifest_bytes: bytes,
                  existing: set[str] | frozenset[str] = frozenset()) -> ExportResult:
     source_checksum = sha256_hex(manifest_bytes)
     m, secrets = redact_manifest(m)
-    rules = _rules_as_dicts()
     shared = Shared(m)
+    rules = _rules_as_dicts(shared)
     specs = artifact_specs(m, rules, shared)
     cov = coverage(specs, existing)
     graph = {s["id"]: s["dependsOn"] for s in specs}

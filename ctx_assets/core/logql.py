@@ -109,11 +109,15 @@ class _Parser:
         self.selector()
         self.pipeline()
 
-    def range_agg(self) -> None:
+    def range_agg(self, name: str) -> None:
         self.take("(")
+        if name == "quantile_over_time":  # quantile_over_time(0.99, {…} | unwrap x [5m])
+            self.take(kind="number")
+            self.take(",")
         self.log_query()
         self.take(kind="duration")
         self.take(")")
+        self.grouping()  # unwrapped range aggregations may group: … [5m]) by (stage)
 
     def grouping(self) -> None:
         if self.peek()[1] in ("by", "without"):
@@ -141,7 +145,7 @@ class _Parser:
             return False
         if v in RANGE_AGGS:
             self.take()
-            self.range_agg()
+            self.range_agg(v)
             return True
         if v in VECTOR_AGGS:
             self.take()

@@ -59,6 +59,7 @@ class SeedResult:
     seed: dict[str, Any]
     files: dict[str, bytes]
     gates: list[GateResult] = field(default_factory=list)
+    open_questions: list[dict[str, Any]] = field(default_factory=list)  # open and deferred, from the export
 
     @property
     def blocked(self) -> bool:
@@ -154,7 +155,8 @@ def build_seed(md: dict[str, Any]) -> SeedResult:
         {"stage": "plan_ingestion", "seed_checksum": ""}]}
     seed_dict["provenance"]["chain"][2]["seed_checksum"] = seed_checksum(seed_dict)
     gates = [check_seed_completeness(md, seed_dict)]
-    return SeedResult(seed=seed_dict, files={SEED_PATH: pretty_json(seed_dict)}, gates=gates)
+    return SeedResult(seed=seed_dict, files={SEED_PATH: pretty_json(seed_dict)}, gates=gates,
+                      open_questions=md["open_questions"])
 
 
 def seed_checksum(seed: dict[str, Any]) -> str:

@@ -25,10 +25,11 @@ def estimate_lines(artifact_type: T, params: dict[str, Any]) -> int:
         return 30
     if artifact_type is T.slo_definition:
         return 42
-    if artifact_type is T.prometheus_rule:
-        return 26 + 4 * (len(cv.ERROR_RATIO_WINDOWS) + 2) + 12 * n_alerts
+    if artifact_type is T.prometheus_rule:  # a key result's SLI query adds job/namespace labels per record
+        records = (len(cv.ERROR_RATIO_WINDOWS) + 2) * (6 if params.get("sli_query") else 4)
+        return 26 + records + 12 * (n_alerts + len(params.get("key_result_alerts", [])))
     if artifact_type is T.loki_rule:
-        return 30
+        return 30 + 5 * len(params.get("log_metrics", []))
     if artifact_type is T.dashboard:
         return 514 + 45 * len(params.get("key_results", []))
     if artifact_type is T.notification_policy:

@@ -24,8 +24,10 @@ NAMED_CHANNEL = "named"  # any other string: a receiver of that name the user co
 
 
 def is_availability_metric(metric_key: str) -> bool:
-    """A key result about availability (validation, SLO target and window, operator, KPI panel)."""
-    return "availability" in metric_key.lower()
+    """A key result about availability or a success rate (validation, SLO target and window, operator,
+    KPI panel, the SLI source): `checkout_availability`, `build_success_rate`, `success.rate`."""
+    key = re.sub(r"[^a-z0-9]+", "_", metric_key.lower())
+    return "availability" in key or "success_rate" in key
 
 
 def is_latency_metric(metric_key: str) -> bool:

@@ -7,6 +7,7 @@ the schema pass has failed elsewhere.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, V1_A
 from .checksums import sha256_hex
 from .limits import number_problems, text_problems
 from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
+from .logql import check_logql
 from .secrets import redact_text
+from .sli import PROMQL_PREFIX, promql, substitute, unbalanced
 from .units import (
     CHANNEL_FORMS,
     duration_seconds,
@@ -28,6 +31,8 @@ from .units import (
     parse_channel,
     percent,
 )
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
 def _loc_path(loc: tuple[Any, ...]) -> str:
@@ -111,6 +116,14 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
     if obs.get("metricsInterval") is not None and not is_prom_duration(str(obs["metricsInterval"])):
         out.append(("spec.observability.metricsInterval",
                     f"expected a Prometheus duration such as \"30s\", got {obs['metricsInterval']!r}"))
+    for i, lm in enumerate(_list(obs.get("logMetrics"))):
+        path = f"spec.observability.logMetrics[{i}]"
+        lm = _dict(lm)
+        if not isinstance(lm.get("record"), str) or not _METRIC_NAME.match(lm["record"]):
+            out.append((f"{path}.record",
+                        f"expected a metric name such as \"app:errors:rate5m\", got {lm.get('record')!r}"))
+        problems = check_logql(substitute(str(lm.get("expr", "")), "target", "namespace"), require_metric=True)
+        out += [(f"{path}.expr", p) for p in problems]
     for i, ch in enumerate(_list(obs.get("alertChannels"))):
         if why := _channel_problem(ch):
             out.append((f"spec.observability.alertChannels[{i}]", why))
@@ -128,6 +141,12 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
             if is_latency_metric(key) and unit not in TIME_UNITS:
                 out.append((f"{path}.unit",
                             f"latency key result must use a time unit (ms or s), got {unit!r}"))
+            source = kr.get("dataSource")
+            if isinstance(source, str) and source.lower().startswith(PROMQL_PREFIX):
+                if promql(source) is None:
+                    out.append((f"{path}.dataSource", "expected a PromQL query after 'promql:'"))
+                elif unbalanced(promql(source) or ""):
+                    out.append((f"{path}.dataSource", f"PromQL has {unbalanced(promql(source) or '')}"))
             if kr.get("window") is not None and duration_seconds(str(kr["window"])) is None:
                 out.append((f"{path}.window", f"expected a window such as \"30d\", got {kr['window']!r}"))
     for i, t in enumerate(_list(strategy.get("tactics"))):

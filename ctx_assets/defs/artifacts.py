@@ -42,26 +42,29 @@ from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 
 from .gates import ARTIFACT_GATES, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
-from .partitions import TARGETS
+from .project import Project
 
 ARTISAN_GROUP = "artisan"
-SEED_KEY = AssetKey("context_seed")
 # Targets generated, written and recorded per batch: bounds memory at 10,000 targets.
 CHUNK_TARGETS = int(os.environ.get("CTX_CHUNK_TARGETS", "250"))
-
-
-def artifact_key(artifact_type: str) -> AssetKey:
-    return AssetKey(artifact_type)
 
 
 def _gates(name: str) -> list[GateName]:
     return ARTIFACT_GATES + ([GateName.external_validators] if name in EXTERNAL_TYPES else [])
 
 
-def _spec(t: Any) -> AssetSpec:
+def artifact_specs(p: Project) -> list[AssetSpec]:
+    return [_spec(p, t) for t in TYPE_ORDER]
+
+
+def artifact_checks(p: Project) -> list[Any]:
+    return [artifact_gates_spec(p.key(t.value), _gates(t.value), p.targets) for t in TYPE_ORDER]
+
+
+def _spec(p: Project, t: Any) -> AssetSpec:
     info = TYPES[t]
-    return AssetSpec(key=artifact_key(t.value), deps=[SEED_KEY, *[artifact_key(d.value) for d in info.depends_on]],
-                     partitions_def=TARGETS, skippable=True, group_name=ARTISAN_GROUP,
+    return AssetSpec(key=p.key(t.value), deps=[p.key("context_seed"), *[p.key(d.value) for d in info.depends_on]],
+                     partitions_def=p.targets, skippable=True, group_name=ARTISAN_GROUP,
                      code_version=registry()[t.value].code_version, kinds={info.path.rsplit(".", 1)[-1]},
                      description=f"{info.format} per target at {info.path}.")
 
@@ -74,11 +77,11 @@ def _seed_tasks(store: OutputStore) -> tuple[dict[tuple[str, str], dict[str, Any
     return index, seed["provenance"]["chain"][0]["checksum"]
 
 
-def _materialization(r: ArtifactResult, task: dict[str, Any], source_checksum: str,
+def _materialization(key: AssetKey, r: ArtifactResult, task: dict[str, Any], source_checksum: str,
                      span_ids: dict[str, str]) -> AssetMaterialization:
     code_version = registry()[r.artifact_type].code_version
     return AssetMaterialization(
-        asset_key=artifact_key(r.artifact_type), partition=r.target,
+        asset_key=key, partition=r.target,
         tags={DATA_VERSION_TAG: r.checksum or "", CODE_VERSION_TAG: code_version},
         # Few, flat entries: each one is serialized several times per event by Dagster's storage.
         metadata={"artifact_id": r.artifact_id, "path": r.output_path, "checksum": r.checksum or "",
@@ -87,13 +90,14 @@ def _materialization(r: ArtifactResult, task: dict[str, Any], source_checksum: s
                   **span_ids})
 
 
-def _evaluations(context: AssetExecutionContext, results: list[ArtifactResult]) -> Iterator[AssetCheckEvaluation]:
+def _evaluations(context: AssetExecutionContext, p: Project,
+                 results: list[ArtifactResult]) -> Iterator[AssetCheckEvaluation]:
     """One `artifact_gates` evaluation per artifact that ran its gates, pointing at its materialization
     (without that pointer the UI shows no check status)."""
     checked = [r for r in results if r.status in (BUILT, FAILED)]
     run_id = context.run.run_id
     for name in {r.artifact_type for r in checked}:
-        key = artifact_key(name)
+        key = p.key(name)
         targets = {r.target for r in checked if r.artifact_type == name}
         ids = context.instance.get_latest_storage_id_by_partition(
             key, DagsterEventType.ASSET_MATERIALIZATION, partitions=targets)
@@ -109,13 +113,20 @@ def _evaluations(context: AssetExecutionContext, results: list[ArtifactResult]) 
                                        target_materialization_data=target)
 
 
-@multi_asset(name="artifacts", specs=[_spec(t) for t in TYPE_ORDER],
-             check_specs=[artifact_gates_spec(artifact_key(t.value), _gates(t.value), TARGETS) for t in TYPE_ORDER],
-             can_subset=True, backfill_policy=BackfillPolicy.single_run())
-def artifacts_asset(context: AssetExecutionContext, store: OutputStore, validators: ExternalValidators,
-                    tracer: PipelineTracer) -> Iterator[Any]:
-    selected = {k for k in context.selected_asset_keys}
-    types = [t.value for t in TYPE_ORDER if artifact_key(t.value) in selected]
+def artifacts_asset(p: Project) -> Any:
+    @multi_asset(name="artifacts", specs=artifact_specs(p), check_specs=artifact_checks(p),
+                 can_subset=True, backfill_policy=BackfillPolicy.single_run())
+    def _artifacts(context: AssetExecutionContext, store: OutputStore, validators: ExternalValidators,
+                   tracer: PipelineTracer) -> Iterator[Any]:
+        yield from _build(context, p, store, validators, tracer)
+
+    return _artifacts
+
+
+def _build(context: AssetExecutionContext, p: Project, store: OutputStore, validators: ExternalValidators,
+           tracer: PipelineTracer) -> Iterator[Any]:
+    selected = set(context.selected_asset_keys)
+    types = [t.value for t in TYPE_ORDER if p.key(t.value) in selected]
     index, source_checksum = _seed_tasks(store)
     targets = list(context.partition_keys)
     unknown = [t for t in targets if (t, types[0]) not in index] if types else []
@@ -129,15 +140,16 @@ def artifacts_asset(context: AssetExecutionContext, store: OutputStore, validato
         for r in results:  # written before anything is recorded: a recorded artifact is on disk
             if r.status == BUILT:
                 store.write(r.output_path, r.content or b"")
-        span_ids = tracer.artifacts(context, results, source_checksum)
+        span_ids = tracer.artifacts(context, results, source_checksum, key_of=p.key, tasks=index)
         for r in results:
             if r.status == BUILT:
                 task = index[(r.target, r.artifact_type)]
-                yield _materialization(r, task, source_checksum, span_ids.get(r.artifact_id, {}))
+                yield _materialization(p.key(r.artifact_type), r, task, source_checksum,
+                                       span_ids.get(r.artifact_id, {}))
             elif r.status == FAILED:
                 gate = r.failed_gate
                 failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
-        yield from _evaluations(context, results)
+        yield from _evaluations(context, p, results)
         context.log.info(f"artifacts: {min(start + CHUNK_TARGETS, len(targets))}/{len(targets)} targets")
     if failures:  # after every event is stored: the other targets are complete, these show failed
         raise Failure(f"{len(failures)} artifact(s) failed a blocking gate: {'; '.join(failures[:10])}",

@@ -27,9 +27,10 @@ from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.validate import validate_file
 from resources.output_store import OutputStore
+from resources.questions import METADATA_KEY
 from resources.tracing import PipelineTracer
 
-from .artifacts import artifact_key, artifacts_asset
+from .artifacts import artifacts_asset
 from .gates import (
     EXPORT_GATES,
     MANIFEST_GATES,
@@ -38,109 +39,117 @@ from .gates import (
     specs,
     to_check,
 )
-from .partitions import TARGETS
+from .project import Project
 
 PIPELINE_GROUP = "pipeline"
 
 
-def _checks(asset_name: str, gates: list[GateResult], declared: list[GateName], why_missing: str) -> list:
+def _checks(asset_name: AssetKey, gates: list[GateResult], declared: list[GateName], why_missing: str) -> list:
     seen = {g.gate for g in gates}
     return [to_check(g, asset_name) for g in gates if g.gate in declared] + \
         [not_run(g, asset_name, why_missing) for g in declared if g not in seen]
 
 
-@asset(key="manifest", group_name=PIPELINE_GROUP, kinds={"yaml"}, check_specs=specs("manifest", MANIFEST_GATES),
-       description="The context manifest, parsed and validated; data version = sha256 of the file.")
-def manifest_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
-    with tracer.stage(context, "manifest") as span:
-        loaded, model, problems = validate_file(store.manifest_path)
-        gate = GateResult.of(GateName.manifest_schema,
-                             [Violation(field=p.path or "(file)", message=str(p)) for p in problems])
-        tracer.gate(span, gate)
-        checksum = loaded.checksum if loaded else sha256_hex(str(problems).encode())
-        tracer.set_manifest(context, checksum, model.project_id if model else None)
-        yield MaterializeResult(
-            data_version=DataVersion(checksum),
-            metadata={"path": store.manifest_path, "source_checksum": checksum, "problems": len(problems),
-                      "targets": len(model.spec.targets) if model else 0},
-            check_results=[to_check(gate, "manifest")])
+def project_assets(p: Project) -> list[Any]:
+    """The code location's assets for one project: shared stages, the artifacts multi-asset, output."""
+
+    @asset(key=p.key("manifest"), group_name=PIPELINE_GROUP, kinds={"yaml"},
+           check_specs=specs(p.key("manifest"), MANIFEST_GATES),
+           description="The context manifest, parsed and validated; data version = sha256 of the file.")
+    def manifest_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+        with tracer.stage(context, "manifest") as span:
+            loaded, model, problems = validate_file(store.manifest_path)
+            gate = GateResult.of(GateName.manifest_schema,
+                                 [Violation(field=pr.path or "(file)", message=str(pr)) for pr in problems])
+            tracer.gate(span, gate)
+            checksum = loaded.checksum if loaded else sha256_hex(str(problems).encode())
+            tracer.set_manifest(context, checksum, model.project_id if model else None)
+            yield MaterializeResult(
+                data_version=DataVersion(checksum),
+                metadata={"path": store.manifest_path, "source_checksum": checksum, "problems": len(problems),
+                          "targets": len(model.spec.targets) if model else 0},
+                check_results=[to_check(gate, p.key("manifest"))])
 
 
-@asset(key="export", deps=["manifest"], group_name=PIPELINE_GROUP, kinds={"json", "yaml"},
-       check_specs=specs("export", EXPORT_GATES),
-       description="Artifact manifest + onboarding metadata (export/artifact-manifest.yaml, "
-                   "export/onboarding-metadata.json).")
-def export_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
-    with tracer.stage(context, "export") as span:
-        loaded, model, problems = validate_file(store.manifest_path)
-        if problems or model is None or loaded is None:
-            raise ValueError(f"manifest is invalid ({len(problems)} problems); fix it and re-run")
-        export = build_export(model, loaded.raw)
-        for g in export.gates:
-            tracer.gate(span, g)
-        written = [] if export.blocked else [str(store.write(rel, data)) for rel, data in export.files.items()]
-        md = export.onboarding
-        tracer.checksums(span, source=export.source_checksum, output=md["checksums"]["metadata_checksum"])
-        yield MaterializeResult(
-            data_version=DataVersion(md["checksums"]["metadata_checksum"]),
-            metadata={"files": written, "artifacts": len(md["artifact_dependency_graph"]),
-                      "source_checksum": export.source_checksum,
-                      "artifact_manifest_checksum": md["checksums"]["artifact_manifest_checksum"],
-                      "fields_before": md["field_preservation"]["fields_before"],
-                      "fields_after": md["field_preservation"]["fields_after"]},
-            check_results=_checks("export", export.gates, EXPORT_GATES, "export failed"))
+    @asset(key=p.key("export"), deps=[p.key("manifest")], group_name=PIPELINE_GROUP, kinds={"json", "yaml"},
+           check_specs=specs(p.key("export"), EXPORT_GATES),
+           description="Artifact manifest + onboarding metadata (export/artifact-manifest.yaml, "
+                       "export/onboarding-metadata.json).")
+    def export_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+        with tracer.stage(context, "export") as span:
+            loaded, model, problems = validate_file(store.manifest_path)
+            if problems or model is None or loaded is None:
+                raise ValueError(f"manifest is invalid ({len(problems)} problems); fix it and re-run")
+            export = build_export(model, loaded.raw)
+            for g in export.gates:
+                tracer.gate(span, g)
+            written = [] if export.blocked else [str(store.write(rel, data)) for rel, data in export.files.items()]
+            md = export.onboarding
+            tracer.checksums(span, source=export.source_checksum, output=md["checksums"]["metadata_checksum"])
+            yield MaterializeResult(
+                data_version=DataVersion(md["checksums"]["metadata_checksum"]),
+                metadata={"files": written, "artifacts": len(md["artifact_dependency_graph"]),
+                          "source_checksum": export.source_checksum,
+                          "artifact_manifest_checksum": md["checksums"]["artifact_manifest_checksum"],
+                          "fields_before": md["field_preservation"]["fields_before"],
+                          "fields_after": md["field_preservation"]["fields_after"]},
+                check_results=_checks(p.key("export"), export.gates, EXPORT_GATES, "export failed"))
 
 
-@asset(key="context_seed", deps=["export"], group_name=PIPELINE_GROUP, kinds={"json"},
-       check_specs=specs("context_seed", SEED_GATES),
-       description="Plan ingestion: the artisan context seed (export/artisan-context-seed.json). Keeps the "
-                   "target partitions in step with the manifest.")
-def context_seed_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
-    with tracer.stage(context, "plan_ingestion") as span:
-        files = {p: store.read(p) for p in (plan_stage.ARTIFACT_MANIFEST_PATH, plan_stage.ONBOARDING_PATH)}
-        if any(data is None for data in files.values()):
-            raise ValueError("no export in the output folder; materialize `export` first")
-        manifest_bytes = Path(store.manifest_path).read_bytes()
-        seed = plan_stage.ingest_export(files, manifest_bytes)
-        for g in seed.gates:
-            tracer.gate(span, g)
-        meta: dict[str, Any] = {}
-        if not seed.blocked:
-            for rel, data in seed.files.items():
-                store.write(rel, data)
-            targets = sorted({t["target"] for t in seed.seed["tasks"]})
-            current = set(context.instance.get_dynamic_partitions(TARGETS.name))
-            added, removed = sorted(set(targets) - current), sorted(current - set(targets))
-            if added:
-                context.instance.add_dynamic_partitions(TARGETS.name, added)
-            for t in removed:
-                context.instance.delete_dynamic_partition(TARGETS.name, t)
-            meta = {"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
-                    "targets_removed": removed}
-        chain = seed.seed.get("provenance", {}).get("chain", [{}, {}, {}])
-        yield MaterializeResult(
-            data_version=DataVersion(chain[2].get("seed_checksum", "blocked")),
-            metadata={**meta, "seed_checksum": chain[2].get("seed_checksum", ""),
-                      "source_checksum": chain[0].get("checksum", "")},
-            check_results=_checks("context_seed", seed.gates, SEED_GATES, "export integrity failed"))
+    @asset(key=p.key("context_seed"), deps=[p.key("export")], group_name=PIPELINE_GROUP, kinds={"json"},
+           check_specs=specs(p.key("context_seed"), SEED_GATES),
+           description="Plan ingestion: the artisan context seed (export/artisan-context-seed.json). Keeps the "
+                       "target partitions in step with the manifest.")
+    def context_seed_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+        with tracer.stage(context, "plan_ingestion") as span:
+            files = {p: store.read(p) for p in (plan_stage.ARTIFACT_MANIFEST_PATH, plan_stage.ONBOARDING_PATH)}
+            if any(data is None for data in files.values()):
+                raise ValueError("no export in the output folder; materialize `export` first")
+            manifest_bytes = Path(store.manifest_path).read_bytes()
+            seed = plan_stage.ingest_export(files, manifest_bytes)
+            for g in seed.gates:
+                tracer.gate(span, g)
+            meta: dict[str, Any] = {}
+            if not seed.blocked:
+                for rel, data in seed.files.items():
+                    store.write(rel, data)
+                meta[METADATA_KEY] = tracer.open_questions(seed.open_questions, seed.seed["tasks"])
+                targets = sorted({t["target"] for t in seed.seed["tasks"]})
+                current = set(context.instance.get_dynamic_partitions(p.targets.name))
+                added, removed = sorted(set(targets) - current), sorted(current - set(targets))
+                if added:
+                    context.instance.add_dynamic_partitions(p.targets.name, added)
+                for t in removed:
+                    context.instance.delete_dynamic_partition(p.targets.name, t)
+                meta.update({"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
+                             "targets_removed": removed})
+            chain = seed.seed.get("provenance", {}).get("chain", [{}, {}, {}])
+            yield MaterializeResult(
+                data_version=DataVersion(chain[2].get("seed_checksum", "blocked")),
+                metadata={**meta, "seed_checksum": chain[2].get("seed_checksum", ""),
+                          "source_checksum": chain[0].get("checksum", "")},
+                check_results=_checks(p.key("context_seed"), seed.gates, SEED_GATES, "export integrity failed"))
 
 
-@asset(key="provenance", deps=["context_seed", *[t.value for t in TYPE_ORDER]], group_name=PIPELINE_GROUP,
-       kinds={"json"}, description="Output: export/provenance.json, the chain manifest → export → seed → artifacts.")
-def provenance_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> MaterializeResult:
-    with tracer.stage(context, "output"):
-        seed = store.read_json(plan_stage.SEED_PATH)
-        checksums = {}
-        for t in seed["tasks"]:
-            data = store.read(t["output_path"])
-            checksums[t["artifact_id"]] = sha256_hex(data) if data is not None else None
-        trace_id = tracer.trace_id(context)
-        store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
-        missing = sorted(k for k, v in checksums.items() if v is None)
-        return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
-                                           "trace_id": trace_id or ""})
+    @asset(key=p.key("provenance"), deps=[p.key("context_seed"), *[p.key(t.value) for t in TYPE_ORDER]],
+           group_name=PIPELINE_GROUP, kinds={"json"},
+           description="Output: export/provenance.json, the chain manifest → export → seed → artifacts.")
+    def provenance_asset(context: AssetExecutionContext, store: OutputStore,
+                         tracer: PipelineTracer) -> MaterializeResult:
+        with tracer.stage(context, "output"):
+            seed = store.read_json(plan_stage.SEED_PATH)
+            checksums = {}
+            for t in seed["tasks"]:
+                data = store.read(t["output_path"])
+                checksums[t["artifact_id"]] = sha256_hex(data) if data is not None else None
+            trace_id = tracer.trace_id(context)
+            store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
+            missing = sorted(k for k, v in checksums.items() if v is None)
+            return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
+                                               "trace_id": trace_id or ""})
+
+    return [manifest_asset, export_asset, context_seed_asset, artifacts_asset(p), provenance_asset]
 
 
-ALL_ASSETS = [manifest_asset, export_asset, context_seed_asset, artifacts_asset, provenance_asset]
-SHARED_KEYS = [AssetKey("manifest"), AssetKey("export"), AssetKey("context_seed")]
-ARTIFACT_KEYS = [artifact_key(t.value) for t in TYPE_ORDER]
+def shared_keys(p: Project) -> list[AssetKey]:
+    return [p.key("manifest"), p.key("export"), p.key("context_seed")]

@@ -1,9 +1,6 @@
-"""Targets as dynamic partitions (the seed asset adds and removes them), and runs over ranges of them."""
+"""Runs over ranges of a project's target partitions (ctx_assets/defs/project.py defines them)."""
 
-from dagster import DynamicPartitionsDefinition
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-TARGETS = DynamicPartitionsDefinition(name="targets")
 
 
 def artifact_runs(selection: dict[str, list[str]], order: list[str]) -> list[tuple[list[str], list[str]]]:

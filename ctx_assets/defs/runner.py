@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 from dagster import AssetKey, DagsterInstance
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
@@ -30,14 +29,15 @@ from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status, provenance_status
 from ctx_assets.core.validate import validate_file
+from resources.output_store import OutputStore
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
-from .artifacts import artifact_key
 from .gates import ARTIFACT_GATES_CHECK
-from .jobs import TARGET_JOB
+from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
 from .owners import fail_orphaned_runs, owner_tags
-from .partitions import TARGETS, artifact_runs, range_tags
+from .partitions import artifact_runs, range_tags
+from .project import Project, project_of
 from .state import latest_artifact_metadata
 
 # Dagster's console logger prints a failed step as an ERROR block with a stack trace; ctx reports every
@@ -207,8 +207,9 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             return summary
         chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
         defs = build_definitions(str(manifest), str(out), tracing=tracing)
+        project = project_of(manifest)
         progress("stage shared: manifest → export → context_seed")
-        shared = _execute(defs.resolve_job_def("ctx_shared_stages"), instance, debug)
+        shared = _execute(defs.resolve_job_def(SHARED_JOB), instance, debug)
         _collect(shared, summary)
         if not shared.success and not summary.failed_gates:
             summary.errors.append(f"shared stages failed: {_failure(shared)}")
@@ -216,8 +217,9 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
-            seed = orjson.loads((out / SEED_PATH).read_bytes())  # what the shared run just wrote
-            stale = [s for s in statuses(seed["tasks"], out, latest_artifact_metadata(instance)) if s.status != FRESH]
+            seed = OutputStore(manifest_path=str(manifest), out_dir=str(out)).read_json(SEED_PATH)  # just written
+            stale = [s for s in statuses(seed["tasks"], out, latest_artifact_metadata(instance, project))
+                     if s.status != FRESH]
             selection = {}
             for s in stale:
                 if s.target in chosen:
@@ -225,24 +227,24 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
         if selection:
-            _build_artifacts(defs, instance, selection, summary, progress, debug)
+            _build_artifacts(defs, project, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
-        _collect(_execute(defs.resolve_job_def("ctx_output"), instance, debug), summary)
+        _collect(_execute(defs.resolve_job_def(OUTPUT_JOB), instance, debug), summary)
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
 
 
-def _build_artifacts(defs: Any, instance: DagsterInstance, selection: dict[str, list[str]], summary: BuildSummary,
-                     progress: Callable[[str], None], debug: bool) -> None:
+def _build_artifacts(defs: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],
+                     summary: BuildSummary, progress: Callable[[str], None], debug: bool) -> None:
     job = defs.resolve_job_def(TARGET_JOB)
     selection = {t: [x.value for x in TYPE_ORDER if x.value in types] for t, types in selection.items()}
-    runs = artifact_runs(selection, list(instance.get_dynamic_partitions(TARGETS.name)))
+    runs = artifact_runs(selection, list(instance.get_dynamic_partitions(p.targets.name)))
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
         progress(f"stage artisan: run {i}/{len(runs)}: {what}, {len(types)} type{'s' if len(types) != 1 else ''}")
         result = _execute(job, instance, debug, partition_key=targets[0] if len(targets) == 1 else None,
-                          tags=range_tags(targets), asset_selection=[artifact_key(t) for t in types])
+                          tags=range_tags(targets), asset_selection=[p.key(t) for t in types])
         before = len(summary.materialized)
         _collect(result, summary)
         for target in targets:
@@ -289,7 +291,7 @@ def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | 
     pre = pre or export_and_plan(manifest, None, write=False)
     if pre.problems:
         raise ValueError("manifest invalid")
-    recorded = latest_artifact_metadata(instance or get_instance())
+    recorded = latest_artifact_metadata(instance or get_instance(), project_of(manifest))
     return [*statuses(pre.seed["tasks"], out, recorded), provenance_status(pre.seed, recorded, out, PROVENANCE_PATH)]
 
 

@@ -8,26 +8,26 @@ from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
 
-from .artifacts import artifact_key
+from .project import Project
 
 
 def _plain(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: getattr(v, "value", v) for k, v in meta.items()}
 
 
-def latest_artifact_metadata(instance: DagsterInstance, targets: set[str] | None = None,
+def latest_artifact_metadata(instance: DagsterInstance, p: Project, targets: set[str] | None = None,
                              page: int = 1000) -> dict[tuple[str, str], dict[str, Any]]:
     """{(artifact type, target): metadata of its newest materialization}."""
     fast = getattr(instance.event_log_storage, "latest_materialization_metadata", None)
     if fast is not None and targets is None:  # the embedded storage answers in one query
-        keys = {artifact_key(t.value).to_string(): t.value for t in TYPE_ORDER}
+        keys = {p.key(t.value).to_string(): t.value for t in TYPE_ORDER}
         return {(keys[k], p): meta for (k, p), meta in fast(list(keys)).items()}
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for t in TYPE_ORDER:
         cursor = None
         while True:
             result = instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=artifact_key(t.value),
+                AssetRecordsFilter(asset_key=p.key(t.value),
                                    asset_partitions=sorted(targets) if targets is not None else None),
                 limit=page, cursor=cursor, ascending=False)
             for rec in result.records:
@@ -41,7 +41,7 @@ def latest_artifact_metadata(instance: DagsterInstance, targets: set[str] | None
     return out
 
 
-def latest_metadata(instance: DagsterInstance, key: str) -> dict[str, Any]:
-    event = instance.get_latest_materialization_event(AssetKey(key))
+def latest_metadata(instance: DagsterInstance, key: AssetKey) -> dict[str, Any]:
+    event = instance.get_latest_materialization_event(key)
     mat = event.asset_materialization if event else None
     return _plain(dict(mat.metadata)) if mat else {}

@@ -18,6 +18,7 @@ from grafana_foundation_sdk.models.text import TextMode
 from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
+from ..sli import has_range, source_query, substitute, with_window
 from ..units import is_availability_metric, matcher, metric_name
 from ._common import designed
 from .base import Design, Rendered
@@ -28,10 +29,16 @@ LOKI = DataSourceRef(type_val="loki", uid="${loki}")
 _WIDTH = 24
 
 
-def _kpi_query(kr: dict[str, Any], sel: str, budget_windows: set[str]) -> tuple[str, str]:
-    """(PromQL, unit) for a key result: known SLIs from our own rules, else a `kpi:` recording rule."""
-    key, unit = kr["metricKey"].lower(), kr["unit"]
+def _kpi_query(kr: dict[str, Any], p: dict[str, Any], budget_windows: set[str]) -> tuple[str, str]:
+    """(PromQL, unit) for a key result: its own query (base units, shown in its unit), known SLIs from
+    our own rules, else a `kpi:` recording rule."""
+    key, unit, sel = kr["metricKey"].lower(), kr["unit"], p["selector"]
     scale = {"ms": " * 1000", "rpm": " * 60"}.get(unit, "")
+    if q := source_query(kr.get("dataSource")):
+        q = substitute(q, p["target"], p["namespace"])
+        if unit == "%":
+            return f"100 * ({q})", "percent"
+        return (f"({q}){scale}" if scale else q), {"ms": "ms", "s": "s", "rps": "reqps", "rpm": "rpm"}.get(unit, "none")
     if is_availability_metric(key):
         w = kr.get("window") if kr.get("window") in budget_windows else "1d"
         return f"100 * (1 - {cv.error_ratio_record(w)}{{{sel}}})", "percent"
@@ -95,13 +102,24 @@ class DashboardGenerator:
                 for i, w in enumerate(("1h", "6h", "1d", "3d")):
                     ts = ts.with_target(prom(f"{cv.error_ratio_record(w)}{{{sel}}} / {budget}", w, "ABCD"[i]))
                 return ts, 8
+            if key == "requests" and p.get("sli_query"):  # a key result's query is the SLI: show it
+                q = p["sli_query"]
+                return (timeseries.Panel().title("SLI: good fraction (key result query)").unit("percentunit")
+                        .thresholds(_thresholds("red", [(p["objective"], "green")]))
+                        .with_target(prom(with_window(q, "$__rate_interval") if has_range(q) else q, "good")), 8)
             if key == "requests":
                 return (timeseries.Panel().title("Request rate").unit("reqps").with_target(
                     prom(f"sum(rate({cv.REQUESTS_METRIC}{{{sel}}}[$__rate_interval]))", "requests/s")), 8)
             if key == "errors":
-                return (timeseries.Panel().title("Errors (5xx ratio)").unit("percentunit")
+                title = "Error ratio (1 - SLI)" if p.get("sli_query") else "Errors (5xx ratio)"
+                return (timeseries.Panel().title(title).unit("percentunit")
                         .with_target(prom(f"{cv.error_ratio_record('5m')}{{{sel}}}", "error ratio"))
                         .thresholds(_thresholds("green", [(budget, "red")])), 8)
+            if key == "latency" and p.get("latency_query"):
+                q = p["latency_query"]
+                ts = timeseries.Panel().title("Latency (key result query)").unit("s").with_target(
+                    prom(with_window(q, "$__rate_interval") if has_range(q) else q, "__auto"))
+                return ts.thresholds(_thresholds("green", [(p["latency_p99_seconds"], "red")])), 8
             if key == "latency":
                 ts = timeseries.Panel().title("Duration p50 / p99").unit("s")
                 for i, q in enumerate(("0.5", "0.99")):
@@ -112,7 +130,7 @@ class DashboardGenerator:
                 return ts, 8
             if key.startswith("kpi:"):
                 kr = p["key_results"][int(key[4:])]
-                expr, unit = _kpi_query(kr, sel, windows)
+                expr, unit = _kpi_query(kr, p, windows)
                 good_above = kr["targetOperator"] != "lte"
                 th = _thresholds("red" if good_above else "green", [(kr["target"], "green" if good_above else "red")])
                 title = f"KPI {kr['metricKey']} ({kr['targetOperator']} {kr['target']}{kr['unit']}"

@@ -39,6 +39,7 @@ class LokiRuleGenerator:
                  "labels": labels},
                 {"record": "loki:log_errors:rate5m", "expr": f"sum by (namespace, app) (rate({errors} [5m]))",
                  "labels": labels},
+                *({"record": x["record"], "expr": x["expr"], "labels": labels} for x in p.get("log_metrics", [])),
                 {"alert": cv.LOG_BURST_ALERT,
                  "expr": f"sum by (namespace, app) (count_over_time({errors} [1m])) > {plan['burst_per_minute']}",
                  "for": plan["for"],

@@ -13,14 +13,22 @@ from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from .. import yamlout
-from ..units import duration_seconds
+from ..sli import has_range, target_text, with_window
+from ..units import duration_seconds, matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header, k8s_metadata
 from .schemas import PrometheusRuleModel, check_model
 
+TEST_GOOD_FRACTION = "ctx_test_sli_good_fraction"  # stands in for a key result's query in unit tests
+
 
 def _num(x: float) -> str:
     return repr(round(x, 10))
+
+
+def _selector(doc: dict[str, Any]) -> str:
+    meta = doc["metadata"]
+    return f'{matcher("job", meta["labels"]["app.kubernetes.io/name"])},{matcher("namespace", meta["namespace"])}'
 
 
 class PrometheusRuleGenerator:
@@ -37,22 +45,29 @@ class PrometheusRuleGenerator:
                    "exhaust_days": round(days / factor, 1)}
                   for name, cls, factor, long, short in cv.BURN_RATE_ALERTS]
         return designed(task, source_checksum, {"budget": budget, "windows": windows, "slo_window": window,
-                                                "alerts": alerts, "latency": p.get("latency_p99_seconds")})
+                                                "alerts": alerts, "latency": p.get("latency_p99_seconds"),
+                                                "key_result_alerts": p.get("key_result_alerts", [])})
 
     def implement(self, d: Design) -> Rendered:
         p, plan = d.params, d.plan
         t, sel = p["target"], p["selector"]
         slo = f"{t}-availability"
         req, err = f"{cv.REQUESTS_METRIC}{{{sel}}}", f"{cv.REQUESTS_METRIC}{{{sel},{cv.ERROR_MATCHER}}}"
+        sli = p.get("sli_query")  # a key result's query (core/sli.py), else the HTTP semconv default
+        # The query's own labels are unknown: the rule labels give the records the target's job and namespace.
+        record_labels = {"slo": slo, "job": t, "namespace": p["namespace"]} if sli else {"slo": slo}
         records: list[dict[str, Any]] = []
+        short = cv.error_ratio_record("5m")
         for w in plan["windows"]:
-            if w == plan["slo_window"] and w not in cv.ERROR_RATIO_WINDOWS:
-                short = cv.error_ratio_record("5m")
+            derived = w == plan["slo_window"] and w not in cv.ERROR_RATIO_WINDOWS
+            if derived or (sli and w != "5m" and not has_range(sli)):
                 expr = f"sum_over_time({short}{{{sel}}}[{w}]) / count_over_time({short}{{{sel}}}[{w}])"
+            elif sli:
+                expr = f"1 - ({with_window(sli, w)})"
             else:
                 expr = (f"sum by (job, namespace) (rate({err}[{w}])) / "
                         f"sum by (job, namespace) (rate({req}[{w}]))")
-            records.append({"record": cv.error_ratio_record(w), "expr": expr, "labels": {"slo": slo}})
+            records.append({"record": cv.error_ratio_record(w), "expr": expr, "labels": record_labels})
         budget = _num(plan["budget"])
         records.append({"record": "slo:error_budget:remaining_ratio",
                         "expr": f"1 - {cv.error_ratio_record(plan['slo_window'])}{{{sel}}} / {budget}",
@@ -72,23 +87,38 @@ class PrometheusRuleGenerator:
                     f"over {a['long']} and {a['short']}; at this rate the {plan['slo_window']} budget is gone "
                     f"in about {a['exhaust_days']} days."),
             })
+        target_labels = {"job": t, "namespace": p["namespace"]}  # routes match them (notification policy)
         if plan["latency"]:
+            latency = p.get("latency_query") or (f"histogram_quantile(0.99, sum by (le, job, namespace) "
+                                                 f"(rate({cv.BUCKET_METRIC}{{{sel}}}[5m])))")
             alerts.append({
                 "alert": cv.LATENCY_ALERT,
-                "expr": f"histogram_quantile(0.99, sum by (le, job, namespace) "
-                        f"(rate({cv.BUCKET_METRIC}{{{sel}}}[5m]))) > {_num(plan['latency'])}",
+                "expr": f"{latency} > {_num(plan['latency'])}",
                 "for": "10m",
                 "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "slo": slo,
-                           "alert_class": "ticket"},
+                           "alert_class": "ticket", **(target_labels if p.get("latency_query") else {})},
                 "annotations": self._annotations(p, cv.LATENCY_ALERT, f"{t}: p99 latency above {plan['latency']}s",
                                                  f"{t} p99 latency has been above the {plan['latency']}s "
                                                  "requirement for 10 minutes."),
             })
+        for k in plan["key_result_alerts"]:
+            target = f"{k['operator']} {target_text(k['target'], k['unit'])}"
+            alerts.append({
+                "alert": k["alert"], "expr": k["expr"], "for": "5m",
+                "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "key_result": k["metric_key"],
+                           "alert_class": "ticket", **target_labels},
+                "annotations": self._annotations(
+                    p, k["alert"], f"{t}: key result {k['metric_key']} off target ({target})",
+                    f"{k['metric_key']} of objective {k['objective']} should be {target}"
+                    + (f" over {k['window']}" if k.get("window") else "") + f"; its query ({k['source']}) "
+                    "has missed that for 5 minutes.")})
         doc = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
                "metadata": k8s_metadata(d, f"{t}-slo"),
                "spec": {"groups": [{"name": f"{t}-slo-recording", "rules": records},
                                    {"name": f"{t}-slo-alerts", "rules": alerts}]}}
         doc["metadata"]["labels"]["role"] = "alert-rules"
+        if sli:
+            doc["metadata"]["annotations"][cv.ANNOTATION_SLI_SOURCE] = p["sli_source"]
         return Rendered(yamlout.dump(doc, header=comment_header(d)), doc)
 
     @staticmethod
@@ -98,6 +128,22 @@ class PrometheusRuleGenerator:
 
     def check_schema(self, r: Rendered) -> list[tuple[str, str]]:
         return check_model(PrometheusRuleModel, r.document)
+
+    @staticmethod
+    def promtool_rules(doc: dict[str, Any]) -> dict[str, Any]:
+        """The rule groups the unit tests run. When a key result's query is the SLI, the query itself is
+        checked by `promtool check rules` on the real file; the tests exercise the windows, thresholds and
+        labels of the alerts on a synthetic good-fraction series standing in for it."""
+        spec = doc["spec"]
+        if cv.ANNOTATION_SLI_SOURCE not in doc["metadata"]["annotations"]:
+            return spec
+        sel = _selector(doc)
+        records = [dict(r) for r in spec["groups"][0]["rules"]]
+        for r in records:
+            window = r.get("record", "").removeprefix(cv.error_ratio_record(""))
+            if window in cv.ERROR_RATIO_WINDOWS and "slo:sli_error" not in r["expr"]:
+                r["expr"] = f"1 - avg_over_time({TEST_GOOD_FRACTION}{{{sel}}}[{window}])"
+        return {"groups": [{**spec["groups"][0], "rules": records}, *spec["groups"][1:]]}
 
     @staticmethod
     def promtool_tests(r: Rendered, rule_file: str) -> dict[str, Any]:
@@ -115,9 +161,14 @@ class PrometheusRuleGenerator:
             return {"series": f'{cv.REQUESTS_METRIC}{{job="{job}",namespace="{ns}",{cv.STATUS_LABEL}="{code}"}}',
                     "values": f"0+{_num(per_minute)}x{minutes}"}
 
+        def burning(factor: float, minutes: int) -> list[dict[str, str]]:
+            if cv.ANNOTATION_SLI_SOURCE in r.document["metadata"]["annotations"]:  # see promtool_rules
+                return [{"series": f'{TEST_GOOD_FRACTION}{{job="{job}",namespace="{ns}"}}',
+                         "values": f"{_num(1 - budget * factor)}+0x{minutes}"}]
+            err = total * budget * factor
+            return [series("200", total - err, minutes), series("500", err, minutes)]
+
         total = 1000.0
-        burn_err = total * budget * 15  # 15× the budget: above the 14.4× page threshold
-        half_err = total * budget * 0.5
         exp = {"severity": fast["labels"]["severity"], "priority": fast["labels"]["priority"], "slo": slo,
                "alert_class": "page", "job": job, "namespace": ns}
         return {
@@ -125,13 +176,13 @@ class PrometheusRuleGenerator:
             "evaluation_interval": "1m",
             "tests": [
                 {"name": f"{job}: fast burn pages within the 1h window", "interval": "1m",
-                 "input_series": [series("200", total - burn_err, 70), series("500", burn_err, 70)],
+                 "input_series": burning(15, 70),  # 15× the budget: above the 14.4× page threshold
                  "alert_rule_test": [{"eval_time": "1h", "alertname": fast["alert"],
                                       "exp_alerts": [{"exp_labels": exp, "exp_annotations": fast["annotations"]}]}]},
                 {"name": f"{job}: half the budget stays silent", "interval": "1m",
                  # The ratio is constant, so 6h of samples covers every window's verdict at a fraction
                  # of the cost of simulating 3 days at 1m steps.
-                 "input_series": [series("200", total - half_err, 400), series("500", half_err, 400)],
+                 "input_series": burning(0.5, 400),
                  "alert_rule_test": [{"eval_time": "6h", "alertname": a["alert"], "exp_alerts": []}
                                      for a in alerts]},
             ],

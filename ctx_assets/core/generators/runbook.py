@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
+from ..sli import target_text
 from ..units import matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header
@@ -21,27 +22,44 @@ _BURN = {a[0]: a for a in cv.BURN_RATE_ALERTS}
 
 def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
     t, ns, sel = p["target"], p["namespace"], f'{matcher("job", p["target"])},{matcher("namespace", p["namespace"])}'
-    if name in _BURN:
+    key_results = {k["alert"]: k for k in p.get("key_result_alerts", [])}
+    if name in key_results:
+        k = key_results[name]
+        goal = f"{k['operator']} {target_text(k['target'], k['unit'])}" + (
+            f" over {k['window']}" if k.get("window") else "")
+        meaning = f"Key result `{k['metric_key']}` of objective {k['objective']} is off its target ({goal})."
+        impact = f"Objective {k['objective']} is not being met while this lasts."
+        diagnosis = [f"Run the key result's query (`{k['source']}`): `{k['query']}`.", *cv.playbook(k["query"]),
+                     f"Open the dashboard ({p['dashboard_path']}): the KPI panel {k['metric_key']}."]
+        mitigation = ["Fix the cause the diagnosis found; if the target itself is wrong, change it in the manifest "
+                      "(reviewed like code) rather than silencing the alert."]
+    elif name in _BURN:
         _, cls, factor, long, short = _BURN[name]
         meaning = (f"{t} is spending its error budget {factor}x faster than the SLO allows, measured over "
                    f"{long} and confirmed over {short}.")
         impact = ("Users see failed requests now; the monthly error budget runs out within days."
                   if cls == "page" else "A slow leak of failed requests; the budget will not last the window.")
         diagnosis = [f"Open the dashboard ({p['dashboard_path']}) and compare the burn-rate panel windows.",
-                     f"Query the error ratio: `{cv.error_ratio_record(short)}{{{sel}}}`.",
-                     f"Find the failing routes: `sum by (http_route) (rate({cv.REQUESTS_METRIC}{{{sel},"
-                     f"{cv.ERROR_MATCHER}}}[5m]))`.",
-                     f"Check recent deploys: `kubectl -n {ns} rollout history deploy/{t}`."]
+                     f"Query the error ratio: `{cv.error_ratio_record(short)}{{{sel}}}`."]
+        if p.get("sli_query"):  # the SLI is a key result's query
+            diagnosis += [f"Run the SLI query (`{p['sli_source']}`, the good fraction): `{p['sli_query']}`.",
+                          *cv.playbook(p["sli_query"])]
+        else:
+            diagnosis.append(f"Find the failing routes: `sum by (http_route) (rate({cv.REQUESTS_METRIC}{{{sel},"
+                             f"{cv.ERROR_MATCHER}}}[5m]))`.")
+        diagnosis.append(f"Check recent deploys: `kubectl -n {ns} rollout history deploy/{t}`.")
         mitigation = [f"Roll back the last change: `kubectl -n {ns} rollout undo deploy/{t}`.",
                       "Shed or reroute load if a dependency is failing; scale out if saturated.",
                       "If the budget is gone, freeze risky releases until it recovers."]
     elif name == cv.LATENCY_ALERT:
         meaning = f"{t} p99 latency is above the {p.get('latency_p99') or 'required'} requirement for 10 minutes."
         impact = "The slowest 1% of requests are slower than promised; timeouts upstream may follow."
-        diagnosis = [f"Latency by route: `histogram_quantile(0.99, sum by (le, http_route) (rate("
-                     f"{cv.BUCKET_METRIC}{{{sel}}}[5m])))`.",
-                     f"Check CPU throttling and saturation: `kubectl -n {ns} top pods -l app.kubernetes.io/name={t}`.",
-                     "Check the latency of downstream dependencies in the trace backend."]
+        diagnosis = [f"Run the latency query (`{p['latency_source']}`, seconds): `{p['latency_query']}`.",
+                     *cv.playbook(p["latency_query"])] if p.get("latency_query") else [
+            f"Latency by route: `histogram_quantile(0.99, sum by (le, http_route) (rate("
+            f"{cv.BUCKET_METRIC}{{{sel}}}[5m])))`."]
+        diagnosis += [f"Check CPU throttling and saturation: `kubectl -n {ns} top pods -l app.kubernetes.io/name={t}`.",
+                      "Check the latency of downstream dependencies in the trace backend."]
         mitigation = ["Scale out; remove hot spots; roll back a change that added work to the hot path."]
     else:
         meaning = f"{t} is writing error logs in a burst."

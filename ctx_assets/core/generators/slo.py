@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from contracts.artifacts import ArtifactType
 
+from .. import conventions as cv
 from .. import yamlout
 from ._common import designed
 from .base import Design, Rendered, comment_header, provenance
@@ -32,14 +33,16 @@ class SLOGenerator:
             "kind": "SLO",
             "metadata": {"name": d.plan["name"], "displayName": f"{p['target']} availability",
                          "labels": {"project": p["project_id"], "criticality": p["criticality"]},
-                         "annotations": provenance(d)},
+                         "annotations": {**provenance(d), **({cv.ANNOTATION_SLI_SOURCE: p["sli_source"]}
+                                                             if p.get("sli_source") else {})}},
             "spec": {
                 "description": f"{p['objective_percent']}% of {p['target']} requests succeed over a rolling "
-                               f"{d.plan['window']} (non-5xx / all)",
+                               f"{d.plan['window']} "
+                               + (f"(good fraction: {p['sli_source']})" if p.get("sli_source") else "(non-5xx / all)"),
                 "service": p["target"],
                 "indicator": {
                     "metadata": {"name": f"{p['target']}-request-success"},
-                    "spec": {"ratioMetric": {"counter": True, "good": source(p["good_query"]),
+                    "spec": {"ratioMetric": {"counter": p.get("counter", True), "good": source(p["good_query"]),
                                              "total": source(p["total_query"])}},
                 },
                 "timeWindow": [{"duration": d.plan["window"], "isRolling": True}],

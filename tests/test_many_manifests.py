@@ -1,0 +1,122 @@
+"""Many manifests, one Dagster instance (SPEC §8): own asset key prefix and partitions per project.
+
+Two manifests that share every target name are built at the same time into one home; both
+must succeed and both statuses stay true. `ctx ui a b` serves both as code locations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ctx_assets.defs.project import project_of
+from ctx_assets.workspaces import WorkspaceError, manifests_in, write_workspace
+
+from .conftest import ROOT, manifest_with_targets, run_ctx
+from .test_one_run_build import _graphql
+from .test_ui import _port
+
+
+def _manifest(folder: Path, project: str, namespace: str) -> Path:
+    data = manifest_with_targets(3)
+    data["spec"]["project"]["id"] = project
+    data["metadata"]["name"] = project
+    for t in data["spec"]["targets"]:
+        t["namespace"] = namespace
+    path = folder / f"{project}.contextcore.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def two(tmp_path):
+    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    return tmp_path, env, _manifest(tmp_path, "alpha", "team-a"), _manifest(tmp_path, "beta", "team-b")
+
+
+def test_two_manifests_with_the_same_targets_build_at_once_into_one_home(two):
+    tmp, env, a, b = two
+    procs = [subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(m), "--out", str(tmp / m.stem)],
+                              cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for m in (a, b)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outs]
+    for m in (a, b):
+        r = run_ctx("status", str(m), "--out", str(tmp / m.stem), "--json", env=env)
+        assert r.returncode == 0, r.stderr
+        rows = yaml.safe_load(r.stdout)["artifacts"]
+        assert len(rows) == 21 and {x["status"] for x in rows} == {"fresh"}, r.stdout[:500]
+    # each project's records are its own: a rebuild of one does not make the other stale
+    assert run_ctx("build", str(a), "--out", str(tmp / a.stem), "--all", env=env).returncode == 0
+    r = run_ctx("status", str(b), "--out", str(tmp / b.stem), "--json", env=env)
+    assert {x["status"] for x in yaml.safe_load(r.stdout)["artifacts"]} == {"fresh"}
+    os.environ.update(env)
+    try:
+        from ctx_assets.defs.runner import get_instance
+
+        instance = get_instance()
+        for m in (a, b):
+            p = project_of(m)
+            assert instance.get_dynamic_partitions(p.targets.name) == ["svc-0000", "svc-0001", "svc-0002"]
+            assert instance.get_materialized_partitions(p.key("runbook")) == {"svc-0000", "svc-0001", "svc-0002"}
+    finally:
+        for k in env:
+            os.environ.pop(k, None)
+
+
+def test_workspace_has_one_location_per_manifest(two, tmp_path):
+    _, _, a, b = two
+    assert manifests_in([str(a.parent)]) == sorted([a.resolve(), b.resolve()])
+    ws = write_workspace([a, b], tmp_path / "out", tmp_path / "ws")
+    entries = yaml.safe_load(ws.read_text())["load_from"]
+    assert [e["python_file"]["location_name"] for e in entries] == ["alpha", "beta"]
+    import runpy
+
+    defs = runpy.run_path(entries[1]["python_file"]["relative_path"])["defs"]
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert "beta/dashboard" in keys and not any(k.startswith("alpha/") for k in keys)
+
+
+def test_two_manifests_of_one_project_are_refused(two, tmp_path):
+    _, _, a, _ = two
+    twin = tmp_path / "twin.contextcore.yaml"
+    twin.write_text(a.read_text())
+    with pytest.raises(WorkspaceError, match="both describe project 'alpha'"):
+        write_workspace([a, twin], tmp_path / "out", tmp_path / "ws")
+    r = run_ctx("ui", str(a), str(twin), "--port", str(_port()))
+    assert r.returncode == 2 and "both describe project" in r.stderr
+
+
+def test_ctx_ui_serves_several_manifests(two):
+    tmp, env, a, b = two
+    port = _port()
+    proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "ui", str(a), str(b), "--port", str(port),
+                             "--out", str(tmp / "bundles")], cwd=ROOT, env={**os.environ, **env},
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline, paths = time.monotonic() + 180, set()
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            with contextlib.suppress(OSError, AssertionError, KeyError):
+                nodes = _graphql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
+                paths = {tuple(n["assetKey"]["path"]) for n in nodes}
+                if ("alpha", "dashboard") in paths and ("beta", "dashboard") in paths:
+                    break
+            time.sleep(2)
+        assert ("alpha", "dashboard") in paths and ("beta", "dashboard") in paths, paths
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
