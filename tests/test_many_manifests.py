@@ -53,7 +53,7 @@ def test_two_manifests_with_the_same_targets_build_at_once_into_one_home(two):
         r = run_ctx("status", str(m), "--out", str(tmp / m.stem), "--json", env=env)
         assert r.returncode == 0, r.stderr
         rows = yaml.safe_load(r.stdout)["artifacts"]
-        assert len(rows) == 21 and {x["status"] for x in rows} == {"fresh"}, r.stdout[:500]
+        assert len(rows) == 22 and {x["status"] for x in rows} == {"fresh"}, r.stdout[:500]  # 21 + provenance
     # each project's records are its own: a rebuild of one does not make the other stale
     assert run_ctx("build", str(a), "--out", str(tmp / a.stem), "--all", env=env).returncode == 0
     r = run_ctx("status", str(b), "--out", str(tmp / b.stem), "--json", env=env)
