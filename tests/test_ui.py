@@ -95,8 +95,11 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
         assert not _marked(marker) - {proc.pid}, "Dagster processes outlived ctx ui"
         assert stopped_after <= 10, stopped_after
         assert proc.wait(timeout=10) == 0
-        with socket.socket() as s:  # the port is free again
+        with socket.socket() as s:  # the port is free again: nothing listens (closed connections may linger)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
     finally:
         for pid in _marked(marker):
             with contextlib.suppress(ProcessLookupError):
