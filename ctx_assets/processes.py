@@ -48,12 +48,25 @@ def process_start(pid: int) -> str | None:
     return fields[19] if fields else None
 
 
+def process_alive(pid: int, group: bool = False) -> bool:
+    """Whether process `pid` (or process group `pid`) exists; where /proc cannot say more, this is all
+    there is (no start time to tell a reused pid apart)."""
+    try:
+        (os.killpg if group else os.kill)(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _table() -> dict[int, tuple[int, int]]:
-    """{pid: (parent pid, process group)} of every live process."""
-    out = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and (fields := proc_stat(int(entry.name))):
-            out[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    """{pid: (parent pid, process group)} of every live process; empty without /proc (the group suffices)."""
+    out: dict[int, tuple[int, int]] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and (fields := proc_stat(int(entry.name))):
+                out[int(entry.name)] = (int(fields[1]), int(fields[2]))
     return out
 
 
@@ -85,35 +98,37 @@ def _signal(pids: set[int], group: int, sig: int) -> None:
             os.kill(pid, sig)
 
 
-def _reap(pids: set[int]) -> None:
-    """Collect the exit status of those that are our children (re-parented orphans included)."""
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
+def _reap() -> None:
+    """Collect every exited child of ours (re-parented orphans included), so none lingers as a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
-def _wait_gone(root: int, group: int, pids: set[int], seconds: float) -> set[int]:
+def _wait_gone(root: int, group: int, pids: set[int], seconds: float) -> set[int] | None:
+    """None once the tree and the group are gone, else what is still there after `seconds`."""
     deadline = time.monotonic() + seconds
     while True:
-        _reap(pids)
+        _reap()
         pids = {p for p in pids | tree(root, group) if proc_stat(p) is not None}
-        if not pids or time.monotonic() >= deadline:
+        if not pids and not process_alive(group, group=True):
+            return None
+        if time.monotonic() >= deadline:
             return pids
         time.sleep(0.1)
 
 
-def stop_tree(child: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) -> set[int]:
-    """SIGTERM to `child`'s whole tree, SIGKILL to what is left after `grace`; returns the pids killed."""
+def stop_tree(child: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM to `child`'s whole tree (its group and every descendant of ours), SIGKILL to what is
+    left after `grace`."""
     me, group = os.getpid(), child.pid
-    pids = tree(me, group)
-    _signal(pids, group, signal.SIGTERM)
-    left = _wait_gone(me, group, pids, grace)
-    if left:
+    _signal(tree(me, group), group, signal.SIGTERM)
+    left = _wait_gone(me, group, set(), grace)
+    if left is not None:
         _signal(left, group, signal.SIGKILL)
         _wait_gone(me, group, left, KILL_WAIT_SECONDS)
     with contextlib.suppress(subprocess.TimeoutExpired):
         child.wait(timeout=KILL_WAIT_SECONDS)
-    return left
 
 
 def _raise_stop(signum: int, _frame: FrameType | None) -> None:

@@ -127,12 +127,15 @@ def test_runs_of_exited_owners_fail_live_and_foreign_ones_stay(monkeypatch, tmp_
         "alive": _unfinished_run(instance, me),
         "other host": _unfinished_run(instance, {**me, PID_TAG: str(dead_pid), HOST_TAG: "elsewhere"}),
         "not ctx's": _unfinished_run(instance, {}),
+        "dead, no /proc": _unfinished_run(instance, {**me, PID_TAG: str(dead_pid), STARTED_TAG: ""}),
+        "alive, no /proc": _unfinished_run(instance, {**me, STARTED_TAG: ""}),  # only liveness to go by
     }
     failed = fail_orphaned_runs(instance)
-    assert sorted(failed) == sorted([runs["dead"], runs["reused"]])
+    assert sorted(failed) == sorted([runs["dead"], runs["reused"], runs["dead, no /proc"]])
     status = {k: instance.get_run_by_id(v).status for k, v in runs.items()}
     assert status == {"dead": DagsterRunStatus.FAILURE, "reused": DagsterRunStatus.FAILURE,
                       "alive": DagsterRunStatus.STARTED, "other host": DagsterRunStatus.STARTED,
-                      "not ctx's": DagsterRunStatus.STARTED}
+                      "not ctx's": DagsterRunStatus.STARTED, "dead, no /proc": DagsterRunStatus.FAILURE,
+                      "alive, no /proc": DagsterRunStatus.STARTED}
     reason = [e.message for e in instance.all_logs(runs["dead"]) if e.is_dagster_event][-1]
     assert f"pid {dead_pid}" in reason and "exited before the run finished" in reason

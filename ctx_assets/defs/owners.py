@@ -15,7 +15,8 @@ import socket
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from ctx_assets.processes import process_start
+from ctx_assets.core.text import plural
+from ctx_assets.processes import process_alive, process_start
 
 PID_TAG, HOST_TAG, STARTED_TAG = "ctx/pid", "ctx/host", "ctx/process-start"
 # Set by `ctx ui` for Dagster's processes, so the sensor's runs name `ctx ui` as their owner.
@@ -48,7 +49,9 @@ def owner_alive(tags: dict[str, str]) -> bool:
         pid = int(tags[PID_TAG])
     except (KeyError, ValueError):
         return True  # not ours to judge
-    return process_start(pid) == tags.get(STARTED_TAG)
+    if not tags.get(STARTED_TAG):  # no /proc where it ran: whether the pid lives is all there is to know
+        return process_alive(pid)
+    return process_start(pid) == tags[STARTED_TAG]
 
 
 def fail_orphaned_runs(instance: DagsterInstance) -> list[str]:
@@ -62,6 +65,6 @@ def fail_orphaned_runs(instance: DagsterInstance) -> list[str]:
             f"the ctx process that ran it (pid {run.tags[PID_TAG]} on {host}) exited before the run finished "
             "(killed or crashed); marked failed by the next ctx command"))
     if orphaned:
-        log.warning("marked %d run%s of exited ctx processes as failed: %s", len(orphaned),
-                    "" if len(orphaned) == 1 else "s", ", ".join(r.run_id[:8] for r in orphaned[:5]))
+        log.warning("marked %s of exited ctx processes as failed: %s", plural(len(orphaned), "run"),
+                    ", ".join(r.run_id[:8] for r in orphaned[:5]))
     return [r.run_id for r in orphaned]
