@@ -10,8 +10,11 @@ from .conftest import ROOT
 def test_postgres_instance_config_loads(monkeypatch):
     for var in ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB"):
         monkeypatch.setenv(var, "x")
+    monkeypatch.setenv("DAGSTER_PG_PORT", "5432")
     cfg, _ = dagster_instance_config(str(ROOT / "docs" / "scaling"), "dagster.yaml")
-    assert set(cfg["storage"]["postgres"]["postgres_db"]) == {"username", "password", "hostname", "db_name", "port"}
+    db = cfg["storage"]["postgres"]["postgres_db"]
+    assert set(db) == {"username", "password", "hostname", "db_name", "port", "scheme"}
+    assert db["scheme"] == "postgresql+psycopg2"  # not psycopg 3 (pyproject.toml, the postgres extra)
     assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
 
 

@@ -103,7 +103,13 @@ def test_concurrent_first_use_of_a_home(tmp_path):
 
 
 def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_path):
-    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    kill_9_mid_build_then_rebuild(tmp_path, {"CTX_HOME": str(tmp_path / ".ctx"),
+                                             "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")})
+
+
+def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str]) -> None:
+    """A build killed while artifacts are written: files whole, status answers, the next build succeeds
+    (also run on Postgres, tests/test_postgres.py)."""
     manifest = small_manifest(tmp_path, n=60)
     out = tmp_path / "out"
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
