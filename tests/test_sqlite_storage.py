@@ -107,10 +107,10 @@ def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_p
                                              "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")})
 
 
-def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str]) -> None:
+def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 60) -> None:
     """A build killed while artifacts are written: files whole, status answers, the next build succeeds
     (also run on Postgres, tests/test_postgres.py)."""
-    manifest = small_manifest(tmp_path, n=60)
+    manifest = small_manifest(tmp_path, n=n)
     out = tmp_path / "out"
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "provenance" not in p.name}
