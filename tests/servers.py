@@ -127,3 +127,30 @@ def wait_for(what: str, check, timeout: float, every: float = 1.0):
             return value
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path, timeout: float = 30) -> Iterator[str]:
+    """A throwaway Redis (Debian's `redis-server`) on 127.0.0.1:<free port>, no persistence: the broker URL."""
+    port = free_port()
+    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1", "--port", str(port),
+                             "--save", "", "--appendonly", "no", "--dir", str(folder)],
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def up() -> bool:
+            assert proc.poll() is None, "redis-server exited"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+            return False
+
+        wait_for("redis-server to answer PING", up, timeout, every=0.2)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_group(proc)
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """A long-running ctx/Dagster process in its own process group (stop it with stop_group)."""
+    return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -5,7 +5,6 @@ instance and on Postgres (docs/scaling/dagster.yaml), as docs/scaling.md runs it
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
@@ -16,9 +15,9 @@ import yaml
 from ctx_assets.defs.project import project_of
 from ctx_assets.workspaces import write_workspace
 
-from .conftest import ROOT, run_ctx
+from .conftest import run_ctx
 from .dagster_env import edit, settle, small_manifest
-from .servers import stop_group, wait_for
+from .servers import start, stop_group, wait_for
 
 # The sensor ticks every 10 s (minimum_interval_seconds); a tick per phase and a run per phase.
 BOUND = 300
@@ -64,9 +63,7 @@ def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home
     workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
     before = _files(out)
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
-    daemon = subprocess.Popen([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)],
-                              cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    daemon = start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)], env)
     try:
         def rebuilt() -> bool:
             assert daemon.poll() is None, daemon.stderr.read()[-3000:]
