@@ -9,7 +9,6 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import yaml
@@ -19,7 +18,7 @@ from ctx_assets.defs.runner import DEFAULT_INSTANCE_YAML
 from ctx_assets.workspaces import write_workspace
 
 from .conftest import require, run_ctx
-from .dagster_env import small_manifest
+from .dagster_env import instance_of, runs_finished, small_manifest
 from .servers import redis_server, start, stop_group, wait_for
 from .test_daemon import BOUND, _fresh
 
@@ -30,25 +29,11 @@ def _bundle(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
-def _runs_finished(env: dict[str, str]) -> bool:
-    from dagster import DagsterInstance
-
-    with mock.patch.dict(os.environ, env):
-        instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
-    try:
-        runs = instance.get_runs()
-        return bool(runs) and all(r.is_finished for r in runs)
-    finally:
-        instance.dispose()
-
-
 def _worker_of_each_step(env: dict[str, str]) -> dict[str, str]:
     """{step key: celery worker hostname} from the engine events the workers wrote, over every run."""
-    from dagster import DagsterEventType, DagsterInstance
+    from dagster import DagsterEventType
 
-    with mock.patch.dict(os.environ, env):
-        instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
-    try:
+    with instance_of(env) as instance:
         steps, ran = {}, set()
         for run in instance.get_runs():
             assert run.status.value == "SUCCESS", (run.job_name, run.status)
@@ -63,8 +48,6 @@ def _worker_of_each_step(env: dict[str, str]) -> dict[str, str]:
                         steps[key] = meta["Celery worker"].value
         assert ran and ran <= set(steps), (sorted(ran), steps)
         return steps
-    finally:
-        instance.dispose()
 
 
 @pytest.mark.slow
@@ -96,7 +79,7 @@ def test_two_celery_workers_build_the_in_process_bundle(tmp_path):
             def built() -> bool:
                 for p in procs:
                     assert p.poll() is None, p.stderr.read()[-3000:]
-                return _fresh(manifest, out, env) and _runs_finished(env)
+                return _fresh(manifest, out, env) and runs_finished(env)
 
             wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND, every=3)
         finally:

@@ -4,10 +4,8 @@ instance and on Postgres (docs/scaling/dagster.yaml), as docs/scaling.md runs it
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import yaml
@@ -16,7 +14,7 @@ from ctx_assets.defs.project import project_of
 from ctx_assets.workspaces import write_workspace
 
 from .conftest import run_ctx
-from .dagster_env import edit, settle, small_manifest
+from .dagster_env import edit, instance_of, settle, small_manifest
 from .servers import start, stop_group, wait_for
 
 # The sensor ticks every 10 s (minimum_interval_seconds); a tick per phase and a run per phase.
@@ -29,17 +27,12 @@ def _files(out: Path) -> dict[str, int]:
 
 def _ticks(env: dict[str, str]) -> list:
     """The manifest sensor's ticks, newest first, read from the instance the daemon writes."""
-    from dagster import DagsterInstance
     from dagster._core.scheduler.instigation import InstigatorType
 
-    with mock.patch.dict(os.environ, env):  # the instance config reads DAGSTER_PG_* from the environment
-        instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
-    try:
+    with instance_of(env) as instance:
         states = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
                   if s.instigator_name == "manifest_sensor"]
         return [t for s in states for t in instance.get_ticks(s.instigator_origin_id, s.selector_id, limit=50)]
-    finally:
-        instance.dispose()
 
 
 def _fresh(manifest: Path, out: Path, env: dict[str, str]) -> bool:
