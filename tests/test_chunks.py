@@ -1,4 +1,4 @@
-"""Chunked artifact runs: at most CTX_CHUNK_TARGETS targets per run, the chunks queued by the sensor and
+"""Chunked artifact runs: at most CTX_RUN_TARGETS targets per run, the chunks queued by the sensor and
 run through Dagster's run queue (QueuedRunCoordinator) under its concurrency limit."""
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ def test_runs_are_cut_into_chunks_of_at_most_n_targets():
 
 
 def test_chunk_size_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv("CTX_CHUNK_TARGETS", raising=False)
+    monkeypatch.delenv("CTX_RUN_TARGETS", raising=False)
     assert chunk_size() == 0
-    monkeypatch.setenv("CTX_CHUNK_TARGETS", "250")
+    monkeypatch.setenv("CTX_RUN_TARGETS", "250")
     assert chunk_size() == 250
     assert len(artifact_runs({str(i): ["slo"] for i in range(600)}, [str(i) for i in range(600)])) == 3
-    monkeypatch.setenv("CTX_CHUNK_TARGETS", "-1")
-    with pytest.raises(ValueError, match="CTX_CHUNK_TARGETS='-1'"):
+    monkeypatch.setenv("CTX_RUN_TARGETS", "-1")
+    with pytest.raises(ValueError, match="CTX_RUN_TARGETS='-1'"):
         chunk_size()
 
 
@@ -75,7 +75,7 @@ def test_the_sensor_queues_one_run_per_chunk(tmp_path):
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(QUEUED_HOME_YAML.format(home=home))
     env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(home), "CTX_SENSOR_DEBOUNCE_SECONDS": "1",
-           "CTX_CHUNK_TARGETS": "2"}
+           "CTX_RUN_TARGETS": "2"}
     out = tmp_path / "bundles" / project_of(manifest).id
     workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
     daemon = start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)], env)

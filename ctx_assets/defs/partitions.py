@@ -4,15 +4,15 @@ import os
 
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-CHUNK_ENV = "CTX_CHUNK_TARGETS"
+RUN_TARGETS_ENV = "CTX_RUN_TARGETS"
 
 
 def chunk_size() -> int:
-    """At most this many targets per artifact run (0: no limit), from CTX_CHUNK_TARGETS. Chunks are
+    """At most this many targets per artifact run (0: no limit), from CTX_RUN_TARGETS. Chunks are
     separate runs, so the run queue (QueuedRunCoordinator) can run several at once; docs/scaling.md."""
-    raw = os.environ.get(CHUNK_ENV, "0").strip() or "0"
+    raw = os.environ.get(RUN_TARGETS_ENV, "0").strip() or "0"
     if not raw.isdigit():
-        raise ValueError(f"{CHUNK_ENV}={raw!r}: expected a whole number of targets per run (0: no limit)")
+        raise ValueError(f"{RUN_TARGETS_ENV}={raw!r}: expected a whole number of targets per run (0: no limit)")
     return int(raw)
 
 
