@@ -7,10 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import orjson
 from dagster import ConfigurableResource
 
 from ctx_assets.core.fsio import contained, write_atomic
+from ctx_assets.core.seed_reader import load_seed
 
 DEFAULT_MANIFEST = "examples/online-boutique.contextcore.yaml"
 
@@ -52,7 +52,8 @@ class OutputStore(ConfigurableResource):
         return _cached_json(str(p), st.st_mtime_ns, st.st_size)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=1)
 def _cached_json(path: str, mtime_ns: int, size: int) -> Any:
-    """The seed is read by every artifact step of a build; parse it once per version of the file."""
-    return orjson.loads(Path(path).read_bytes())
+    """The seed is read by the artifact and output steps of a build; parse it once per version of the
+    file, compactly (shared task values interned: core/seed_reader.py)."""
+    return load_seed(path)

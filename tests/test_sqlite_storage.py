@@ -64,6 +64,36 @@ def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
             assert a.execute(q).fetchall() == b.execute(q).fetchall()
 
 
+def test_planned_check_rows_stay_linear_in_the_targets(tmp_path):
+    """A range run's planned check rows do not each carry the run's whole partition subset: the row
+    holds the planned event without it, and Dagster reads it back as a planned execution."""
+    from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    targets = [f"t{i:04d}" for i in range(300)]
+    subset = DynamicPartitionsDefinition(name="x").subset_with_partition_keys(targets)
+    planned = DagsterEvent(event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value, job_name="j",
+                           event_specific_data=AssetCheckEvaluationPlanned(
+                               asset_key=AssetKey(["p", "dashboard"]), check_name="artifact_gates",
+                               partitions_subset=subset))
+    entry = EventLogEntry(error_info=None, level=10, user_message="", run_id="r1", timestamp=time.time(),
+                          step_key="artifacts", job_name="j", dagster_event=planned)
+    storage = KeptSqliteEventLogStorage(str(tmp_path / "ours"))
+    storage.store_event(entry)
+    rows = _dump(tmp_path / "ours" / "index.db", "asset_check_executions")
+    assert len(rows) == 300
+    with sqlite3.connect(tmp_path / "ours" / "index.db") as conn:
+        biggest = conn.execute("SELECT max(length(evaluation_event)) FROM asset_check_executions").fetchone()[0]
+    assert biggest < 2000, biggest  # not 300 keys per row
+    record = storage.get_asset_check_execution_history(AssetCheckKey(AssetKey(["p", "dashboard"]), "artifact_gates"),
+                                                       limit=1000)
+    assert len(record) == 300 and {r.status for r in record} == {AssetCheckExecutionRecordStatus.PLANNED}
+    assert {r.partition for r in record} == set(targets)
+
+
 def test_latest_metadata_query_equals_dagsters_records(monkeypatch, tmp_path):
     """`ctx status` reads the newest materialization of every partition with one query; it must say
     what Dagster's own API says, also after a rebuild of some partitions and a wipe."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 from dagster import AssetKey, DagsterInstance
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
@@ -23,6 +22,7 @@ from ctx_assets.core.pipeline import export_and_plan
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status
 from ctx_assets.core.validate import validate_file
+from resources.output_store import OutputStore
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
@@ -170,7 +170,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
-            seed = orjson.loads((out / SEED_PATH).read_bytes())  # what the shared run just wrote
+            seed = OutputStore(manifest_path=str(manifest), out_dir=str(out)).read_json(SEED_PATH)  # just written
             stale = [s for s in statuses(seed["tasks"], out, instance, project) if s.status != FRESH]
             selection = {}
             for s in stale:
