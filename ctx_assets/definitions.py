@@ -4,6 +4,9 @@
 serves one such location per manifest on one instance (asset keys prefixed by each project id).
 """
 
+import os
+from typing import Any
+
 from dagster import Definitions, in_process_executor
 
 from resources.output_store import OutputStore, default_manifest, default_out
@@ -25,11 +28,23 @@ def build_definitions(manifest_path: str | None = None, out_dir: str | None = No
         assets=project_assets(project),
         jobs=jobs,
         sensors=[manifest_sensor(project, jobs)],
-        # In process: a process per step costs ~1 s each (SPEC §3); see docs/scaling.md to distribute.
-        executor=in_process_executor,
+        executor=executor(),
         resources={"store": OutputStore(manifest_path=manifest, out_dir=out_dir or default_out(manifest)),
                    "validators": ExternalValidators(), "tracer": PipelineTracer(enabled=tracing)},
     )
+
+
+def executor() -> Any:
+    """In process: a process per step costs ~1 s each (SPEC §3). With CTX_CELERY_BROKER set (the [celery]
+    extra), runs launched through the instance (the daemon's sensor runs) send their steps to celery
+    workers on that broker (docs/scaling.md §2); `ctx build` always runs in process."""
+    if not os.environ.get("CTX_CELERY_BROKER"):
+        return in_process_executor
+    from dagster_celery import celery_executor
+
+    # The broker doubles as the result backend: one service to run (Redis), no RabbitMQ for rpc://.
+    return celery_executor.configured({"broker": {"env": "CTX_CELERY_BROKER"},
+                                       "backend": {"env": "CTX_CELERY_BROKER"}}, name="celery")
 
 
 defs = build_definitions()

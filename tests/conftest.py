@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 import subprocess
 import sys
@@ -58,6 +59,17 @@ def manifest_with_targets(n: int, base: dict[str, Any] | None = None) -> dict[st
 def write_manifest(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL server for the session (tests/servers.py); each test takes its own database."""
+    from .servers import pg_bin, postgres_server
+
+    require(bool(pg_bin("initdb") and pg_bin("pg_ctl")), "a PostgreSQL server (Debian package postgresql)")
+    require(importlib.util.find_spec("dagster_postgres") is not None, "the [postgres] extra (dagster-postgres)")
+    with postgres_server() as pg:
+        yield pg
 
 
 @pytest.fixture

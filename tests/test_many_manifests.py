@@ -43,7 +43,12 @@ def two(tmp_path):
 
 
 def test_two_manifests_with_the_same_targets_build_at_once_into_one_home(two):
-    tmp, env, a, b = two
+    build_two_at_once(*two)
+
+
+def build_two_at_once(tmp: Path, env: dict[str, str], a: Path, b: Path) -> None:
+    """Both build at once into one home, both statuses are true, each project's records are its own
+    (also run on Postgres, tests/test_postgres.py)."""
     procs = [subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(m), "--out", str(tmp / m.stem)],
                               cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for m in (a, b)]

@@ -10,8 +10,11 @@ from .conftest import ROOT
 def test_postgres_instance_config_loads(monkeypatch):
     for var in ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB"):
         monkeypatch.setenv(var, "x")
+    monkeypatch.setenv("DAGSTER_PG_PORT", "5432")
     cfg, _ = dagster_instance_config(str(ROOT / "docs" / "scaling"), "dagster.yaml")
-    assert set(cfg["storage"]["postgres"]["postgres_db"]) == {"username", "password", "hostname", "db_name", "port"}
+    db = cfg["storage"]["postgres"]["postgres_db"]
+    assert set(db) == {"username", "password", "hostname", "db_name", "port", "scheme"}
+    assert db["scheme"] == "postgresql+psycopg2"  # not psycopg 3 (pyproject.toml, the postgres extra)
     assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
 
 
@@ -29,3 +32,22 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     assert isinstance(DagsterInstance.from_config(str(tmp_path)).event_log_storage, KeptSqliteEventLogStorage)
     assert "class: KeptSqliteStorage" in DEFAULT_INSTANCE_YAML
+
+
+def test_the_runbook_shows_the_tested_instance_config():
+    """docs/scaling.md shows docs/scaling/dagster.yaml, the file tests/servers.py gives every Postgres test."""
+    import re
+
+    import yaml
+
+    from .servers import SCALING_YAML
+
+    doc = (ROOT / "docs" / "scaling.md").read_text()
+    shown = yaml.safe_load(re.search(r"```yaml\n(.*?)```", doc, re.S).group(1))
+    tested = yaml.safe_load(SCALING_YAML.read_text())
+    tested.pop("telemetry")
+    assert shown == tested
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for name in ("dagster", "dagster-webserver", "dagster-postgres", "dagster-celery"):  # the pins it names
+        version = re.search(rf'"{name}(?:\[\w+\])?==([\d.]+)"', pyproject).group(1)
+        assert f"{name}=={version}" in doc, name

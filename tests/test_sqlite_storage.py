@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from ctx_assets.defs.owners import UNFINISHED
@@ -26,7 +26,7 @@ from ctx_assets.defs.runner import get_instance, run_build
 from resources.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 
 from .conftest import ROOT, run_ctx
-from .dagster_env import isolate, small_manifest
+from .dagster_env import instance_of, isolate, small_manifest
 
 TABLES = ("event_logs", "asset_keys", "asset_event_tags", "asset_check_executions")
 
@@ -63,6 +63,36 @@ def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
         with sqlite3.connect(tmp_path / "ours" / f"{summary.run_ids[1]}.db") as a, \
                 sqlite3.connect(tmp_path / "theirs" / f"{summary.run_ids[1]}.db") as b:
             assert a.execute(q).fetchall() == b.execute(q).fetchall()
+
+
+def test_planned_check_rows_stay_linear_in_the_targets(tmp_path):
+    """A range run's planned check rows do not each carry the run's whole partition subset: the row
+    holds the planned event without it, and Dagster reads it back as a planned execution."""
+    from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    targets = [f"t{i:04d}" for i in range(300)]
+    subset = DynamicPartitionsDefinition(name="x").subset_with_partition_keys(targets)
+    planned = DagsterEvent(event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value, job_name="j",
+                           event_specific_data=AssetCheckEvaluationPlanned(
+                               asset_key=AssetKey(["p", "dashboard"]), check_name="artifact_gates",
+                               partitions_subset=subset))
+    entry = EventLogEntry(error_info=None, level=10, user_message="", run_id="r1", timestamp=time.time(),
+                          step_key="artifacts", job_name="j", dagster_event=planned)
+    storage = KeptSqliteEventLogStorage(str(tmp_path / "ours"))
+    storage.store_event(entry)
+    rows = _dump(tmp_path / "ours" / "index.db", "asset_check_executions")
+    assert len(rows) == 300
+    with sqlite3.connect(tmp_path / "ours" / "index.db") as conn:
+        biggest = conn.execute("SELECT max(length(evaluation_event)) FROM asset_check_executions").fetchone()[0]
+    assert biggest < 2000, biggest  # not 300 keys per row
+    record = storage.get_asset_check_execution_history(AssetCheckKey(AssetKey(["p", "dashboard"]), "artifact_gates"),
+                                                       limit=1000)
+    assert len(record) == 300 and {r.status for r in record} == {AssetCheckExecutionRecordStatus.PLANNED}
+    assert {r.partition for r in record} == set(targets)
 
 
 def test_latest_metadata_query_equals_dagsters_records(monkeypatch, tmp_path):
@@ -103,9 +133,16 @@ def test_concurrent_first_use_of_a_home(tmp_path):
     assert [out.strip() for out, _ in results] == ["0"] * 4
 
 
-def test_kill_9_mid_build_leaves_a_usable_instance_the_previous_bundle_and_no_run_in_progress(tmp_path):
-    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
-    manifest = small_manifest(tmp_path, n=60)
+def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_path):
+    kill_9_mid_build_then_rebuild(tmp_path, {"CTX_HOME": str(tmp_path / ".ctx"),
+                                             "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")})
+
+
+def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 60) -> None:
+    """A build killed while artifacts are written: files whole, the next ctx command fails the runs it left
+    in progress (with the reason), status answers, the next build succeeds (also run on Postgres,
+    tests/test_postgres.py)."""
+    manifest = small_manifest(tmp_path, n=n)
     out = tmp_path / "out"
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "provenance" not in p.name}
@@ -120,19 +157,19 @@ def test_kill_9_mid_build_leaves_a_usable_instance_the_previous_bundle_and_no_ru
     proc.wait(timeout=30)
     for path, data in before.items():  # every file whole: the old bytes or the identical new ones
         assert path.read_bytes() == data, path
-    home = str(Path(env["DAGSTER_HOME"]).resolve())
     unfinished = RunsFilter(statuses=UNFINISHED)
-    killed = [r.run_id for r in DagsterInstance.from_config(home).get_runs(unfinished)]  # read, no sweep
+    with instance_of(env) as instance:  # read as Dagster stores it, without ctx's sweep
+        killed = [r.run_id for r in instance.get_runs(unfinished)]
     assert killed, "the killed build left no unfinished run: the test did not kill it mid-run"
     r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
     assert r.returncode == 0, r.stderr
     assert f"marked {len(killed)} run" in r.stderr  # the next ctx command fails them, once
-    instance = DagsterInstance.from_config(home)
-    assert instance.get_runs(unfinished) == []
-    for run_id in killed:
-        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
-        reason = [e.message for e in instance.all_logs(run_id) if e.is_dagster_event][-1]
-        assert f"pid {proc.pid}" in reason and "exited before the run finished" in reason
+    with instance_of(env) as instance:
+        assert instance.get_runs(unfinished) == []
+        for run_id in killed:
+            assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+            reason = [e.message for e in instance.all_logs(run_id) if e.is_dagster_event][-1]
+            assert f"pid {proc.pid}" in reason and "exited before the run finished" in reason
     r = run_ctx("build", str(manifest), "--out", str(out), "--all", env=env)
     assert r.returncode == 0, r.stderr[-2000:]
 

@@ -1,19 +1,35 @@
 """Runs over ranges of a project's target partitions (ctx_assets/defs/project.py defines them)."""
 
+import os
+
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+RUN_TARGETS_ENV = "CTX_RUN_TARGETS"
 
-def artifact_runs(selection: dict[str, list[str]], order: list[str]) -> list[tuple[list[str], list[str]]]:
+
+def chunk_size() -> int:
+    """At most this many targets per artifact run (0: no limit), from CTX_RUN_TARGETS. Chunks are
+    separate runs, so the run queue (QueuedRunCoordinator) can run several at once; docs/scaling.md."""
+    raw = os.environ.get(RUN_TARGETS_ENV, "0").strip() or "0"
+    if not raw.isdigit():
+        raise ValueError(f"{RUN_TARGETS_ENV}={raw!r}: expected a whole number of targets per run (0: no limit)")
+    return int(raw)
+
+
+def artifact_runs(selection: dict[str, list[str]], order: list[str],
+                  chunk: int | None = None) -> list[tuple[list[str], list[str]]]:
     """[(types, targets)]: as few runs as cover `selection` exactly. A run is a contiguous range of
     the partition order (`order`) with one set of types, so targets that need the same types and sit
-    next to each other share a run; a full build is one run."""
+    next to each other share a run; a full build is one run, or one per `chunk` targets (default:
+    chunk_size())."""
+    chunk = chunk_size() if chunk is None else chunk
     runs: list[tuple[list[str], list[str]]] = []
     last = -2
     for i, target in enumerate(order):
         types = selection.get(target)
         if types is None:
             continue
-        if runs and runs[-1][0] == types and last == i - 1:
+        if runs and runs[-1][0] == types and last == i - 1 and not (chunk and len(runs[-1][1]) >= chunk):
             runs[-1][1].append(target)
         else:
             runs.append((types, [target]))

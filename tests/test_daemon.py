@@ -1,0 +1,78 @@
+"""The manifest sensor through the real `dagster-daemon`: an edit of one target rewrites exactly that
+target's artifacts; a broken edit is reported on a tick and rewrites nothing. On the embedded SQLite
+instance and on Postgres (docs/scaling/dagster.yaml), as docs/scaling.md runs it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ctx_assets.defs.project import project_of
+from ctx_assets.workspaces import write_workspace
+
+from .conftest import run_ctx
+from .dagster_env import edit, instance_of, settle, small_manifest
+from .servers import start, stop_group, wait_for
+
+# The sensor ticks every 10 s (minimum_interval_seconds); a tick per phase and a run per phase.
+BOUND = 300
+
+
+def _files(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def _ticks(env: dict[str, str]) -> list:
+    """The manifest sensor's ticks, newest first, read from the instance the daemon writes."""
+    from dagster._core.scheduler.instigation import InstigatorType
+
+    with instance_of(env) as instance:
+        states = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+                  if s.instigator_name == "manifest_sensor"]
+        return [t for s in states for t in instance.get_ticks(s.instigator_origin_id, s.selector_id, limit=50)]
+
+
+def _fresh(manifest: Path, out: Path, env: dict[str, str]) -> bool:
+    r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
+    return r.returncode == 0 and {x["status"] for x in yaml.safe_load(r.stdout)["artifacts"]} == {"fresh"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def home(request, tmp_path) -> dict[str, str]:
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres").home(tmp_path)
+    return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+
+
+@pytest.mark.slow
+def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home, tmp_path):
+    manifest = small_manifest(tmp_path)
+    out = tmp_path / "bundles" / project_of(manifest).id  # where `ctx ui`'s workspace puts this manifest's bundle
+    env = {**home, "CTX_SENSOR_DEBOUNCE_SECONDS": "1"}
+    assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
+    workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
+    before = _files(out)
+    edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
+    daemon = start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)], env)
+    try:
+        def rebuilt() -> bool:
+            assert daemon.poll() is None, daemon.stderr.read()[-3000:]
+            now = _files(out)
+            edited = [f for f in before if "svc-0001" in f]
+            return all(now[f] != before[f] for f in edited) and _fresh(manifest, out, env)
+
+        wait_for("the daemon to rebuild svc-0001's artifacts", rebuilt, BOUND, every=3)
+        after = _files(out)
+        rewritten = {f for f in before if after[f] != before[f] and not f.startswith("export/")}
+        assert len(rewritten) == 7 and all("svc-0001" in f for f in rewritten), sorted(rewritten)
+
+        manifest.write_text("spec: [unclosed\n")
+        settle(manifest)
+        wait_for("a tick that reports the broken manifest", lambda: any(
+            "manifest invalid" in (t.skip_reason or "") for t in _ticks(env)), BOUND, every=3)
+        assert _files(out) == after  # nothing rewritten, not even the shared stages' exports
+    finally:
+        stop_group(daemon)
