@@ -24,7 +24,7 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
     r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
     assert r.returncode == 0, r.stderr
     rows = yaml.safe_load(r.stdout)["artifacts"]
-    assert len(rows) == 21 and {x["status"] for x in rows} == {"fresh"}
+    assert len(rows) == 22 and {x["status"] for x in rows} == {"fresh"}  # 21 artifacts + provenance
     # ctx left the hand-written instance config alone, and the records are in PostgreSQL
     home = tmp_path / ".ctx" / "dagster"
     assert "storage:\n  postgres:" in (home / "dagster.yaml").read_text()
