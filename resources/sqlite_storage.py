@@ -97,7 +97,7 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
             if engine is None:
                 engine = self._engines[shard] = _kept_engine(self.conn_string_for_shard(shard))
                 while len(self._engines) > _KEPT_SHARDS + 1:
-                    old = next(k for k in self._engines if k != "index")
+                    old = next(k for k in self._engines if k != INDEX_SHARD_NAME)
                     self._engines.pop(old).dispose()
             self._engines.move_to_end(shard)
             return engine
@@ -203,7 +203,6 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
                        null=None if partitioned else "partition")
         if not conn.execute(stmt, {**where, **values}).rowcount:
             conn.execute(table.insert(), {**key, **values})
-
 
     def latest_materialization_metadata(self, asset_keys: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
         """{(asset key string, partition): metadata of its newest materialization} in one query, decoded

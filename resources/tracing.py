@@ -27,7 +27,7 @@ from pydantic import PrivateAttr
 from contracts import semconv as sc
 from contracts.gates import GateOutcome, GateResult
 from ctx_assets.core.artifact_types import TYPES
-from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult
+from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult, blocker
 from ctx_assets.core.secrets import redact_text
 
 from .questions import METADATA_KEY, QuestionSpans
@@ -339,10 +339,9 @@ class PipelineTracer(ConfigurableResource):
         ids: dict[str, dict[str, str]] = {}
         for r in results:
             st.executed.add(r.artifact_type)
-            if r.status != BUILT:
-                gate = r.failed_gate
-                st.failed.setdefault(r.artifact_type, r.blocked_by or
-                                     f"{gate.gate.value if gate else 'error'} on {r.artifact_id}")
+            why = blocker(r)  # what it stops downstream: its failed gate, or what blocked it
+            if why:
+                st.failed.setdefault(r.artifact_type, why)
         if not self.enabled or st.context is None:
             for r in results:
                 for g in r.gates:

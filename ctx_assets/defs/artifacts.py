@@ -41,7 +41,7 @@ from resources.output_store import OutputStore
 from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 
-from .gates import ARTIFACT_GATES, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
+from .gates import ARTIFACT_GATES, ARTIFACT_GATES_CHECK, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
 from .project import Project
 
 ARTISAN_GROUP = "artisan"
@@ -94,23 +94,23 @@ def _evaluations(context: AssetExecutionContext, p: Project,
                  results: list[ArtifactResult]) -> Iterator[AssetCheckEvaluation]:
     """One `artifact_gates` evaluation per artifact that ran its gates, pointing at its materialization
     (without that pointer the UI shows no check status)."""
-    checked = [r for r in results if r.status in (BUILT, FAILED)]
+    by_type: dict[str, list[ArtifactResult]] = {}
+    for r in results:
+        if r.status in (BUILT, FAILED):
+            by_type.setdefault(r.artifact_type, []).append(r)
     run_id = context.run.run_id
-    for name in {r.artifact_type for r in checked}:
+    for name, checked in by_type.items():
         key = p.key(name)
-        targets = {r.target for r in checked if r.artifact_type == name}
         ids = context.instance.get_latest_storage_id_by_partition(
-            key, DagsterEventType.ASSET_MATERIALIZATION, partitions=targets)
+            key, DagsterEventType.ASSET_MATERIALIZATION, partitions={r.target for r in checked})
         for r in checked:
-            if r.artifact_type != name:
-                continue
             passed, meta = artifact_gates_metadata(r.gates)
             sid = ids.get(r.target)
             target = AssetCheckEvaluationTargetMaterializationData(
                 storage_id=sid, run_id=run_id, timestamp=r.started_ns / 1e9) if sid is not None else None
-            yield AssetCheckEvaluation(asset_key=key, check_name="artifact_gates", passed=passed, partition=r.target,
-                                       blocking=True, metadata={"artifact_id": r.artifact_id, **meta},
-                                       target_materialization_data=target)
+            yield AssetCheckEvaluation(asset_key=key, check_name=ARTIFACT_GATES_CHECK, passed=passed,
+                                       partition=r.target, blocking=True, target_materialization_data=target,
+                                       metadata={"artifact_id": r.artifact_id, **meta})
 
 
 def artifacts_asset(p: Project) -> Any:

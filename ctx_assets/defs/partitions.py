@@ -4,6 +4,8 @@ import os
 
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ctx_assets.core.artifact_types import TYPE_ORDER
+
 RUN_TARGETS_ENV = "CTX_RUN_TARGETS"
 
 
@@ -18,7 +20,8 @@ def chunk_size() -> int:
 
 def artifact_runs(selection: dict[str, list[str]], order: list[str],
                   chunk: int | None = None) -> list[tuple[list[str], list[str]]]:
-    """[(types, targets)]: as few runs as cover `selection` exactly. A run is a contiguous range of
+    """[(types, targets)]: as few runs as cover `selection` exactly (types in dependency order). A run is a
+    contiguous range of
     the partition order (`order`) with one set of types, so targets that need the same types and sit
     next to each other share a run; a full build is one run, or one per `chunk` targets (default:
     chunk_size())."""
@@ -26,9 +29,9 @@ def artifact_runs(selection: dict[str, list[str]], order: list[str],
     runs: list[tuple[list[str], list[str]]] = []
     last = -2
     for i, target in enumerate(order):
-        types = selection.get(target)
-        if types is None:
+        if target not in selection:
             continue
+        types = [t.value for t in TYPE_ORDER if t.value in selection[target]]  # one order: equal sets compare equal
         if runs and runs[-1][0] == types and last == i - 1 and not (chunk and len(runs[-1][1]) >= chunk):
             runs[-1][1].append(target)
         else:

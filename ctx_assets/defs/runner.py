@@ -16,6 +16,7 @@ from typing import Any
 
 from dagster import AssetKey, DagsterInstance
 
+from contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.faults import (
     EnvironmentFault,
@@ -33,7 +34,7 @@ from resources.output_store import OutputStore
 from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
-from .gates import ARTIFACT_GATES_CHECK
+from .gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
 from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
 from .owners import fail_orphaned_runs, owner_tags
 from .partitions import artifact_runs, range_tags
@@ -171,7 +172,7 @@ def _collect_artifact_gates(ev: Any, meta: dict[str, Any], summary: BuildSummary
             continue
         name = k.removeprefix("gate.")
         summary.gates.append({"name": name, "asset": _type_of(ev.asset_key), "artifact_id": aid, "result": v,
-                              "blocking": name != "design_calibration",
+                              "blocking": GateName(name) not in NON_BLOCKING,
                               "violations": violations if name in failed or (not failed and v != "passed") else []})
     if failed and aid and aid not in summary.artifacts:
         summary.artifacts[aid] = {"id": aid, "type": _type_of(ev.asset_key), "target": ev.partition,
@@ -238,7 +239,6 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
 def _build_artifacts(defs: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],
                      summary: BuildSummary, progress: Callable[[str], None], debug: bool) -> None:
     job = defs.resolve_job_def(TARGET_JOB)
-    selection = {t: [x.value for x in TYPE_ORDER if x.value in types] for t, types in selection.items()}
     runs = artifact_runs(selection, list(instance.get_dynamic_partitions(p.targets.name)))
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
@@ -271,7 +271,7 @@ def _trace_invalid_manifest(bt: BuildTrace, problems: list[Any]) -> None:
     from opentelemetry.trace import Status, StatusCode
 
     from contracts import semconv as sc
-    from contracts.gates import GateName, GateResult, Violation
+    from contracts.gates import GateResult, Violation
 
     gate = GateResult.of(GateName.manifest_schema, [Violation(field=p.path or "(file)", message=str(p))
                                                      for p in problems])

@@ -32,7 +32,6 @@ from dagster import (
     sensor,
 )
 
-from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import seed_fingerprints
 from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
@@ -61,8 +60,7 @@ def plan_requests(old: dict[str, str], new: dict[str, str],
         if old.get(aid) != fp:
             artifact_type, target = types_of[aid]
             out.setdefault(target, []).append(artifact_type)
-    order = [t.value for t in TYPE_ORDER]
-    return {target: sorted(types, key=order.index) for target, types in out.items()}
+    return out
 
 
 def manifest_sensor(p: Project, jobs: list[Any]) -> SensorDefinition:

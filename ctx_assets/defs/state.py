@@ -21,7 +21,7 @@ def latest_artifact_metadata(instance: DagsterInstance, p: Project, targets: set
     fast = getattr(instance.event_log_storage, "latest_materialization_metadata", None)
     if fast is not None and targets is None:  # the embedded storage answers in one query
         keys = {p.key(t.value).to_string(): t.value for t in TYPE_ORDER}
-        return {(keys[k], p): meta for (k, p), meta in fast(list(keys)).items()}
+        return {(keys[k], partition): meta for (k, partition), meta in fast(list(keys)).items()}
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for t in TYPE_ORDER:
         cursor = None
