@@ -319,9 +319,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         manifests = manifests_in(args.paths)
         if len(manifests) > 1:  # one code location per manifest, each bundle in OUT/<project id>
             workspace = write_workspace(manifests, Path(args.out or "out"), home / "ui-workspace")
-    except WorkspaceError as e:
-        print(f"ctx: error: {e}", file=sys.stderr)
-        return EXIT_INVALID_INPUT
+    except WorkspaceError as e:  # one line, exit 2, through main's error path like every other bad input
+        raise CliError(str(e)) from e
     if len(manifests) == 1:
         env["CTX_MANIFEST"] = str(manifests[0])
         if args.out:
