@@ -27,7 +27,7 @@ import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -55,6 +55,7 @@ from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_SECONDS = 30
 _KEPT_SHARDS = 8  # run shards kept connected besides the index (a run writes one shard)
+BATCH_EVENTS = 2000  # held by `batched` before a write: bounds what a crash inside the block can lose
 
 
 def _kept_engine(conn_string: str) -> Engine:
@@ -89,6 +90,7 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables: set[str] = set()
         self._index_cols: bool | None = None
         self._engines_lock = threading.Lock()
+        self._held = threading.local()
         super().__init__(base_dir, inst_data)
 
     def _engine(self, shard: str) -> Engine:
@@ -127,29 +129,77 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
             self._index_cols = super()._has_asset_key_index_cols_on_connection(conn)
         return self._index_cols
 
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Within this block, this thread's materializations and check evaluations are held and written
+        together (at the end, or every BATCH_EVENTS): two transactions per batch instead of two per
+        event, and one asset row update per asset instead of one per partition. A reader (another
+        process, or this thread after the block) sees them when the batch is written; `kill -9` inside
+        the block loses the events held so far, as a crash before the write would."""
+        if getattr(self._held, "events", None) is not None:  # nested: the outer block writes
+            yield
+            return
+        self._held.events = []
+        try:
+            yield
+        finally:
+            held, self._held.events = self._held.events, None
+            self.store_event_batch(held)
+
     def store_event(self, event: EventLogEntry) -> None:
         """Materializations and check evaluations, a build's bulk (14,000 at 1,000 targets), take a
-        shorter path than Dagster's SQLite store_event: the event serialized once, one transaction on
-        the index shard instead of three, the asset row updated before trying an insert. The rows
-        written are the same (tests/test_sqlite_storage.py compares both paths); anything else goes
-        through Dagster's own code."""
-        kind = event.dagster_event_type if event.is_dagster_event else None
-        if kind not in (DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION) \
-                or not event.run_id or (kind == DagsterEventType.ASSET_MATERIALIZATION
-                                        and not event.get_dagster_event().asset_key):
+        shorter path than Dagster's SQLite store_event (`_store_bulk`); anything else goes through
+        Dagster's own code."""
+        held = getattr(self._held, "events", None)
+        if not _is_bulk(event):
+            if held:  # the log keeps the order events came in
+                self._store_bulk(held)
+                held.clear()
             super().store_event(event)
+        elif held is None:
+            self._store_bulk([event])
+        else:
+            held.append(event)
+            if len(held) >= BATCH_EVENTS:
+                self._store_bulk(held)
+                held.clear()
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        # Dagster's batch entry point (DAGSTER_EVENT_BATCH_SIZE) and `batched`: order kept
+        run: list[EventLogEntry] = []
+        for e in events:
+            if _is_bulk(e):
+                run.append(e)
+                continue
+            self._store_bulk(run)
+            run = []
+            super().store_event(e)
+        self._store_bulk(run)
+
+    def _store_bulk(self, events: Sequence[EventLogEntry]) -> None:
+        """The rows Dagster's store_event writes for these events, in as few statements as it takes:
+        each event serialized once; the run shard and the index each in one transaction; the index
+        rows inserted in order with their ids returned; the asset row updated once per asset (its
+        newest materialization is what it keeps); check executions updated in one statement. The
+        rows are the same (tests/test_sqlite_storage.py compares both paths)."""
+        if not events:
             return
-        row = self._event_to_row(event)
-        insert = SqlEventLogStorageTable.insert()  # parameters apart: compiled once, not per event
-        with self.run_connection(event.run_id) as conn:
-            conn.execute(insert, row)
+        rows = [self._event_to_row(e) for e in events]
+        for run_id in dict.fromkeys(e.run_id for e in events):
+            with self.run_connection(run_id) as conn:
+                conn.execute(_INSERT_EVENT, [r for r in rows if r["run_id"] == run_id])
         with self.index_connection() as conn:
-            event_id = conn.execute(insert, row).inserted_primary_key[0]
-            if kind == DagsterEventType.ASSET_MATERIALIZATION:
-                self._store_asset_event_tags(conn, [event], [event_id])
-                self._upsert_asset_entry(conn, event, event_id, row["event"])
-            else:
-                self._update_check_execution(conn, event, event_id, row["event"])
+            ids = conn.execute(_INSERT_EVENT_RETURNING_ID, rows).scalars().all()
+            stored = list(zip(events, ids, (r["event"] for r in rows), strict=True))
+            mats = [s for s in stored if s[0].dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION]
+            if mats:
+                self._store_asset_event_tags(conn, [m[0] for m in mats], [m[1] for m in mats])
+                newest = {m[0].get_dagster_event().asset_key: m for m in mats}
+                for m in newest.values():
+                    self._upsert_asset_entry(conn, *m)
+            checks = [s for s in stored if s[0].dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+            if checks:
+                self._update_check_executions(conn, checks)
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
         # Dagster writes the whole planned event, which holds the run's partition subset, into each of
@@ -184,25 +234,34 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
         if not conn.execute(_update(AssetKeyTable, ("asset_key",), values), {"w_asset_key": key, **values}).rowcount:
             conn.execute(AssetKeyTable.insert(), {"asset_key": key, **values})
 
-    def _update_check_execution(self, conn: Connection, event: EventLogEntry, event_id: int, serialized: str) -> None:
-        evaluation: Any = event.get_dagster_event().event_specific_data
-        target = evaluation.target_materialization_data
-        values = {"execution_status": (AssetCheckExecutionRecordStatus.SUCCEEDED if evaluation.passed
-                                       else AssetCheckExecutionRecordStatus.FAILED).value,
-                  "evaluation_event": serialized, "evaluation_event_timestamp": self._event_insert_timestamp(event),
-                  "evaluation_event_storage_id": event_id,
-                  "materialization_event_storage_id": target.storage_id if target else None,
-                  "partition": evaluation.partition}
-        key = {"asset_key": evaluation.asset_key.to_string(), "check_name": evaluation.check_name,
-               "run_id": event.run_id}
-        partitioned = evaluation.partition is not None
-        cols = {**key, "partition": evaluation.partition} if partitioned else key
-        where = {f"w_{k}": v for k, v in cols.items()}
+    def _update_check_executions(self, conn: Connection, checks: list[tuple[EventLogEntry, int, str]]) -> None:
+        """Each evaluation updates its run's planned row (per partition, or the one unpartitioned row)
+        or, if there is none, inserts one: what Dagster's store_asset_check_event does."""
+        shapes: dict[Any, list[dict[str, Any]]] = {}
+        for entry, event_id, serialized in checks:
+            evaluation: Any = entry.get_dagster_event().event_specific_data
+            target = evaluation.target_materialization_data
+            partitioned = evaluation.partition is not None
+            key = {"asset_key": evaluation.asset_key.to_string(), "check_name": evaluation.check_name,
+                   "run_id": entry.run_id}
+            values = {"execution_status": (AssetCheckExecutionRecordStatus.SUCCEEDED if evaluation.passed
+                                           else AssetCheckExecutionRecordStatus.FAILED).value,
+                      "evaluation_event": serialized, "evaluation_event_timestamp": self._event_insert_timestamp(entry),
+                      "evaluation_event_storage_id": event_id,
+                      "materialization_event_storage_id": target.storage_id if target else None,
+                      "partition": evaluation.partition}
+            cols = {**key, "partition": evaluation.partition} if partitioned else key
+            where = {f"w_{k}": v for k, v in cols.items()}
+            shapes.setdefault(partitioned, []).append({"key": key, "values": values, "params": {**where, **values}})
         table = AssetCheckExecutionsTable
-        stmt = _update(table, ("asset_key", "check_name", "run_id", *(("partition",) if partitioned else ())), values,
-                       null=None if partitioned else "partition")
-        if not conn.execute(stmt, {**where, **values}).rowcount:
-            conn.execute(table.insert(), {**key, **values})
+        for partitioned, items in shapes.items():
+            where_cols = ("asset_key", "check_name", "run_id", *(("partition",) if partitioned else ()))
+            stmt = _update(table, where_cols, items[0]["values"], null=None if partitioned else "partition")
+            if conn.execute(stmt, [x["params"] for x in items]).rowcount == len(items):
+                continue
+            for x in items:  # some had no planned row (or two evaluations of one): row by row, as Dagster
+                if not conn.execute(stmt, x["params"]).rowcount:
+                    conn.execute(table.insert(), {**x["key"], **x["values"]})
 
     def latest_materialization_metadata(self, asset_keys: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
         """{(asset key string, partition): metadata of its newest materialization} in one query, decoded
@@ -286,6 +345,19 @@ class KeptSqliteStorage(DagsterSqliteStorage):
         return cls(inst_data=inst_data, **dict(config_value))
 
 
+_INSERT_EVENT = SqlEventLogStorageTable.insert()  # parameters apart: compiled once, not per event
+_INSERT_EVENT_RETURNING_ID = _INSERT_EVENT.returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True)
+
+
+def _is_bulk(event: EventLogEntry) -> bool:
+    """A materialization of an asset or a check evaluation, written by a run: what `_store_bulk` takes."""
+    if not event.is_dagster_event or not event.run_id:
+        return False
+    kind = event.dagster_event_type
+    return kind == DagsterEventType.ASSET_CHECK_EVALUATION or (
+        kind == DagsterEventType.ASSET_MATERIALIZATION and event.get_dagster_event().asset_key is not None)
+
+
 _UPDATES: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
@@ -304,3 +376,10 @@ def _update(table: Any, where: tuple[str, ...], values: dict[str, Any], null: st
 def _entry_value(data: dict[str, Any]) -> Any:
     """A serialized metadata value's payload (text, value, data, path, url...): its one field."""
     return next((v for k, v in data.items() if k != "__class__"), None)
+
+
+def batched_writes(instance: Any) -> contextlib.AbstractContextManager[None]:
+    """The instance's `batched` block when its storage is this one; other storages (PostgreSQL) write
+    each event as it comes."""
+    storage = instance.event_log_storage
+    return storage.batched() if isinstance(storage, KeptSqliteEventLogStorage) else contextlib.nullcontext()

@@ -38,6 +38,7 @@ from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
 from ctx_assets.core.status import inputs_text
 from resources.output_store import OutputStore
+from resources.sqlite_storage import batched_writes
 from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 
@@ -141,15 +142,18 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
             if r.status == BUILT:
                 store.write(r.output_path, r.content or b"")
         span_ids = tracer.artifacts(context, results, source_checksum, key_of=p.key, tasks=index)
-        for r in results:
-            if r.status == BUILT:
-                task = index[(r.target, r.artifact_type)]
-                yield _materialization(p.key(r.artifact_type), r, task, source_checksum,
-                                       span_ids.get(r.artifact_id, {}))
-            elif r.status == FAILED:
-                gate = r.failed_gate
-                failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
-        yield from _evaluations(context, p, results)
+        # a chunk's events are written together; the evaluations point at materializations already written
+        with batched_writes(context.instance):
+            for r in results:
+                if r.status == BUILT:
+                    task = index[(r.target, r.artifact_type)]
+                    yield _materialization(p.key(r.artifact_type), r, task, source_checksum,
+                                           span_ids.get(r.artifact_id, {}))
+                elif r.status == FAILED:
+                    gate = r.failed_gate
+                    failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
+        with batched_writes(context.instance):
+            yield from _evaluations(context, p, results)
         context.log.info(f"artifacts: {min(start + CHUNK_TARGETS, len(targets))}/{len(targets)} targets")
     if failures:  # after every event is stored: the other targets are complete, these show failed
         raise Failure(f"{len(failures)} artifact(s) failed a blocking gate: {'; '.join(failures[:10])}",
