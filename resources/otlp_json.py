@@ -38,9 +38,16 @@ def _any(v: Any) -> dict[str, Any]:
     return {"arrayValue": {"values": values} if values else {}}
 
 
+def _plain(attributes: Any) -> Any:
+    # The SDK's BoundedAttributes iterates through Python-level __iter__/__getitem__ (~1M calls a
+    # 1,000-target build); its dict iterates in C. Any other mapping is used as it is.
+    raw = getattr(attributes, "_dict", None)
+    return raw if isinstance(raw, dict) else attributes
+
+
 def _put_attrs(out: dict[str, Any], attributes: Any, dropped: int = 0) -> dict[str, Any]:
     if attributes:
-        out["attributes"] = [{"key": k, "value": _any(v)} for k, v in attributes.items()]
+        out["attributes"] = [{"key": k, "value": _any(v)} for k, v in _plain(attributes).items()]
     if dropped:
         out["droppedAttributesCount"] = dropped
     return out
@@ -63,7 +70,8 @@ def _span(s: ReadableSpan) -> dict[str, Any]:
         out["startTimeUnixNano"] = str(s.start_time)
     if s.end_time:
         out["endTimeUnixNano"] = str(s.end_time)
-    _put_attrs(out, s.attributes, s.dropped_attributes)
+    # the span's own attributes, not the read-only proxy `attributes` wraps them in
+    _put_attrs(out, getattr(s, "_attributes", None) or s.attributes, s.dropped_attributes)
     if s.events:
         out["events"] = [_put_attrs({"timeUnixNano": str(e.timestamp), "name": e.name}, e.attributes,
                                     e.dropped_attributes) for e in s.events]

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import Status
 
 from contracts import semconv as sc
-from ctx_assets.core.secrets import redact_text, scrub
+from ctx_assets.core.secrets import redact_text, scrub, suspects
 
 from .otlp_json import JsonLinesSpanExporter
 from .pushgateway import ENV_URL as PUSHGATEWAY_ENV
@@ -117,6 +117,19 @@ def _clean_attributes(attrs: Any) -> dict[str, Any]:
     return {k: scrub(v) if isinstance(v, str | tuple | list) else v for k, v in (attrs or {}).items()}
 
 
+def _texts(span: ReadableSpan) -> Iterator[str]:
+    """Every string `redacted_span` looks at."""
+    yield span.name
+    if span.status.description:
+        yield span.status.description
+    for attrs in (span.attributes, *(e.attributes for e in span.events)):
+        for v in (attrs or {}).values():
+            if isinstance(v, str):
+                yield v
+            elif isinstance(v, tuple | list):
+                yield from (x for x in v if isinstance(x, str))
+
+
 def redacted_span(span: ReadableSpan) -> ReadableSpan:
     """The span as it may leave the process: every string attribute, event attribute (recorded exceptions
     included), status description and name through the one redaction path. Unchanged spans are returned
@@ -142,7 +155,13 @@ class RedactingExporter(SpanExporter):
         self.inner = inner
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self.inner.export([redacted_span(s) for s in spans])
+        # A batch's strings repeat (gate names and results, types, stage names): each distinct one is
+        # prefiltered once, in one pass, and only a span holding one that redaction changes is rebuilt.
+        texts = [set(_texts(s)) for s in spans]
+        distinct = list(set().union(*texts))
+        changed = {t for t in (distinct[i] for i in suspects(distinct)) if redact_text(t) != t}
+        return self.inner.export([redacted_span(s) if changed and not changed.isdisjoint(ts) else s
+                                  for s, ts in zip(spans, texts, strict=True)])
 
     def shutdown(self) -> None:
         self.inner.shutdown()

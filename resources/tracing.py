@@ -28,7 +28,6 @@ from contracts import semconv as sc
 from contracts.gates import GateOutcome, GateResult
 from ctx_assets.core.artifact_types import TYPES
 from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult, blocker
-from ctx_assets.core.secrets import redact_text
 
 from .questions import METADATA_KEY, QuestionSpans
 from .telemetry import Telemetry, log
@@ -38,21 +37,16 @@ _STAGE_OF_ASSET = {"manifest": "manifest", "export": "export", "context_seed": "
 _UPSTREAM = {"export": ["manifest"], "context_seed": ["export"], "provenance": ["context_seed"]}
 
 
-def _clean(v: Any) -> Any:
-    """Attribute values never carry secrets (the secret gate's redaction, applied to telemetry)."""
-    return redact_text(v) if isinstance(v, str) else v
-
-
 def gate_attributes(g: GateResult) -> dict[str, Any]:
     out: dict[str, Any] = {sc.GATE_NAME: g.gate.value, sc.GATE_RESULT: g.result.value, sc.GATE_BLOCKING: g.blocking,
                            sc.GATE_VIOLATIONS: len(g.violations)}
     for i, v in enumerate(g.violations[:20]):
-        out[sc.gate_violation_field(i)] = _clean(v.field)
-        out[sc.gate_violation_message(i)] = _clean(v.message[:500])
+        out[sc.gate_violation_field(i)] = v.field
+        out[sc.gate_violation_message(i)] = v.message[:500]
     for k, v in g.details.items():
         if k.startswith((sc.CALIBRATION_PREFIX, sc.CHECKSUM_PREFIX, sc.SIZE_PREFIX)) and isinstance(
                 v, str | int | float | bool):
-            out[k] = _clean(v)
+            out[k] = v
     return out
 
 
@@ -129,7 +123,7 @@ def _end_root(span: Span, ok: bool, failures: list[str], tel: Telemetry, seconds
     span.set_attribute(sc.CICD_PIPELINE_RESULT, result)
     span.set_attribute(sc.TASK_STATUS, sc.STATUS_DONE if ok else sc.STATUS_FAILED)
     if not ok:
-        span.set_status(Status(StatusCode.ERROR, _clean("; ".join(failures)[:500])))
+        span.set_status(Status(StatusCode.ERROR, "; ".join(failures)[:500]))
     with trace.use_span(span):  # the log line carries the run's trace and span ids
         log.info("pipeline run %s", result, extra={sc.LOG_EVENT: sc.LOG_RUN_END, "result": result,
                                                    "duration_seconds": round(seconds, 3)})
@@ -206,7 +200,7 @@ class PipelineTracer(ConfigurableResource):
             st.span.set_attribute(sc.TASK_STATUS, sc.STATUS_DONE if ok else sc.STATUS_FAILED)
             st.span.set_attribute(sc.CICD_PIPELINE_RESULT, sc.CICD_RESULT_SUCCESS if ok else sc.CICD_RESULT_FAILURE)
             if not ok:
-                st.span.set_status(Status(StatusCode.ERROR, _clean("; ".join(st.failed.values())[:500])))
+                st.span.set_status(Status(StatusCode.ERROR, "; ".join(st.failed.values())[:500]))
             st.span.end()
         else:
             _end_root(st.span, ok, list(st.failed.values()), tel, time.monotonic() - st.started)
@@ -229,7 +223,7 @@ class PipelineTracer(ConfigurableResource):
         else:
             attrs[sc.PIPELINE_STAGE_NAME] = _STAGE_OF_ASSET.get(name, name)
         span = Telemetry.get().tracer.start_span(f"blocked {name}", context=st.context, attributes=attrs)
-        span.set_status(Status(StatusCode.ERROR, _clean(f"blocked by {reason}")))
+        span.set_status(Status(StatusCode.ERROR, f"blocked by {reason}"))
         span.end()
 
     # -- stages and artifacts -----------------------------------------------------------------
@@ -365,10 +359,10 @@ class PipelineTracer(ConfigurableResource):
             attrs = {**base, sc.PIPELINE_STAGE_NAME: "artisan", sc.TASK_TYPE: sc.TASK_TYPE_TASK,
                      sc.PIPELINE_INPUT_CHECKSUM: source_checksum}
             if r.status == BLOCKED:
-                attrs.update({sc.TASK_STATUS: sc.STATUS_BLOCKED, sc.TASK_BLOCKED_BY: _clean(r.blocked_by or "")})
+                attrs.update({sc.TASK_STATUS: sc.STATUS_BLOCKED, sc.TASK_BLOCKED_BY: r.blocked_by or ""})
                 span = tel.tracer.start_span(f"blocked {r.artifact_id}", context=stage, links=links,
                                              attributes=attrs, start_time=start)
-                span.set_status(Status(StatusCode.ERROR, _clean(f"blocked by {r.blocked_by}")))
+                span.set_status(Status(StatusCode.ERROR, f"blocked by {r.blocked_by}"))
                 span.end(end_time=start)
             else:
                 span = tel.tracer.start_span(f"artifact {r.artifact_id}", context=stage, links=links,
@@ -458,7 +452,7 @@ class _ArtifactSpan:
             gate = r.failed_gate
             msg = f"gate {gate.gate.value} failed" if gate else "failed"
             self.span.set_status(Status(StatusCode.ERROR, msg))
-            self.span.add_event("exception", {"exception.type": "GateFailed", "exception.message": _clean(
+            self.span.add_event("exception", {"exception.type": "GateFailed", "exception.message": (
                 f"{msg}: " + "; ".join(f"{v.field}: {v.message}" for v in (gate.violations if gate else [])[:3]))})
 
 

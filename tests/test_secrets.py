@@ -128,3 +128,59 @@ def test_false_positive_count_over_every_example_and_test_manifest(tmp_path, cap
               f"(every output file): {len(false_positives)}")
     assert false_positives == []
     assert EXAMPLE.name in manifests
+
+
+def test_one_pass_prefilter_flags_exactly_the_texts_a_per_text_scan_flags():
+    """`suspects` scans many texts in one automaton pass (telemetry's 250,000 strings a build): it must
+    flag every text whose own scan would find an anchor, and no neighbour because of a match that
+    straddles two texts."""
+    corpus = [text for items in CORPUS.values() for text, _ in items]
+    texts = [*corpus, *NEGATIVES, "", "gh", "p_abc", "pass", "ed", "svc-0001-dashboard", "-----", "ü√ñ"]
+    flagged = secrets.suspects(texts)
+    own = {i for i, t in enumerate(texts) if secrets._AUTOMATON.find_matches_as_indexes(
+        t.encode("utf-8", "replace").lower(), overlapping=True)}
+    assert flagged == own
+    assert {i for i, t in enumerate(texts) if find(t)} <= flagged  # every real secret is among them
+    assert texts.index("gh") not in flagged and texts.index("p_abc") not in flagged  # "gh" + "p_abc" ≠ "ghp_"
+
+
+def test_span_exporter_redacts_secrets_in_any_span_string_and_passes_clean_spans_untouched(monkeypatch):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.trace import Status, StatusCode
+
+    from resources import telemetry
+    from resources.telemetry import RedactingExporter
+
+    rebuilt: list[str] = []
+    real = telemetry.redacted_span
+    monkeypatch.setattr(telemetry, "redacted_span", lambda s: rebuilt.append(s.name) or real(s))
+    text, needle = CORPUS["GitHub token"][0]
+    got: list = []
+
+    class Keep(SpanExporter):
+        def export(self, spans):
+            got.extend(spans)
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(RedactingExporter(Keep())))
+    tracer = provider.get_tracer("t")
+    clean = tracer.start_span("artifact svc-0001-dashboard", attributes={"gate.result": "passed"})
+    clean.end()
+    for where in ("attribute", "event", "status", "list"):
+        span = tracer.start_span("artifact svc-0002-dashboard", attributes={"gate.name": "secret_scan"})
+        if where == "attribute":
+            span.set_attribute("gate.violation.0.message", f"found {text}")
+        elif where == "event":
+            span.add_event("gate.validation", {"gate.violation.0.message": f"found {text}"})
+        elif where == "status":
+            span.set_status(Status(StatusCode.ERROR, f"failed: {text}"))
+        else:
+            span.set_attribute("values", ["ok", text])
+        span.end()
+    assert got[0].name == "artifact svc-0001-dashboard" and len(rebuilt) == 4  # the clean span is not rebuilt
+    for span in got[1:]:
+        strings = [span.name, span.status.description or "", *map(str, span.attributes.values()),
+                   *(str(v) for e in span.events for v in e.attributes.values())]
+        assert not any(needle in s for s in strings) and any(REDACTED in s for s in strings), strings

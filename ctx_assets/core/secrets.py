@@ -12,7 +12,9 @@ References such as `vault:path`, `env:NAME`, `${VAR}` or `secretRef:` are not se
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +107,19 @@ def scan_value(value: str) -> str | None:
         return None
     found = find(value)
     return found[0].kind if found else None
+
+
+def suspects(texts: Sequence[str]) -> set[int]:
+    """Indexes of the texts that may hold a credential: the prefilter over all of them in one automaton
+    pass (NUL-separated; no anchor holds a NUL, so no match spans two texts). One pass instead of one per
+    string matters for telemetry: ~250,000 span strings a 1,000-target build, each call a GIL round trip."""
+    encoded = [t.encode("utf-8", "replace") for t in texts]
+    starts, pos = [], 0
+    for e in encoded:
+        starts.append(pos)
+        pos += len(e) + 1
+    hits = _AUTOMATON.find_matches_as_indexes(b"\0".join(encoded).lower(), overlapping=True)
+    return {bisect.bisect_right(starts, start) - 1 for _, start, _ in hits}
 
 
 def redact_text(text: str) -> str:
