@@ -214,9 +214,15 @@ def render_table(r: dict) -> str:
         (f"`ctx export --artifacts`, same {big:,} targets, same run", _secs(r[f"pure_{big}_seconds"]), "—",
          "no orchestrator"),
         (f"`ctx build` ÷ `ctx export --artifacts` at {big:,}", _fmt(r[f"full_{big}_ratio_to_pure"]), "≤ 5", ""),
+        ("`ctx build`, 300 targets ÷ `ctx export --artifacts` on it", _fmt(r.get("full_300_ratio_to_pure")), "≤ 5",
+         f"{_secs(r.get('full_300_seconds'))} vs {_secs(r.get('pure_300_seconds'))}; "
+         f"{r.get('full_300_runs')} Dagster runs"),
         (f"one-target edit of {big:,}, `ctx build` (incremental)", _secs(r[f"incremental_{big}_seconds"]), "≤ 3 s",
-         f"{r['incremental_materialized']} artifacts rebuilt; fraction of full "
+         f"fresh process; {r['incremental_materialized']} artifacts rebuilt; fraction of full "
          f"{_fmt(r[f'incremental_{big}_fraction_of_full'])}"),
+        (f"one-target edit of {big:,}, in a running process (information)",
+         _secs(r.get(f"incremental_{big}_in_process_seconds")), "—",
+         "`run_build` again in the process that built: no start-up or imports"),
         (f"no-op floor, same shape, {big:,} targets (information)", _secs(r[f"floor_{big}_seconds"]), "—",
          "in process"),
         (f"peak RSS, `ctx build` of {big:,} (MiB)", _fmt(r.get(f"peak_rss_mib_{big}")), "≤ 1,536", ""),
@@ -280,7 +286,9 @@ def main() -> None:
     full11 = _sub("cli", n=11, incremental=False, pure=False)
     traced11 = _sub("dagster", n=11, floor=False, tracing=True, incremental=False)
     untraced11 = _sub("dagster", n=11, floor=False, tracing=False, incremental=False)
+    full_300 = _sub("cli", n=300, incremental=False, pure=True)  # issue 9's done-when size
     full_big = _sub("cli", n=big, incremental=True, pure=True)
+    warm_big = _sub("dagster", n=big, floor=False, tracing=True, incremental=True)
     floor_big = _sub("dagster", n=big, floor=True, tracing=True, incremental=False)
     full_huge = _sub("cli", n=huge, incremental=False, pure=False) if huge else {}
     results = {
@@ -289,7 +297,10 @@ def main() -> None:
         f"full_{big}_seconds": full_big["seconds"], f"pure_{big}_seconds": full_big["pure_seconds"],
         f"full_{big}_ratio_to_pure": full_big["seconds"] / full_big["pure_seconds"],
         f"full_{big}_runs": full_big["runs"],
+        "full_300_seconds": full_300["seconds"], "pure_300_seconds": full_300["pure_seconds"],
+        "full_300_ratio_to_pure": full_300["seconds"] / full_300["pure_seconds"], "full_300_runs": full_300["runs"],
         f"incremental_{big}_seconds": full_big["incremental_seconds"],
+        f"incremental_{big}_in_process_seconds": warm_big["incremental_seconds"],
         f"incremental_{big}_fraction_of_full": full_big["incremental_seconds"] / full_big["seconds"],
         "incremental_materialized": full_big["incremental_materialized"],
         "incremental_ids_sample": full_big["incremental_ids"][:10],
@@ -306,8 +317,9 @@ def main() -> None:
         "export_speedup_vs_peer": {s: PEER[f"export_{s}"] / pure[f"export_plan_{s}_seconds"] for s in (2, 100, n)
                                    if f"export_{s}" in PEER},
         f"bundle_{n}_seconds_without_dagster": pure[f"bundle_{n}_seconds"],
-        "details": {"pure": pure, "defs": defs, "sensor": sensor, "full11": full11, "traced11": traced11,
-                    "untraced11": untraced11, "full_big": full_big, "floor_big": floor_big, "full_huge": full_huge},
+        "details": {"pure": pure, "defs": defs, "sensor": sensor, "full11": full11, "full300": full_300,
+                    "warm_big": warm_big, "traced11": traced11, "untraced11": untraced11, "full_big": full_big,
+                    "floor_big": floor_big, "full_huge": full_huge},
     }
     (ROOT / "bench").mkdir(exist_ok=True)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
