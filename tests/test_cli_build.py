@@ -93,3 +93,15 @@ def test_status_of_a_blocked_export_names_the_gate(tmp_path):
     assert r.returncode == 1 and s["ok"] is False and s["blocked"] is True
     assert [g["gate"] for g in s["gates"]] == ["secret_scan"]
     assert "t0ps3cretpw" not in r.stdout + r.stderr
+
+
+def test_a_long_artifact_run_reports_each_chunk(tmp_path):
+    """One artifact run of many targets lasts minutes at 10,000: `ctx build` says how far it is, per chunk
+    (CTX_CHUNK_TARGETS), between the run's start and its result."""
+    env = {**cli_env(tmp_path), "CTX_CHUNK_TARGETS": "2"}
+    r = run_ctx("build", str(small_manifest(tmp_path, n=5)), "--out", str(tmp_path / "out"), env=env)
+    assert r.returncode == 0, r.stderr
+    lines = [x.strip() for x in r.stderr.splitlines() if x.strip().startswith("stage artisan")]
+    assert lines == ["stage artisan: run 1/1: 5 targets (svc-0000 … svc-0004), 7 types",
+                     "stage artisan: 2/5 targets", "stage artisan: 4/5 targets", "stage artisan: 5/5 targets",
+                     "stage artisan: 35/35 built"], r.stderr

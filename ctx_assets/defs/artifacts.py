@@ -43,6 +43,7 @@ from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 
 from .gates import ARTIFACT_GATES, ARTIFACT_GATES_CHECK, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
+from .progress import report
 from .project import Project
 
 ARTISAN_GROUP = "artisan"
@@ -154,7 +155,10 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
                     failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
         with batched_writes(context.instance):
             yield from _evaluations(context, p, results)
-        context.log.info(f"artifacts: {min(start + CHUNK_TARGETS, len(targets))}/{len(targets)} targets")
+        done = f"{min(start + CHUNK_TARGETS, len(targets))}/{len(targets)} targets"
+        context.log.info(f"artifacts: {done}")
+        if len(targets) > CHUNK_TARGETS:
+            report(f"stage artisan: {done}")
     if failures:  # after every event is stored: the other targets are complete, these show failed
         raise Failure(f"{len(failures)} artifact(s) failed a blocking gate: {'; '.join(failures[:10])}",
                       allow_retries=False)

@@ -38,6 +38,7 @@ from .gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
 from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
 from .owners import fail_orphaned_runs, owner_tags
 from .partitions import artifact_runs, range_tags
+from .progress import reporting
 from .project import Project, project_of
 from .state import latest_artifact_metadata
 
@@ -228,7 +229,8 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
         if selection:
-            _build_artifacts(defs, project, instance, selection, summary, progress, debug)
+            with reporting(progress):
+                _build_artifacts(defs, project, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
         _collect(_execute(defs.resolve_job_def(OUTPUT_JOB), instance, debug), summary)
         if not summary.ok:
