@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from resources.telemetry import configure_logging, project_home
 from resources.tracing import BuildTrace
 
 from .gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
+from .inprocess import execute_streaming
 from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
 from .owners import fail_orphaned_runs, owner_tags
 from .partitions import artifact_runs, range_tags
@@ -92,18 +94,21 @@ def get_instance() -> DagsterInstance:
     return instance
 
 
-def _execute(job: Any, instance: DagsterInstance, debug: bool, tags: dict[str, str] | None = None,
-             **kwargs: Any) -> Any:
-    """One in-process run, owned by this process (owners.py). A run that an environment fault stopped
-    (disk full, permission, read-only, storage) ends the build: EnvironmentFault, exit 3."""
+def _execute(job: Any, instance: DagsterInstance, debug: bool, summary: BuildSummary,
+             tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    """One in-process run, owned by this process (owners.py), its materializations and check results
+    collected into `summary` as they happen (not kept: inprocess.py). A run that an environment fault
+    stopped (disk full, permission, read-only, storage) ends the build: EnvironmentFault, exit 3."""
     try:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=VERBOSE if debug else QUIET,
-                                        tags={**owner_tags(os.getpid()), **(tags or {})}, **kwargs)
+        result = execute_streaming(job, instance, partial(_collect_event, summary=summary),
+                                   run_config=VERBOSE if debug else QUIET,
+                                   tags={**owner_tags(os.getpid()), **(tags or {})}, **kwargs)
     except Exception as e:  # Dagster writing its own records: a storage or OS error is the environment's
         reason = describe_os_error(e) if isinstance(e, OSError) else storage_error(e)
         if reason is None:
             raise
         raise instance_unusable(os.environ.get("DAGSTER_HOME"), reason) from e
+    summary.run_ids.append(result.run_id)
     if not result.success:
         for ev in result.all_events:
             info = ev.event_specific_data.error if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and \
@@ -134,24 +139,25 @@ class BuildSummary:
         return not self.problems and not self.failed_gates and not self.blocked and not self.errors
 
 
-def _collect(result: Any, summary: BuildSummary) -> None:
-    summary.run_ids.append(result.run_id)
-    for ev in result.get_asset_materialization_events():
-        mat = ev.event_specific_data.materialization
+def _collect_event(event: Any, summary: BuildSummary) -> None:
+    """A materialization or check evaluation of a run, into the build's summary."""
+    if event.event_type_value == "ASSET_MATERIALIZATION":
+        mat = event.event_specific_data.materialization
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         if "artifact_id" in meta:
             summary.artifacts[meta["artifact_id"]] = {
                 "id": meta["artifact_id"], "type": _type_of(mat.asset_key), "target": mat.partition,
                 "path": meta["path"], "checksum": meta["checksum"], "status": "built"}
             summary.materialized.append(meta["artifact_id"])
-    for ev in result.get_asset_check_evaluations():
-        meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
-        if ev.check_name == ARTIFACT_GATES_CHECK:
-            _collect_artifact_gates(ev, meta, summary)
-            continue
-        summary.gates.append({"name": ev.check_name, "asset": _type_of(ev.asset_key), "artifact_id": None,
-                              "result": meta.get("gate.result", "passed" if ev.passed else "failed"),
-                              "blocking": ev.severity.value == "ERROR", "violations": _violations(meta)})
+        return
+    ev = event.event_specific_data
+    meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
+    if ev.check_name == ARTIFACT_GATES_CHECK:
+        _collect_artifact_gates(ev, meta, summary)
+        return
+    summary.gates.append({"name": ev.check_name, "asset": _type_of(ev.asset_key), "artifact_id": None,
+                          "result": meta.get("gate.result", "passed" if ev.passed else "failed"),
+                          "blocking": ev.severity.value == "ERROR", "violations": _violations(meta)})
 
 
 def _type_of(key: AssetKey) -> str:
@@ -211,8 +217,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
         defs = build_definitions(str(manifest), str(out), tracing=tracing)
         project = project_of(manifest)
         progress("stage shared: manifest → export → context_seed")
-        shared = _execute(defs.resolve_job_def(SHARED_JOB), instance, debug)
-        _collect(shared, summary)
+        shared = _execute(defs.resolve_job_def(SHARED_JOB), instance, debug, summary)
         if not shared.success and not summary.failed_gates:
             summary.errors.append(f"shared stages failed: {_failure(shared)}")
         if not shared.success or summary.failed_gates:
@@ -232,7 +237,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             with reporting(progress):
                 _build_artifacts(defs, project, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
-        _collect(_execute(defs.resolve_job_def(OUTPUT_JOB), instance, debug), summary)
+        _execute(defs.resolve_job_def(OUTPUT_JOB), instance, debug, summary)
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
@@ -245,10 +250,9 @@ def _build_artifacts(defs: Any, p: Project, instance: DagsterInstance, selection
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
         progress(f"stage artisan: run {i}/{len(runs)}: {what}, {len(types)} type{'s' if len(types) != 1 else ''}")
-        result = _execute(job, instance, debug, partition_key=targets[0] if len(targets) == 1 else None,
-                          tags=range_tags(targets), asset_selection=[p.key(t) for t in types])
         before = len(summary.materialized)
-        _collect(result, summary)
+        result = _execute(job, instance, debug, summary, partition_key=targets[0] if len(targets) == 1 else None,
+                          tags=range_tags(targets), asset_selection=[p.key(t) for t in types])
         for target in targets:
             for t in types:
                 aid = f"{target}-{t.replace('_', '-')}"
