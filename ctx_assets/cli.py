@@ -45,7 +45,14 @@ class CliError(Exception):
 
 
 def _print_json(obj: object) -> None:
-    print(json.dumps(scrub(obj), indent=2, sort_keys=False))
+    # Written ~1 MB at a time: stdout redacts what it is given (RedactingStream), and a
+    # 10,000-target summary is ~100 MB of text. Indented JSON keeps every string on one line, so no
+    # secret is split between two writes (the values are scrubbed before, too).
+    text, start = json.dumps(scrub(obj), indent=2, sort_keys=False) + "\n", 0
+    while start < len(text):
+        end = text.find("\n", start + (1 << 20)) + 1 or len(text)  # ~1 MB, ending at a line's end
+        sys.stdout.write(text[start:end])
+        start = end
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

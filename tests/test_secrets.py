@@ -184,3 +184,26 @@ def test_span_exporter_redacts_secrets_in_any_span_string_and_passes_clean_spans
         strings = [span.name, span.status.description or "", *map(str, span.attributes.values()),
                    *(str(v) for e in span.events for v in e.attributes.values())]
         assert not any(needle in s for s in strings) and any(REDACTED in s for s in strings), strings
+
+
+def test_scrub_returns_a_clean_value_itself_and_redacts_inside_a_copy_otherwise():
+    clean = {"artifacts": [{"id": "svc-0001-dashboard", "gates": ["passed"]}], "ok": True}
+    assert scrub(clean) is clean  # a 10,000-target summary is not copied
+    text, needle = CORPUS["GitHub token"][0]
+    dirty = {"artifacts": [{"id": "a", "note": f"see {text}"}], text: 1}
+    cleaned = scrub(dirty)
+    assert needle not in json.dumps(cleaned) and needle in json.dumps(dirty)  # the input is left as it was
+
+
+def test_json_output_larger_than_one_write_is_whole_and_redacted(capsys):
+    """`--json` is written ~1 MB at a time through the redacting stdout: the document must come out
+    whole, and a credential in it redacted."""
+    from ctx_assets.cli import _print_json
+
+    text, needle = CORPUS["GitHub token"][0]
+    doc = {"rows": [{"id": f"svc-{i:05d}", "result": "passed"} for i in range(40_000)], "note": text}
+    _print_json(doc)
+    out = capsys.readouterr().out
+    assert len(out) > 2 << 20 and needle not in out
+    got = json.loads(out)
+    assert got["rows"] == doc["rows"] and got["note"] == REDACTED
