@@ -45,14 +45,21 @@ class CliError(Exception):
 
 
 def _print_json(obj: object) -> None:
-    # Written ~1 MB at a time: stdout redacts what it is given (RedactingStream), and a
-    # 10,000-target summary is ~100 MB of text. Indented JSON keeps every string on one line, so no
-    # secret is split between two writes (the values are scrubbed before, too).
-    text, start = json.dumps(scrub(obj), indent=2, sort_keys=False) + "\n", 0
-    while start < len(text):
-        end = text.find("\n", start + (1 << 20)) + 1 or len(text)  # ~1 MB, ending at a line's end
-        sys.stdout.write(text[start:end])
-        start = end
+    # Encoded and written ~1 MB at a time: a 10,000-target summary is ~100 MB of JSON, and
+    # json.dumps holds every piece of it in a list before joining (~10 million strings). Indented
+    # JSON keeps every string on one line, so a write never splits a secret (stdout redacts each
+    # write; the values are scrubbed before, too).
+    buf: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=2).iterencode(scrub(obj)):
+        buf.append(piece)
+        size += len(piece)
+        if size > 1 << 20:
+            text = "".join(buf)
+            cut = text.rfind("\n") + 1  # 0 (nothing written yet) when there is no line end
+            sys.stdout.write(text[:cut])
+            buf, size = [text[cut:]], len(text) - cut
+    sys.stdout.write("".join(buf) + "\n")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
