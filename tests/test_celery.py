@@ -5,22 +5,20 @@ as the in-process `ctx build`."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import DEFAULT_INSTANCE_YAML
+from ctx_assets.scaling.engines import celery_workers, fresh, instance_of, runs_finished, start_daemon
+from ctx_assets.scaling.servers import wait_for
 from ctx_assets.workspaces import write_workspace
 
 from .conftest import require, run_ctx
-from .dagster_env import instance_of, runs_finished, small_manifest
-from .servers import redis_server, start, stop_group, wait_for
-from .test_daemon import BOUND, _fresh
+from .dagster_env import small_manifest
+from .test_daemon import BOUND
 
 WORKERS = ("ctx-w1", "ctx-w2")
 
@@ -64,27 +62,18 @@ def test_two_celery_workers_build_the_in_process_bundle(tmp_path):
     (home / "dagster.yaml").write_text(DEFAULT_INSTANCE_YAML.format(home=home))  # what `ctx` itself writes
     out = tmp_path / "bundles" / project_of(manifest).id
     workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
-    bin_dir = Path(sys.executable).parent
-    with redis_server(tmp_path) as broker:
-        env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(home), "CTX_CELERY_BROKER": broker,
-               "CTX_SENSOR_DEBOUNCE_SECONDS": "1",
-               # `dagster-celery worker start` runs `celery` from PATH: the one next to this interpreter
-               "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-        worker_yaml = tmp_path / "celery.yaml"  # the same config the executor gets (ctx_assets/definitions.py)
-        worker_yaml.write_text(yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}}))
-        procs = [start([str(bin_dir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-                        "-y", str(worker_yaml), "-n", name, "--", "--concurrency=1"], env) for name in WORKERS]
-        procs.append(start([str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)], env))
+    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(home), "CTX_SENSOR_DEBOUNCE_SECONDS": "1"}
+    with celery_workers(WORKERS, env, tmp_path) as (env, workers):
+        daemon = start_daemon(workspace, env, tmp_path)
         try:
             def built() -> bool:
-                for p in procs:
-                    assert p.poll() is None, p.stderr.read()[-3000:]
-                return _fresh(manifest, out, env) and runs_finished(env)
+                for p in (*workers, daemon):
+                    p.assert_running()
+                return fresh(manifest, out, env) and runs_finished(env)
 
             wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND, every=3)
         finally:
-            for p in procs:
-                stop_group(p)
+            daemon.stop()
     workers = _worker_of_each_step(env)
     assert {w.split("@")[0] for w in workers.values()} <= set(WORKERS), workers
     # provenance.json names the run and trace that made it, and the sensor writes it after the artifact

@@ -35,12 +35,13 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
 
 
 def test_the_runbook_shows_the_tested_instance_config():
-    """docs/scaling.md shows docs/scaling/dagster.yaml, the file tests/servers.py gives every Postgres test."""
+    """docs/scaling.md shows docs/scaling/dagster.yaml, the file ctx_assets/scaling/servers.py gives every Postgres
+    test."""
     import re
 
     import yaml
 
-    from .servers import SCALING_YAML
+    from ctx_assets.scaling.servers import SCALING_YAML
 
     doc = (ROOT / "docs" / "scaling.md").read_text()
     shown = yaml.safe_load(re.search(r"```yaml\n(.*?)```", doc, re.S).group(1))
