@@ -35,7 +35,9 @@ telemetry:
   enabled: false
 """
 
-WORKER_OPTIONS = ["--concurrency=1"]
+# One step at a time per worker, and none reserved while busy (Redis only, celery >= 5.6): a worker
+# that prefetched the next chunk's step would hold it while another worker sits idle.
+WORKER_OPTIONS = ["--concurrency=1", "-O", "fair", "--disable-prefetch"]
 
 
 def queued_sqlite_home(folder: Path, max_concurrent_runs: int = 2) -> dict[str, str]:
