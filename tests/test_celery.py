@@ -14,9 +14,9 @@ import pytest
 
 from ctx_assets.defs.project import project_of
 from ctx_assets.scaling.engines import (
+    celery_steps,
     celery_workers,
     fresh,
-    instance_of,
     queued_sqlite_home,
     runs_finished,
     start_daemon,
@@ -45,6 +45,8 @@ def _bundle(out: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module", params=sorted(CHUNK))
 def storage(request, tmp_path_factory) -> tuple[str, Path, dict[str, bytes]]:
     """The storage, a manifest of two chunks for it, and the bundle the in-process `ctx build` makes of it."""
+    require(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
+    require(importlib.util.find_spec("dagster_celery") is not None, "the [celery] extra (dagster-celery)")
     folder = tmp_path_factory.mktemp("in-process")
     manifest = small_manifest(folder, n=CHUNK[request.param] + CHUNK[request.param] // 3)
     env = {"CTX_HOME": str(folder / ".ctx"), "DAGSTER_HOME": str(folder / ".ctx" / "dagster")}
@@ -53,31 +55,8 @@ def storage(request, tmp_path_factory) -> tuple[str, Path, dict[str, bytes]]:
     return request.param, manifest, _bundle(folder / "out")
 
 
-def _steps(env: dict[str, str]) -> list[tuple[str, str, float, float]]:
-    """(job, celery worker, start, end) of every step of every run, from the events the workers wrote."""
-    from dagster import DagsterEventType as T
-
-    with instance_of(env) as instance:
-        steps = []
-        for run in instance.get_runs():
-            assert run.status.value == "SUCCESS", (run.job_name, run.status)
-            worker, start = {}, {}
-            for rec in instance.get_records_for_run(run.run_id).records:
-                entry, ev = rec.event_log_entry, rec.event_log_entry.dagster_event
-                meta = ev.event_specific_data.metadata if ev and ev.event_type == T.ENGINE_EVENT else {}
-                if "Celery worker" in meta:  # written by the worker that runs the step (dagster_celery.tasks)
-                    worker[ev.step_key] = meta["Celery worker"].value.split("@")[0]
-                elif ev and ev.event_type == T.STEP_START:
-                    start[ev.step_key] = entry.timestamp
-                elif ev and ev.event_type == T.STEP_SUCCESS:
-                    steps.append((run.job_name, worker.get(ev.step_key), start[ev.step_key], entry.timestamp))
-        return steps
-
-
 @pytest.mark.slow
 def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(storage, request, tmp_path):
-    require(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
-    require(importlib.util.find_spec("dagster_celery") is not None, "the [celery] extra (dagster-celery)")
     name, manifest, expected = storage
     # Runs go through the run queue (docs/scaling/dagster.yaml: 8 at once). On SQLite 3: the shared stages'
     # run may still be finishing when the sensor asks for the chunks, and the second must not wait for it.
@@ -97,7 +76,7 @@ def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(
             wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND, every=3)
         finally:
             daemon.stop()
-    steps = _steps(env)
+    steps = celery_steps(env)
     assert all(worker in WORKERS for _, worker, _, _ in steps), steps  # every step ran on a worker
     chunks = sorted((start, end, worker) for job, worker, start, end in steps if job == "ctx_artifacts")
     assert len(chunks) == 2, steps

@@ -96,3 +96,25 @@ def fresh(manifest: Path, out: Path, env: dict[str, str]) -> bool:
     r = subprocess.run([sys.executable, "-m", "ctx_assets.cli", "status", str(manifest), "--out", str(out), "--json"],
                        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
     return r.returncode == 0 and {x["status"] for x in json.loads(r.stdout)["artifacts"]} == {"fresh"}
+
+
+def celery_steps(env: dict[str, str]) -> list[tuple[str, str | None, float, float]]:
+    """(job, celery worker or None, start, end) of every successful step of every run, from the events the
+    workers wrote; every run must have succeeded."""
+    from dagster import DagsterEventType as T
+
+    with instance_of(env) as instance:
+        steps = []
+        for run in instance.get_runs():
+            assert run.status.value == "SUCCESS", (run.job_name, run.status)
+            worker, start = {}, {}
+            for rec in instance.get_records_for_run(run.run_id).records:
+                entry, ev = rec.event_log_entry, rec.event_log_entry.dagster_event
+                meta = ev.event_specific_data.metadata if ev and ev.event_type == T.ENGINE_EVENT else {}
+                if "Celery worker" in meta:  # written by the worker that runs the step (dagster_celery.tasks)
+                    worker[ev.step_key] = meta["Celery worker"].value.split("@")[0]
+                elif ev and ev.event_type == T.STEP_START:
+                    start[ev.step_key] = entry.timestamp
+                elif ev and ev.event_type == T.STEP_SUCCESS:
+                    steps.append((run.job_name, worker.get(ev.step_key), start[ev.step_key], entry.timestamp))
+        return steps
