@@ -52,3 +52,12 @@ def test_the_runbook_shows_the_tested_instance_config():
     for name in ("dagster", "dagster-webserver", "dagster-postgres", "dagster-celery"):  # the pins it names
         version = re.search(rf'"{name}(?:\[\w+\])?==([\d.]+)"', pyproject).group(1)
         assert f"{name}=={version}" in doc, name
+
+
+def test_the_runbook_starts_celery_workers_as_the_tests_do():
+    """docs/scaling.md §3 starts each worker with the options ctx_assets/scaling/engines.py gives the celery test."""
+    from ctx_assets.scaling.engines import WORKER_OPTIONS
+
+    doc = (ROOT / "docs" / "scaling.md").read_text()
+    starts = [line for line in doc.splitlines() if line.startswith("dagster-celery worker start")]
+    assert len(starts) == 2 and all(line.endswith(" -- " + " ".join(WORKER_OPTIONS)) for line in starts), starts
