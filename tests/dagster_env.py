@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from unittest import mock
 
 import yaml
-from dagster import DagsterInstance
 
 from .conftest import manifest_with_targets
 
@@ -46,24 +42,6 @@ def settle(path: Path) -> None:
     """Make the file look edited a minute ago, past the sensor's debounce."""
     past = time.time() - 60
     os.utime(path, (past, past))
-
-
-@contextlib.contextmanager
-def instance_of(env: dict[str, str]) -> Iterator[DagsterInstance]:
-    """The instance a ctx/Dagster subprocess with `env` uses (its config may read DAGSTER_PG_* from the env)."""
-    with mock.patch.dict(os.environ, env):
-        instance = DagsterInstance.from_config(env["DAGSTER_HOME"])
-    try:
-        yield instance
-    finally:
-        instance.dispose()
-
-
-def runs_finished(env: dict[str, str]) -> bool:
-    """Some runs, and none queued or in progress."""
-    with instance_of(env) as instance:
-        runs = instance.get_runs()
-        return bool(runs) and all(r.is_finished for r in runs)
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:

@@ -1,95 +1,92 @@
 """Steps on celery workers: a Redis broker (Debian's `redis-server`), two `dagster-celery` workers and the
-daemon's sensor runs with CTX_CELERY_BROKER set (docs/scaling.md §2) build the same bundle, byte for byte,
-as the in-process `ctx build`."""
+daemon's sensor runs with CTX_CELERY_BROKER set (docs/scaling.md §3), the artifact targets cut into two
+runs (CTX_RUN_TARGETS) that the run queue lets run at once: each chunk is built on its own worker, at the
+same time, and the bundle is the in-process `ctx build`'s, byte for byte. On the embedded SQLite home and
+on Postgres (docs/scaling/dagster.yaml)."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ctx_assets.defs.project import project_of
-from ctx_assets.defs.runner import DEFAULT_INSTANCE_YAML
+from ctx_assets.scaling.engines import (
+    celery_steps,
+    celery_workers,
+    fresh,
+    queued_sqlite_home,
+    runs_finished,
+    start_daemon,
+)
+from ctx_assets.scaling.servers import wait_for
 from ctx_assets.workspaces import write_workspace
 
 from .conftest import require, run_ctx
-from .dagster_env import instance_of, runs_finished, small_manifest
-from .servers import redis_server, start, stop_group, wait_for
-from .test_daemon import BOUND, _fresh
+from .dagster_env import small_manifest
+from .test_daemon import BOUND
 
 WORKERS = ("ctx-w1", "ctx-w2")
+# Targets per run: CHUNK targets, then a chunk of CHUNK // 3. The sensor's daemon creates the runs in that
+# order and the queue launches each as it comes, so the small chunk's step is sent a creation and a launch
+# after the big one's (seconds): CHUNK is large enough that the big chunk is still being built then (its
+# step lasts several times that gap), and a busy worker takes nothing (engines.WORKER_OPTIONS): the small
+# chunk can only go to the other worker. Postgres writes every event on a new connection (dagster-postgres
+# pools none), which slows run creation and steps alike: fewer targets suffice.
+CHUNK = {"sqlite": 200, "postgres": 30}
 
 
 def _bundle(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
-def _worker_of_each_step(env: dict[str, str]) -> dict[str, str]:
-    """{step key: celery worker hostname} from the engine events the workers wrote, over every run."""
-    from dagster import DagsterEventType
-
-    with instance_of(env) as instance:
-        steps, ran = {}, set()
-        for run in instance.get_runs():
-            assert run.status.value == "SUCCESS", (run.job_name, run.status)
-            for rec in instance.get_records_for_run(run.run_id).records:
-                entry = rec.event_log_entry
-                ev = entry.dagster_event
-                if ev and ev.event_type == DagsterEventType.STEP_SUCCESS:
-                    ran.add(ev.step_key)
-                meta = ev.event_specific_data.metadata if ev and ev.event_type == DagsterEventType.ENGINE_EVENT else {}
-                if "Celery worker" in meta:  # written by the worker that executes the steps (dagster_celery.tasks)
-                    for key in meta["step_keys"].value.split(", "):
-                        steps[key] = meta["Celery worker"].value
-        assert ran and ran <= set(steps), (sorted(ran), steps)
-        return steps
+@pytest.fixture(scope="module", params=sorted(CHUNK))
+def storage(request, tmp_path_factory) -> tuple[str, Path, dict[str, bytes]]:
+    """The storage, a manifest of two chunks for it, and the bundle the in-process `ctx build` makes of it."""
+    require(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
+    require(importlib.util.find_spec("dagster_celery") is not None, "the [celery] extra (dagster-celery)")
+    folder = tmp_path_factory.mktemp("in-process")
+    manifest = small_manifest(folder, n=CHUNK[request.param] + CHUNK[request.param] // 3)
+    env = {"CTX_HOME": str(folder / ".ctx"), "DAGSTER_HOME": str(folder / ".ctx" / "dagster")}
+    r = run_ctx("build", str(manifest), "--out", str(folder / "out"), env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return request.param, manifest, _bundle(folder / "out")
 
 
 @pytest.mark.slow
-def test_two_celery_workers_build_the_in_process_bundle(tmp_path):
-    require(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
-    require(importlib.util.find_spec("dagster_celery") is not None, "the [celery] extra (dagster-celery)")
-    manifest = small_manifest(tmp_path)
-    ref = tmp_path / "in-process"
-    ref_home = {"CTX_HOME": str(tmp_path / "ref" / ".ctx"), "DAGSTER_HOME": str(tmp_path / "ref" / ".ctx" / "dagster")}
-    assert run_ctx("build", str(manifest), "--out", str(ref), env=ref_home).returncode == 0
-
-    home = tmp_path / ".ctx" / "dagster"
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(DEFAULT_INSTANCE_YAML.format(home=home))  # what `ctx` itself writes
+def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(storage, request, tmp_path):
+    name, manifest, expected = storage
+    # Runs go through the run queue (docs/scaling/dagster.yaml: 8 at once). On SQLite 3: the shared stages'
+    # run may still be finishing when the sensor asks for the chunks, and the second must not wait for it.
+    home = request.getfixturevalue("postgres").home(tmp_path) if name == "postgres" else \
+        queued_sqlite_home(tmp_path, max_concurrent_runs=3)
     out = tmp_path / "bundles" / project_of(manifest).id
     workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
-    bin_dir = Path(sys.executable).parent
-    with redis_server(tmp_path) as broker:
-        env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(home), "CTX_CELERY_BROKER": broker,
-               "CTX_SENSOR_DEBOUNCE_SECONDS": "1",
-               # `dagster-celery worker start` runs `celery` from PATH: the one next to this interpreter
-               "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-        worker_yaml = tmp_path / "celery.yaml"  # the same config the executor gets (ctx_assets/definitions.py)
-        worker_yaml.write_text(yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}}))
-        procs = [start([str(bin_dir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-                        "-y", str(worker_yaml), "-n", name, "--", "--concurrency=1"], env) for name in WORKERS]
-        procs.append(start([str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)], env))
+    env = {**home, "CTX_SENSOR_DEBOUNCE_SECONDS": "1", "CTX_RUN_TARGETS": str(CHUNK[name])}
+    with celery_workers(WORKERS, env, tmp_path) as (env, workers):
+        daemon = start_daemon(workspace, env, tmp_path)
         try:
             def built() -> bool:
-                for p in procs:
-                    assert p.poll() is None, p.stderr.read()[-3000:]
-                return _fresh(manifest, out, env) and runs_finished(env)
+                for p in (*workers, daemon):
+                    p.assert_running()
+                return runs_finished(env) and fresh(manifest, out, env)
 
             wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND, every=3)
         finally:
-            for p in procs:
-                stop_group(p)
-    workers = _worker_of_each_step(env)
-    assert {w.split("@")[0] for w in workers.values()} <= set(WORKERS), workers
+            daemon.stop()
+    steps = celery_steps(env)
+    assert all(worker in WORKERS for _, worker, _, _ in steps), steps  # every step ran on a worker
+    chunks = sorted((start, end, worker) for job, worker, start, end in steps if job == "ctx_artifacts")
+    assert len(chunks) == 2, steps
+    (start1, end1, worker1), (start2, end2, worker2) = chunks
+    seen = f"{worker1} {end1 - start1:.1f} s, {worker2} {end2 - start2:.1f} s from {start2 - start1:.1f} s later"
+    assert start2 < end1, seen  # the two chunks were built at the same time...
+    assert {worker1, worker2} == set(WORKERS), seen  # ...one on each worker
     # provenance.json names the run and trace that made it, and the sensor writes it after the artifact
     # runs (it may still be on its way when the artifacts are in): compared apart from the rest
-    expected = {k: v for k, v in _bundle(ref).items() if k != "export/provenance.json"}
+    expected = {k: v for k, v in expected.items() if k != "export/provenance.json"}
     got = {k: v for k, v in _bundle(out).items() if k != "export/provenance.json"}
     assert sorted(got) == sorted(expected)
     assert [k for k in expected if got[k] != expected[k]] == []

@@ -3,9 +3,6 @@ run through Dagster's run queue (QueuedRunCoordinator) under its concurrency lim
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from dagster import DagsterEventType
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
@@ -13,27 +10,12 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_
 
 from ctx_assets.defs.partitions import artifact_runs, chunk_size
 from ctx_assets.defs.project import project_of
+from ctx_assets.scaling.engines import fresh, instance_of, queued_sqlite_home, runs_finished, start_daemon
+from ctx_assets.scaling.servers import wait_for
 from ctx_assets.workspaces import write_workspace
 
-from .dagster_env import instance_of, runs_finished, small_manifest
-from .servers import start, stop_group, wait_for
-from .test_daemon import BOUND, _fresh
-
-# The embedded storage with the run queue of docs/scaling.md, limited to 2 runs at once.
-QUEUED_HOME_YAML = """storage:
-  custom:
-    module: resources.sqlite_storage
-    class: KeptSqliteStorage
-    config:
-      base_dir: {home}
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 2
-telemetry:
-  enabled: false
-"""
+from .dagster_env import small_manifest
+from .test_daemon import BOUND
 
 
 def test_runs_are_cut_into_chunks_of_at_most_n_targets():
@@ -71,22 +53,20 @@ def _overlap(spans: list[tuple[float, float]]) -> int:
 @pytest.mark.slow
 def test_the_sensor_queues_one_run_per_chunk(tmp_path):
     manifest = small_manifest(tmp_path, n=6)
-    home = tmp_path / ".ctx" / "dagster"
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(QUEUED_HOME_YAML.format(home=home))
-    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(home), "CTX_SENSOR_DEBOUNCE_SECONDS": "1",
+    # the embedded storage with the run queue of docs/scaling.md, limited to 2 runs at once
+    env = {**queued_sqlite_home(tmp_path, max_concurrent_runs=2), "CTX_SENSOR_DEBOUNCE_SECONDS": "1",
            "CTX_RUN_TARGETS": "2"}
     out = tmp_path / "bundles" / project_of(manifest).id
     workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
-    daemon = start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)], env)
+    daemon = start_daemon(workspace, env, tmp_path / "logs")
     try:
         def built() -> bool:
-            assert daemon.poll() is None, daemon.stderr.read()[-3000:]
-            return _fresh(manifest, out, env) and runs_finished(env)
+            daemon.assert_running()
+            return fresh(manifest, out, env) and runs_finished(env)
 
         wait_for("the sensor's chunked runs to build the bundle", built, BOUND, every=3)
     finally:
-        stop_group(daemon)
+        daemon.stop()
     with instance_of(env) as instance:
         records = instance.get_run_records()
         chunks = sorted((r.dagster_run.tags[RANGE_START], r.dagster_run.tags[RANGE_END])

@@ -4,18 +4,17 @@ instance and on Postgres (docs/scaling/dagster.yaml), as docs/scaling.md runs it
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ctx_assets.defs.project import project_of
+from ctx_assets.scaling.engines import fresh, instance_of, start_daemon
+from ctx_assets.scaling.servers import wait_for
 from ctx_assets.workspaces import write_workspace
 
 from .conftest import run_ctx
-from .dagster_env import edit, instance_of, settle, small_manifest
-from .servers import start, stop_group, wait_for
+from .dagster_env import edit, settle, small_manifest
 
 # The sensor ticks every 10 s (minimum_interval_seconds); a tick per phase and a run per phase.
 BOUND = 300
@@ -35,11 +34,6 @@ def _ticks(env: dict[str, str]) -> list:
         return [t for s in states for t in instance.get_ticks(s.instigator_origin_id, s.selector_id, limit=50)]
 
 
-def _fresh(manifest: Path, out: Path, env: dict[str, str]) -> bool:
-    r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
-    return r.returncode == 0 and {x["status"] for x in yaml.safe_load(r.stdout)["artifacts"]} == {"fresh"}
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def home(request, tmp_path) -> dict[str, str]:
     if request.param == "postgres":
@@ -56,13 +50,13 @@ def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home
     workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
     before = _files(out)
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
-    daemon = start([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)], env)
+    daemon = start_daemon(workspace, env, tmp_path / "logs")
     try:
         def rebuilt() -> bool:
-            assert daemon.poll() is None, daemon.stderr.read()[-3000:]
+            daemon.assert_running()
             now = _files(out)
             edited = [f for f in before if "svc-0001" in f]
-            return all(now[f] != before[f] for f in edited) and _fresh(manifest, out, env)
+            return all(now[f] != before[f] for f in edited) and fresh(manifest, out, env)
 
         wait_for("the daemon to rebuild svc-0001's artifacts", rebuilt, BOUND, every=3)
         after = _files(out)
@@ -75,4 +69,4 @@ def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home
             "manifest invalid" in (t.skip_reason or "") for t in _ticks(env)), BOUND, every=3)
         assert _files(out) == after  # nothing rewritten, not even the shared stages' exports
     finally:
-        stop_group(daemon)
+        daemon.stop()

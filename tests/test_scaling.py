@@ -35,12 +35,13 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
 
 
 def test_the_runbook_shows_the_tested_instance_config():
-    """docs/scaling.md shows docs/scaling/dagster.yaml, the file tests/servers.py gives every Postgres test."""
+    """docs/scaling.md shows docs/scaling/dagster.yaml, the file ctx_assets/scaling/servers.py gives every Postgres
+    test."""
     import re
 
     import yaml
 
-    from .servers import SCALING_YAML
+    from ctx_assets.scaling.servers import SCALING_YAML
 
     doc = (ROOT / "docs" / "scaling.md").read_text()
     shown = yaml.safe_load(re.search(r"```yaml\n(.*?)```", doc, re.S).group(1))
@@ -51,3 +52,12 @@ def test_the_runbook_shows_the_tested_instance_config():
     for name in ("dagster", "dagster-webserver", "dagster-postgres", "dagster-celery"):  # the pins it names
         version = re.search(rf'"{name}(?:\[\w+\])?==([\d.]+)"', pyproject).group(1)
         assert f"{name}=={version}" in doc, name
+
+
+def test_the_runbook_starts_celery_workers_as_the_tests_do():
+    """docs/scaling.md §3 starts each worker with the options ctx_assets/scaling/engines.py gives the celery test."""
+    from ctx_assets.scaling.engines import WORKER_OPTIONS
+
+    doc = (ROOT / "docs" / "scaling.md").read_text()
+    starts = [line for line in doc.splitlines() if line.startswith("dagster-celery worker start")]
+    assert len(starts) == 2 and all(line.endswith(" -- " + " ".join(WORKER_OPTIONS)) for line in starts), starts

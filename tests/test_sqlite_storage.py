@@ -23,10 +23,11 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
+from ctx_assets.scaling.engines import instance_of
 from resources.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 
 from .conftest import ROOT, run_ctx
-from .dagster_env import instance_of, isolate, small_manifest
+from .dagster_env import isolate, small_manifest
 
 TABLES = ("event_logs", "asset_keys", "asset_event_tags", "asset_check_executions")
 

@@ -1,5 +1,6 @@
-"""Throwaway servers for the scaling tests: PostgreSQL (Debian's `postgresql` package) and helpers
-to start and stop processes in their own process group. Loopback and free ports only."""
+"""Throwaway servers for the scaling tests and bench/engines.py: PostgreSQL (Debian's `postgresql`
+package), Redis (Debian's `redis-server`) and helpers to start and stop processes in their own process
+group. Loopback and free ports only."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: docs/, and the working directory of processes
 SCALING_YAML = ROOT / "docs" / "scaling" / "dagster.yaml"
 
 
@@ -150,7 +150,29 @@ def redis_server(folder: Path, timeout: float = 30) -> Iterator[str]:
         stop_group(proc)
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """A long-running ctx/Dagster process in its own process group (stop it with stop_group)."""
-    return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+@dataclass
+class Process:
+    """A long-running ctx/Dagster process in its own process group, its output in a log file (a pipe
+    nobody reads would fill up and block it)."""
+
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def assert_running(self) -> None:
+        if self.popen.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{self.name} exited with {self.popen.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        stop_group(self.popen)
+
+
+def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
+    """Start `args` with `env` added, output in `logs`/`name`.log; stop it with Process.stop()."""
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    with log.open("ab") as out:
+        popen = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    return Process(name, popen, log)
