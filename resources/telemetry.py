@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import Status
 
 from contracts import semconv as sc
-from ctx_assets.core.secrets import redact_text, scrub, suspects
+from ctx_assets.core.secrets import redact_text, redactions, scrub
 
 from .otlp_json import JsonLinesSpanExporter
 from .pushgateway import ENV_URL as PUSHGATEWAY_ENV
@@ -158,8 +158,7 @@ class RedactingExporter(SpanExporter):
         # A batch's strings repeat (gate names and results, types, stage names): each distinct one is
         # prefiltered once, in one pass, and only a span holding one that redaction changes is rebuilt.
         texts = [set(_texts(s)) for s in spans]
-        distinct = list(set().union(*texts))
-        changed = {t for t in (distinct[i] for i in suspects(distinct)) if redact_text(t) != t}
+        changed = redactions(set().union(*texts)).keys()
         return self.inner.export([redacted_span(s) if changed and not changed.isdisjoint(ts) else s
                                   for s, ts in zip(spans, texts, strict=True)])
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,9 +144,15 @@ def scrub(obj: Any) -> Any:
     ~300,000 distinct, prefiltered in one pass, and is not copied."""
     found: set[str] = set()
     _strings(obj, found)
-    distinct = list(found)
-    changed = {t: r for t in (distinct[i] for i in suspects(distinct)) if (r := redact_text(t)) != t}
+    changed = redactions(found)
     return _replaced(obj, changed) if changed else obj
+
+
+def redactions(texts: Iterable[str]) -> dict[str, str]:
+    """{text: its redaction} for the distinct texts that redaction changes (usually none), found by one
+    prefilter pass over them (`suspects`)."""
+    distinct = list(set(texts))
+    return {t: r for t in (distinct[i] for i in suspects(distinct)) if (r := redact_text(t)) != t}
 
 
 def _strings(obj: Any, out: set[str]) -> None:
