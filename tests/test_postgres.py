@@ -13,7 +13,7 @@ from .conftest import EXAMPLE, run_ctx
 from .dagster_env import edit, isolate, small_manifest
 from .test_dagster_graph import ALL_TYPES, _requests, _run_shared, _sensor
 from .test_many_manifests import _manifest, build_two_at_once
-from .test_sqlite_storage import kill_9_mid_build_then_rebuild
+from .test_sqlite_storage import TABLES, events_of_a_build, kill_9_mid_build_then_rebuild, store_three_ways
 
 
 def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
@@ -27,7 +27,7 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
     assert len(rows) == 22 and {x["status"] for x in rows} == {"fresh"}  # 21 artifacts + provenance
     # ctx left the hand-written instance config alone, and the records are in PostgreSQL
     home = tmp_path / ".ctx" / "dagster"
-    assert "storage:\n  postgres:" in (home / "dagster.yaml").read_text()
+    assert "class: KeptPostgresStorage" in (home / "dagster.yaml").read_text()
     import psycopg2
 
     with psycopg2.connect(host=postgres.host, port=postgres.port, user=postgres.user, password=postgres.password,
@@ -50,7 +50,7 @@ def test_sensor_tick_on_postgres(postgres, monkeypatch, tmp_path):
         monkeypatch.setenv(k, v)
     manifest, out = small_manifest(tmp_path), tmp_path / "out"
     assert run_build(manifest, out).ok
-    assert type(get_instance().event_log_storage).__name__ == "PostgresEventLogStorage"
+    assert type(get_instance().event_log_storage).__name__ == "KeptPostgresEventLogStorage"
     result, ctx = _sensor(manifest, out)
     assert not getattr(result, "run_requests", None)  # nothing changed since the build
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
@@ -67,3 +67,35 @@ def test_sensor_tick_on_postgres(postgres, monkeypatch, tmp_path):
 def test_kill_9_mid_build_then_a_clean_build_on_postgres(postgres, tmp_path):
     # 20 targets: each Postgres event write costs more than SQLite's; the artisan run still lasts seconds.
     kill_9_mid_build_then_rebuild(tmp_path, postgres.home(tmp_path), n=20)
+
+
+def _pg_dump(postgres, db: str, table: str) -> list[tuple]:
+    """Every row in id order, but the columns stamped with the wall clock at insert; asset_keys without its
+    id: a surrogate key, and dagster-postgres's upsert per event draws a sequence number per event."""
+    import psycopg2
+
+    with psycopg2.connect(postgres.url(db).replace("+psycopg2", "")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                    " ORDER BY ordinal_position", (table,))
+        skip = {"create_timestamp", "id"} if table == "asset_keys" else {"create_timestamp"}
+        cols = [c for (c,) in cur.fetchall() if c not in skip]
+        cur.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {'asset_key' if table == 'asset_keys' else 'id'}")
+        return cur.fetchall()
+
+
+def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, monkeypatch, tmp_path):
+    """resources/postgres_storage.py writes a build's materializations and evaluations in batches; the
+    rows must be dagster-postgres's own, event by event and through `batched`."""
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
+    from resources.postgres_storage import KeptPostgresEventLogStorage
+
+    _, entries = events_of_a_build(monkeypatch, tmp_path)
+    dbs = {name: postgres.create_database() for name in ("ours", "theirs", "held")}
+    ours, held = (KeptPostgresEventLogStorage(postgres.url(dbs[n])) for n in ("ours", "held"))
+    store_three_ways(monkeypatch, entries, ours, PostgresEventLogStorage(postgres.url(dbs["theirs"])), held)
+    for table in TABLES:
+        dagsters = _pg_dump(postgres, dbs["theirs"], table)
+        assert dagsters or table == "asset_event_tags", table
+        for mine in ("ours", "held"):
+            assert _pg_dump(postgres, dbs[mine], table) == dagsters, (mine, table)

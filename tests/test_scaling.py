@@ -12,9 +12,19 @@ def test_postgres_instance_config_loads(monkeypatch):
         monkeypatch.setenv(var, "x")
     monkeypatch.setenv("DAGSTER_PG_PORT", "5432")
     cfg, _ = dagster_instance_config(str(ROOT / "docs" / "scaling"), "dagster.yaml")
-    db = cfg["storage"]["postgres"]["postgres_db"]
+    storage = cfg["storage"]["custom"]
+    assert (storage["module"], storage["class"]) == ("resources.postgres_storage", "KeptPostgresStorage")
+    db = storage["config"]["postgres_db"]
     assert set(db) == {"username", "password", "hostname", "db_name", "port", "scheme"}
     assert db["scheme"] == "postgresql+psycopg2"  # not psycopg 3 (pyproject.toml, the postgres extra)
+    # the custom storage takes `storage: postgres`'s config, environment sources resolved
+    from dagster._config import process_config
+
+    from resources.postgres_storage import KeptPostgresStorage
+
+    checked = process_config(KeptPostgresStorage.config_type(), storage["config"])
+    assert checked.success, checked.errors
+    assert checked.value["postgres_db"]["port"] == 5432
     assert cfg["run_coordinator"]["class"] == "QueuedRunCoordinator"
 
 

@@ -39,27 +39,35 @@ def _dump(db: Path, table: str) -> list[tuple]:
         return conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY 1").fetchall()
 
 
-def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
+def events_of_a_build(monkeypatch, tmp_path: Path) -> tuple[list[str], list]:
+    """The run ids and every event of a 2-target build (materializations, evaluations, planned checks)."""
     isolate(monkeypatch, tmp_path)
-    manifest = small_manifest(tmp_path, n=2)
-    summary = run_build(manifest, tmp_path / "out")
+    summary = run_build(small_manifest(tmp_path, n=2), tmp_path / "out")
     assert summary.ok
     instance = get_instance()
     entries = [e for run_id in summary.run_ids for e in instance.all_logs(run_id)]
     kinds = {e.dagster_event_type.value for e in entries if e.is_dagster_event}
     assert {"ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "ASSET_CHECK_EVALUATION_PLANNED"} <= kinds
+    return summary.run_ids, entries
 
-    ours, theirs = KeptSqliteEventLogStorage(str(tmp_path / "ours")), SqliteEventLogStorage(str(tmp_path / "theirs"))
-    held = KeptSqliteEventLogStorage(str(tmp_path / "held"))
-    # held: every event through one `batched` block, written in batches of 3 (a batch ends mid-run,
-    # mixes materializations and evaluations, and Dagster's other events cut it)
-    monkeypatch.setattr("resources.sqlite_storage.BATCH_EVENTS", 3)
+
+def store_three_ways(monkeypatch, entries: list, ours, theirs, held) -> None:
+    """Each event stored one by one in ours and Dagster's (theirs), and through one `batched` block in
+    held, written in batches of 3 (a batch ends mid-run, mixes materializations and evaluations, and
+    Dagster's other events cut it)."""
+    monkeypatch.setattr("resources.event_writes.BATCH_EVENTS", 3)
     with held.batched():
         for e in entries:
             ours.store_event(e)
             theirs.store_event(e)
             held.store_event(e)
-    for shard in ["index", *summary.run_ids]:
+
+
+def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
+    run_ids, entries = events_of_a_build(monkeypatch, tmp_path)
+    ours, theirs = KeptSqliteEventLogStorage(str(tmp_path / "ours")), SqliteEventLogStorage(str(tmp_path / "theirs"))
+    store_three_ways(monkeypatch, entries, ours, theirs, KeptSqliteEventLogStorage(str(tmp_path / "held")))
+    for shard in ["index", *run_ids]:
         for table in TABLES if shard == "index" else ("event_logs",):
             dagsters = _dump(tmp_path / "theirs" / f"{shard}.db", table)
             for mine in ("ours", "held"):
@@ -67,8 +75,8 @@ def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
             assert dagsters or table == "asset_event_tags" or shard != "index", (shard, table)
     # run databases are copies of a template Dagster itself migrated: the same schema and alembic stamp
     for q in ("SELECT type, name, sql FROM sqlite_master ORDER BY name", "SELECT * FROM alembic_version"):
-        with sqlite3.connect(tmp_path / "ours" / f"{summary.run_ids[1]}.db") as a, \
-                sqlite3.connect(tmp_path / "theirs" / f"{summary.run_ids[1]}.db") as b:
+        with sqlite3.connect(tmp_path / "ours" / f"{run_ids[1]}.db") as a, \
+                sqlite3.connect(tmp_path / "theirs" / f"{run_ids[1]}.db") as b:
             assert a.execute(q).fetchall() == b.execute(q).fetchall()
 
 

@@ -37,8 +37,8 @@ from ctx_assets.core.artisan import BUILT, FAILED, ArtifactResult, build_bundle
 from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
 from ctx_assets.core.status import inputs_text
+from resources.event_writes import batched_writes
 from resources.output_store import OutputStore
-from resources.sqlite_storage import batched_writes
 from resources.tracing import PipelineTracer
 from resources.validators import ExternalValidators
 

@@ -61,6 +61,9 @@ class Postgres:
             conn.close()
         return name
 
+    def url(self, db: str) -> str:
+        return f"postgresql+psycopg2://{self.user}:{self.password}@{self.host}:{self.port}/{db}"
+
     def env(self, db: str) -> dict[str, str]:
         """What docs/scaling/dagster.yaml reads from the environment."""
         return {"DAGSTER_PG_USERNAME": self.user, "DAGSTER_PG_PASSWORD": self.password,
