@@ -65,8 +65,7 @@ def test_sensor_tick_on_postgres(postgres, monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_kill_9_mid_build_then_a_clean_build_on_postgres(postgres, tmp_path):
-    # 20 targets: each Postgres event write costs more than SQLite's; the artisan run still lasts seconds.
-    kill_9_mid_build_then_rebuild(tmp_path, postgres.home(tmp_path), n=20)
+    kill_9_mid_build_then_rebuild(tmp_path, postgres.home(tmp_path))
 
 
 def _pg_dump(postgres, db: str, table: str) -> list[tuple]:
