@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import yaml
 
 from contracts import semconv as sc
 from ctx_assets.core.logql import check_logql
+from ctx_assets.scaling.servers import free_port
 
 from .conftest import ROOT, SELF_EXAMPLE, require, run_ctx
 
@@ -96,11 +96,6 @@ def test_loki_rules_derive_the_four_metrics_from_fields_the_logs_carry(bundle_di
 
 # -- end to end: Pushgateway + Prometheus ------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _get(url: str, timeout: float = 3) -> dict:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -134,7 +129,7 @@ def servers(tmp_path, bundle_dir):
     rule_file = tmp_path / "ctx-rules.yaml"  # README: the PrometheusRule's spec as a plain rule file
     spec = yaml.safe_load((bundle_dir[0] / "out/prometheus/rules/ctx-assets-prometheus-rules.yaml").read_text())
     rule_file.write_text(yaml.safe_dump(spec["spec"]))
-    gw, prom = _free_port(), _free_port()
+    gw, prom = free_port(), free_port()
     config = _readme_prometheus_yml().replace("127.0.0.1:9091", f"127.0.0.1:{gw}")
     config = re.sub(r"scrape_interval: \w+, evaluation_interval: \w+", "scrape_interval: 1s, evaluation_interval: 1s",
                     config)  # seconds, not minutes, for a test

@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from opentelemetry.trace import StatusCode
 
 from contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
+from ctx_assets.scaling.servers import free_port
 from resources.telemetry import Telemetry
 
 from .conftest import CI, ROOT, registry_breaking_prometheus_rule
@@ -185,15 +185,10 @@ def test_local_trace_file_and_ctx_trace(monkeypatch, tmp_path):
     assert out["trace_id"] == s.trace_id and out["result"] == "success" and out["failed_gates"] == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def test_backend_down_costs_one_warning_and_a_bounded_delay(monkeypatch, tmp_path, caplog):
     isolate(monkeypatch, tmp_path)
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{_free_port()}")  # nothing listens
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens
     Telemetry.reset()
     manifest = small_manifest(tmp_path, n=1)
     with caplog.at_level(logging.WARNING, logger="ctx_assets"):
@@ -213,7 +208,7 @@ def test_backend_down_is_one_warning_line_and_no_library_noise(tmp_path, protoco
     """As a user sees it: `ctx build` with traces and metrics aimed at a closed port prints its progress
     and exactly one warning, none of the exporters' retry and batch-failure lines."""
     manifest = small_manifest(tmp_path, n=1)
-    env = {**os.environ, **cli_env(tmp_path), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
+    env = {**os.environ, **cli_env(tmp_path), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol}
     r = subprocess.run([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out",
                         str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
@@ -231,7 +226,7 @@ def mlflow_server(tmp_path):
         if CI:
             pytest.fail("mlflow (test extra) is required under CI=true")
         pytest.skip("mlflow not installed")
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("mlflow")
     proc = subprocess.Popen([str(exe), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri",
                              f"sqlite:///{tmp_path}/mlflow.db", "--default-artifact-root", str(tmp_path / "art")],
