@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from resources.event_writes import BulkEventWrites
 
+POOL_SIZE = 2  # connections kept per process: Dagster nests two (a read inside a write) on some paths
 _NOTIFY = db.text(f"NOTIFY {CHANNEL_NAME}, :notify_id")
 
 
@@ -37,11 +38,11 @@ class KeptPostgresEventLogStorage(BulkEventWrites, PostgresEventLogStorage):
     def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
                  inst_data: ConfigurableClassData | None = None, token_provider: Any = None):
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
-        # a pool of one kept connection (and a few more under load), checked before use: dagster-postgres
-        # connects anew for every statement group (NullPool)
+        # kept connections (a few more under load), checked before use: dagster-postgres connects anew for
+        # every statement group (NullPool)
         self._engine.dispose()
-        self._engine = create_pg_engine(postgres_url, token_provider, isolation_level="AUTOCOMMIT", pool_size=1,
-                                        max_overflow=8, pool_pre_ping=True, pool_recycle=600)
+        self._engine = create_pg_engine(postgres_url, token_provider, isolation_level="AUTOCOMMIT",
+                                        pool_size=POOL_SIZE, max_overflow=8, pool_pre_ping=True, pool_recycle=600)
 
     def dispose(self) -> None:
         super().dispose()

@@ -8,6 +8,7 @@ import yaml
 
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
+from resources.postgres_storage import POOL_SIZE
 
 from .conftest import EXAMPLE, run_ctx
 from .dagster_env import edit, isolate, small_manifest
@@ -98,3 +99,39 @@ def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, mon
         assert dagsters or table == "asset_event_tags", table
         for mine in ("ours", "held"):
             assert _pg_dump(postgres, dbs[mine], table) == dagsters, (mine, table)
+
+
+def _sql(postgres, sql: str, *args):
+    import psycopg2
+
+    conn = psycopg2.connect(postgres.url("postgres").replace("+psycopg2", ""))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_event_log_keeps_its_connection_and_survives_a_dropped_one(postgres, monkeypatch, tmp_path):
+    """dagster-postgres connects anew for every event write; ours keeps one connection (the same server
+    backend over a run's events), and when the server drops it (a restart, an idle timeout, an admin's
+    pg_terminate_backend) the next write reconnects instead of failing."""
+    from resources.postgres_storage import KeptPostgresEventLogStorage
+
+    _, entries = events_of_a_build(monkeypatch, tmp_path)
+    db = postgres.create_database()
+    storage = KeptPostgresEventLogStorage(postgres.url(db))
+    backends, half = "SELECT pid FROM pg_stat_activity WHERE datname = %s", len(entries) // 2
+    seen: set[int] = set()  # the server backends (connections) open after each write
+    for e in entries[:half]:
+        storage.store_event(e)
+        seen |= {pid for (pid,) in _sql(postgres, backends, db)}
+    assert half > 40 and 1 <= len(seen) <= POOL_SIZE, f"{len(seen)} connections for {half} event writes"
+    dropped = _sql(postgres, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", db)
+    assert dropped and all(ok for (ok,) in dropped)
+    for e in entries[half:]:
+        storage.store_event(e)
+    assert len(storage.get_logs_for_run(entries[-1].run_id)) == sum(e.run_id == entries[-1].run_id for e in entries)
+    storage.dispose()
