@@ -5,8 +5,8 @@ dagster-postgres opens a new connection (a TCP connect and a SCRAM handshake) fo
 writes, two or three per materialization: ~13 ms an event, 672 s for a 1,000-target build. Here a
 build's materializations and check evaluations are written in batches, one transaction per batch,
 with the rows dagster-postgres writes (tests/test_postgres.py compares them), and the event log keeps
-one connection open per process (pooled, checked before use). Runs and schedules are dagster-postgres's
-own (they write a few rows per run; keeping their connections measured no gain).
+its connections open (POOL_SIZE per process, checked before use, so a dropped one is replaced). Runs
+and schedules are dagster-postgres's own (a few rows per run; keeping their connections gained nothing).
 
 `storage: custom` with `module: resources.postgres_storage`, `class: KeptPostgresStorage` and the
 config of `storage: postgres` (docs/scaling/dagster.yaml). Requires the [postgres] extra.
