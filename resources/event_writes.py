@@ -65,8 +65,8 @@ class BulkEventWrites:
     @contextlib.contextmanager
     def batched(self) -> Iterator[None]:
         """Within this block, this thread's materializations and check evaluations are held and written
-        together (at the end, or every BATCH_EVENTS): one transaction per batch instead of two per
-        event, and one asset row update per asset instead of one per partition. A reader (another
+        together (at the end, or every BATCH_EVENTS): one index transaction per batch instead of two
+        per event, and one asset row update per asset instead of one per partition. A reader (another
         process, or this thread after the block) sees them when the batch is written; `kill -9` inside
         the block loses the events held so far, as a crash before the write would."""
         if getattr(self._held, "events", None) is not None:  # nested: the outer block writes
