@@ -324,7 +324,10 @@ def main() -> None:
                     "floor_big": floor_big, "full_huge": full_huge},
     }
     (ROOT / "bench").mkdir(exist_ok=True)
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    path = ROOT / "bench" / "results.json"
+    # `python -m bench.engines` records its own figures in the same file; this run does not measure them
+    kept = {k: v for k, v in json.loads(path.read_text()).items() if k.startswith("engines_")} if path.exists() else {}
+    path.write_text(json.dumps({**results, **kept}, indent=2) + "\n")
     write_markdown(results)
     print(json.dumps({k: v for k, v in results.items() if k != "details"}, indent=2))
 
