@@ -58,7 +58,8 @@ class KeptPostgresEventLogStorage(BulkEventWrites, PostgresEventLogStorage):
 
 
 class KeptPostgresStorage(DagsterPostgresStorage):
-    """dagster-postgres's storage with KeptPostgresEventLogStorage for the event log."""
+    """dagster-postgres's storage with KeptPostgresEventLogStorage for the event log. Its own __init__ is not
+    called: it would open and inspect the database for a PostgresEventLogStorage only to discard it."""
 
     def __init__(self, postgres_url: str, should_autocreate_tables: bool = True,
                  inst_data: ConfigurableClassData | None = None, token_provider: Any = None):

@@ -29,15 +29,12 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
     # ctx left the hand-written instance config alone, and the records are in PostgreSQL
     home = tmp_path / ".ctx" / "dagster"
     assert "class: KeptPostgresStorage" in (home / "dagster.yaml").read_text()
-    import psycopg2
-
-    with psycopg2.connect(host=postgres.host, port=postgres.port, user=postgres.user, password=postgres.password,
-                          dbname=env["DAGSTER_PG_DB"]) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")
-        # 21 artifacts + manifest, export, context_seed, provenance
-        assert cur.fetchone()[0] == 25
-        cur.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'")
-        assert cur.fetchone()[0] == 3  # shared stages, one run for all artifacts, output
+    db = env["DAGSTER_PG_DB"]
+    # 21 artifacts + manifest, export, context_seed, provenance
+    assert postgres.query("SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
+                          db=db) == [(25,)]
+    # shared stages, one run for all artifacts, output
+    assert postgres.query("SELECT count(*) FROM runs WHERE status = 'SUCCESS'", db=db) == [(3,)]
 
 
 def test_two_manifests_build_at_once_on_postgres(postgres, tmp_path):
@@ -72,15 +69,11 @@ def test_kill_9_mid_build_then_a_clean_build_on_postgres(postgres, tmp_path):
 def _pg_dump(postgres, db: str, table: str) -> list[tuple]:
     """Every row in id order, but the columns stamped with the wall clock at insert; asset_keys without its
     id: a surrogate key, and dagster-postgres's upsert per event draws a sequence number per event."""
-    import psycopg2
-
-    with psycopg2.connect(postgres.url(db).replace("+psycopg2", "")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s"
-                    " ORDER BY ordinal_position", (table,))
-        skip = {"create_timestamp", "id"} if table == "asset_keys" else {"create_timestamp"}
-        cols = [c for (c,) in cur.fetchall() if c not in skip]
-        cur.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {'asset_key' if table == 'asset_keys' else 'id'}")
-        return cur.fetchall()
+    skip = {"create_timestamp", "id"} if table == "asset_keys" else {"create_timestamp"}
+    cols = [c for (c,) in postgres.query("SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                                         " ORDER BY ordinal_position", table, db=db) if c not in skip]
+    order = "asset_key" if table == "asset_keys" else "id"
+    return postgres.query(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}", db=db)
 
 
 def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, monkeypatch, tmp_path):
@@ -101,22 +94,9 @@ def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, mon
             assert _pg_dump(postgres, dbs[mine], table) == dagsters, (mine, table)
 
 
-def _sql(postgres, sql: str, *args):
-    import psycopg2
-
-    conn = psycopg2.connect(postgres.url("postgres").replace("+psycopg2", ""))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
-    finally:
-        conn.close()
-
-
 def test_event_log_keeps_its_connection_and_survives_a_dropped_one(postgres, monkeypatch, tmp_path):
-    """dagster-postgres connects anew for every event write; ours keeps one connection (the same server
-    backend over a run's events), and when the server drops it (a restart, an idle timeout, an admin's
+    """dagster-postgres connects anew for every event write; ours keeps its connections (the same server
+    backends over a run's events), and when the server drops it (a restart, an idle timeout, an admin's
     pg_terminate_backend) the next write reconnects instead of failing."""
     from resources.postgres_storage import KeptPostgresEventLogStorage
 
@@ -127,9 +107,9 @@ def test_event_log_keeps_its_connection_and_survives_a_dropped_one(postgres, mon
     seen: set[int] = set()  # the server backends (connections) open after each write
     for e in entries[:half]:
         storage.store_event(e)
-        seen |= {pid for (pid,) in _sql(postgres, backends, db)}
+        seen |= {pid for (pid,) in postgres.query(backends, db)}
     assert half > 40 and 1 <= len(seen) <= POOL_SIZE, f"{len(seen)} connections for {half} event writes"
-    dropped = _sql(postgres, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", db)
+    dropped = postgres.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", db)
     assert dropped and all(ok for (ok,) in dropped)
     for e in entries[half:]:
         storage.store_event(e)

@@ -96,7 +96,6 @@ def test_loki_rules_derive_the_four_metrics_from_fields_the_logs_carry(bundle_di
 
 # -- end to end: Pushgateway + Prometheus ------------------------------------------------------------
 
-
 def _get(url: str, timeout: float = 3) -> dict:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.loads(resp.read())

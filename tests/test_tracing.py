@@ -185,7 +185,6 @@ def test_local_trace_file_and_ctx_trace(monkeypatch, tmp_path):
     assert out["trace_id"] == s.trace_id and out["result"] == "success" and out["failed_gates"] == []
 
 
-
 def test_backend_down_costs_one_warning_and_a_bounded_delay(monkeypatch, tmp_path, caplog):
     isolate(monkeypatch, tmp_path)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: docs/, and the working directory of processes
 SCALING_YAML = ROOT / "docs" / "scaling" / "dagster.yaml"
@@ -48,18 +49,23 @@ class Postgres:
 
     def create_database(self) -> str:
         """A fresh database per test: Dagster's schema is created in it on first use."""
+        name = f"ctx_{secrets.token_hex(4)}"
+        self.query(f'CREATE DATABASE "{name}"')
+        return name
+
+    def query(self, sql: str, *args: Any, db: str = "postgres") -> list[tuple]:
+        """One statement on its own connection, outside a transaction (CREATE DATABASE cannot run in one);
+        its rows, if it returns any."""
         import psycopg2
 
-        name = f"ctx_{secrets.token_hex(4)}"
-        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                                dbname="postgres")
+        conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password, dbname=db)
         try:
-            conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+            conn.autocommit = True
             with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')
+                cur.execute(sql, args or None)
+                return cur.fetchall() if cur.description else []
         finally:
             conn.close()
-        return name
 
     def url(self, db: str) -> str:
         return f"postgresql+psycopg2://{self.user}:{self.password}@{self.host}:{self.port}/{db}"
