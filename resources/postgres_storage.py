@@ -14,6 +14,8 @@ config of `storage: postgres` (docs/scaling/dagster.yaml). Requires the [postgre
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as db
@@ -27,11 +29,32 @@ from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
 
 from resources.event_writes import BulkEventWrites
 
 POOL_SIZE = 2  # connections kept per process: Dagster nests two (a read inside a write) on some paths
 _NOTIFY = db.text(f"NOTIFY {CHANNEL_NAME}, :notify_id")
+# One advisory-lock key for every ctx process that opens a database: "ctx-sch" as an integer.
+SCHEMA_LOCK = int.from_bytes(b"ctx-sch", "big")
+
+
+@contextmanager
+def schema_lock(postgres_url: str, token_provider: Any = None) -> Iterator[None]:
+    """Held while the storages check for and create Dagster's tables. dagster-postgres retries a
+    duplicate table when two processes create the schema at once, but not a duplicate type (PostgreSQL
+    adds one per table: `type "jobs" already exists`), so two builds starting on a fresh database
+    could fail one of them; under this lock the second finds the tables made."""
+    engine = create_pg_engine(postgres_url, token_provider, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(db.text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(db.text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+    finally:
+        engine.dispose()
 
 
 class KeptPostgresEventLogStorage(BulkEventWrites, PostgresEventLogStorage):
@@ -66,11 +89,13 @@ class KeptPostgresStorage(DagsterPostgresStorage):
         self.postgres_url = postgres_url
         self.should_autocreate_tables = should_autocreate_tables
         self._inst_data = inst_data
-        self._run_storage = PostgresRunStorage(postgres_url, should_autocreate_tables, token_provider=token_provider)
-        self._event_log_storage = KeptPostgresEventLogStorage(postgres_url, should_autocreate_tables,
-                                                              token_provider=token_provider)
-        self._schedule_storage = PostgresScheduleStorage(postgres_url, should_autocreate_tables,
-                                                         token_provider=token_provider)
+        with schema_lock(postgres_url, token_provider):
+            self._run_storage = PostgresRunStorage(postgres_url, should_autocreate_tables,
+                                                   token_provider=token_provider)
+            self._event_log_storage = KeptPostgresEventLogStorage(postgres_url, should_autocreate_tables,
+                                                                  token_provider=token_provider)
+            self._schedule_storage = PostgresScheduleStorage(postgres_url, should_autocreate_tables,
+                                                             token_provider=token_provider)
         DagsterStorage.__init__(self)
 
     @classmethod

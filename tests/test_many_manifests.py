@@ -53,7 +53,8 @@ def build_two_at_once(tmp: Path, env: dict[str, str], a: Path, b: Path) -> None:
                               cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for m in (a, b)]
     outs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [err[-1500:] for _, err in outs]
+    assert [p.returncode for p in procs] == [0, 0], "\n\n".join(  # a str: pytest would cut a list's repr short
+        f"{m.stem}: exit {p.returncode}\n{err[-2500:]}" for m, p, (_, err) in zip((a, b), procs, outs, strict=True))
     for m in (a, b):
         r = run_ctx("status", str(m), "--out", str(tmp / m.stem), "--json", env=env)
         assert r.returncode == 0, r.stderr

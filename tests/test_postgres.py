@@ -3,14 +3,19 @@ the server a throwaway one from Debian's `postgresql` package (tests/servers.py)
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import yaml
 
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
-from resources.postgres_storage import POOL_SIZE
+from ctx_assets.scaling.servers import wait_for
+from resources.postgres_storage import POOL_SIZE, SCHEMA_LOCK
 
-from .conftest import EXAMPLE, run_ctx
+from .conftest import EXAMPLE, ROOT, run_ctx
 from .dagster_env import edit, isolate, small_manifest
 from .test_dagster_graph import ALL_TYPES, _requests, _run_shared, _sensor
 from .test_many_manifests import _manifest, build_two_at_once
@@ -40,6 +45,33 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
 def test_two_manifests_build_at_once_on_postgres(postgres, tmp_path):
     env = postgres.home(tmp_path)
     build_two_at_once(tmp_path, env, _manifest(tmp_path, "alpha", "team-a"), _manifest(tmp_path, "beta", "team-b"))
+
+
+def test_processes_opening_a_fresh_database_at_once_take_turns_creating_the_schema(postgres, tmp_path):
+    """Two `ctx` processes starting on a fresh database both create Dagster's tables; dagster-postgres
+    alone fails one of them now and then (`type "jobs" already exists`: 2 pairs in ~40 measured), so
+    KeptPostgresStorage creates them under an advisory lock. With the lock held here, four openers wait
+    before any table exists; released, all four open the instance."""
+    env = postgres.home(tmp_path)
+    db = env["DAGSTER_PG_DB"]
+    held = postgres.connect(db)
+    try:
+        with held.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        opener = "from ctx_assets.defs.runner import get_instance; get_instance()"
+        procs = [subprocess.Popen([sys.executable, "-c", opener], cwd=ROOT, env={**os.environ, **env},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        wait_for("four processes waiting for the schema lock", lambda: postgres.query(waiting, db=db) == [(4,)],
+                 timeout=60, every=0.2)
+        assert postgres.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                              db=db) == [(0,)]
+    finally:
+        held.close()
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, "\n".join(err[-1500:] for _, err in outs)
+    tables = {t for (t,) in postgres.query("SELECT table_name FROM information_schema.tables", db=db)}
+    assert {"runs", "event_logs", "jobs"} <= tables
 
 
 def test_sensor_tick_on_postgres(postgres, monkeypatch, tmp_path):

@@ -53,14 +53,18 @@ class Postgres:
         self.query(f'CREATE DATABASE "{name}"')
         return name
 
-    def query(self, sql: str, *args: Any, db: str = "postgres") -> list[tuple]:
-        """One statement on its own connection, outside a transaction (CREATE DATABASE cannot run in one);
-        its rows, if it returns any."""
+    def connect(self, db: str = "postgres") -> Any:
+        """A psycopg2 connection in autocommit (CREATE DATABASE cannot run in a transaction); close it."""
         import psycopg2
 
         conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password, dbname=db)
+        conn.autocommit = True
+        return conn
+
+    def query(self, sql: str, *args: Any, db: str = "postgres") -> list[tuple]:
+        """One statement on its own connection; its rows, if it returns any."""
+        conn = self.connect(db)
         try:
-            conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute(sql, args or None)
                 return cur.fetchall() if cur.description else []
