@@ -20,6 +20,7 @@ import pytest
 from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ctx_assets.defs.inprocess import uncaptured
 from ctx_assets.defs.partitions import artifact_runs
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
@@ -81,6 +82,30 @@ def test_dagster_records_status_and_gates_per_target(failed_build):
         AssetCheckKey(P.key("prometheus_rule"), "artifact_gates"), limit=50)
     by_partition = {r.partition: r.event.dagster_event.event_specific_data.passed for r in records if r.event}
     assert by_partition == {t: t != BAD for t in TARGETS}
+
+
+def test_a_builds_runs_leave_the_terminal_to_ctx(monkeypatch, tmp_path):
+    """ctx_assets/defs/inprocess.py: Dagster's compute-log capture would point stdout and stderr at per-run
+    files while a run is on (and mirror them back through `tail -F`, losing late progress lines); a
+    build's runs write where ctx writes, and Dagster keeps no per-run copy."""
+    import ctx_assets.defs.runner as runner
+
+    isolate(monkeypatch, tmp_path)
+
+    def where() -> tuple[str, str]:  # what the process's stdout and stderr write to (pytest's, in a test)
+        return tuple(os.readlink(f"/proc/self/fd/{f.fileno()}") for f in (sys.stdout, sys.stderr))
+    before, during = where(), set()
+    collect = runner._collect_event
+    monkeypatch.setattr(runner, "_collect_event", lambda event, summary: (during.add(where()), collect(event, summary)))
+    s = run_build(small_manifest(tmp_path, n=2), tmp_path / "out")
+    assert s.ok and len(s.run_ids) == 3 and during == {before}
+    assert not list((tmp_path / ".ctx" / "dagster").rglob("compute_logs"))
+    # only for those runs: the instance keeps its own compute log manager for whatever runs next
+    instance = get_instance()
+    own = instance.compute_log_manager
+    with uncaptured(instance):
+        assert instance.compute_log_manager is not own
+    assert instance.compute_log_manager is own
 
 
 def test_artifact_runs_cover_a_selection_with_contiguous_ranges():

@@ -7,11 +7,17 @@ a third of the build's peak memory. This is the same sequence of Dagster calls
 that materializations and check evaluations go to `on_event` as they happen and only the other
 events (run and step events, failures) stay in the result. tests/test_one_run_build.py and every
 build test run through it.
+
+Nor is the process's output captured: Dagster would point its stdout and stderr at per-run files for
+the UI and start `tail -F` and a watcher interpreter per stream to copy them back to the terminal, for
+every run. `ctx build`'s output already is the terminal's; the copy lost or delayed the progress
+lines printed while a run was on. A run's record in the UI (its events, logs, gates) is unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, JobDefinition
@@ -25,6 +31,7 @@ from dagster._core.execution.context_creation_job import (
 )
 from dagster._core.execution.execute_in_process import merge_run_tags
 from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 
 STREAMED = frozenset({DagsterEventType.ASSET_MATERIALIZATION.value, DagsterEventType.ASSET_CHECK_EVALUATION.value})
 
@@ -56,10 +63,22 @@ def execute_streaming(job_def: JobDefinition, instance: DagsterInstance, on_even
             context_event_generator=orchestration_context_event_generator, job=wrapped, execution_plan=plan,
             dagster_run=run, instance=instance, run_config=run_config, executor_defs=None, output_capture=None,
             raise_on_error=False))
-    for event in events:
-        if event.event_type_value in STREAMED:
-            on_event(event)
-        else:
-            kept.append(event)
+    with uncaptured(instance):
+        for event in events:
+            if event.event_type_value in STREAMED:
+                on_event(event)
+            else:
+                kept.append(event)
     return ExecuteInProcessResult(job_def=job, event_list=kept, dagster_run=instance.get_run_by_id(run.run_id),
                                   output_capture={})
+
+
+@contextmanager
+def uncaptured(instance: DagsterInstance) -> Iterator[None]:
+    """The instance's compute log manager is a no-op for the runs started inside (module docstring)."""
+    kept = instance.compute_log_manager
+    instance._compute_log_manager = NoOpComputeLogManager()  # private: Dagster is pinned exactly
+    try:
+        yield
+    finally:
+        instance._compute_log_manager = kept
