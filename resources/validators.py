@@ -26,6 +26,7 @@ from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.routing import route_receivers
 
 _UID = re.compile(r"/d/[A-Za-z0-9_-]+")
+_CHECKSUM = re.compile(r"\b[0-9a-f]{64}\b")  # sha256: the manifest's, stamped in every artifact
 _SECTION = re.compile(r"^(?:Checking|Unit Testing:)\s+'?([^'\s]+)'?", re.MULTILINE)
 
 
@@ -242,10 +243,11 @@ def route_violations(config: dict[str, Any], params: dict[str, Any],
 
 
 def shape(text: bytes, target: str, namespace: str) -> str:
-    """A rendered rule file with its target, namespace and dashboard uid abstracted. These are DNS
-    labels and hex, which cannot change how PromQL, LogQL or templates parse, so files of one
-    shape get the same verdict from promtool."""
-    s = _UID.sub("/d/UID", text.decode())
+    """A rendered rule file with its target, namespace, dashboard uid and source checksum abstracted.
+    These are DNS labels and hex, which cannot change how PromQL, LogQL or templates parse, so files of
+    one shape get the same verdict from promtool, also after an edit elsewhere in the manifest (which
+    changes the checksum every artifact carries)."""
+    s = _CHECKSUM.sub("CHECKSUM", _UID.sub("/d/UID", text.decode()))
     for form in (f'"{namespace}"', f"'{namespace}'", f": {namespace}\n"):
         s = s.replace(form, form.replace(namespace, "NS"))
     return s.replace(target, "TARGET")

@@ -16,11 +16,12 @@ from contracts.gates import GateName
 from ctx_assets.core import yamlout
 from ctx_assets.core.generators.base import Rendered
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
+from ctx_assets.core.pipeline import build_without_orchestrator
 from ctx_assets.core.routing import route_receivers
 from resources.validators import ExternalValidators
 
 from .bundles import artifacts
-from .conftest import require
+from .conftest import manifest_with_targets, require
 
 BUNDLES = ["example", "seventeen", "low", "sources", "self"]
 
@@ -43,6 +44,28 @@ def test_resource_passes_every_rule_and_config(bundle_name):
             assert g.gate == GateName.external_validators and g.result == "passed", (aid, g.violations)
         # one representative per rule shape is run through the tool; the others carry its verdict
         assert sum(1 for g in gates.values() if "checked_as" in g.details) >= len(results) - 7
+
+
+def test_an_edit_elsewhere_in_the_manifest_reuses_every_cached_verdict(tmp_path):
+    """Verdicts are cached by shape. Every artifact carries the manifest's checksum, which any edit
+    changes; the shape abstracts it, so moving one target to another namespace does not send the
+    unchanged shapes through promtool and amtool again (~1.5 s of unit tests a shape)."""
+    _tool("promtool"), _tool("amtool")
+    v = ExternalValidators(cache_dir=str(tmp_path / "cache"))
+    data, path = manifest_with_targets(3), tmp_path / "m.contextcore.yaml"
+
+    def checks() -> dict[str, str]:
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        run = build_without_orchestrator(path, None, write=False, validators=v.validate)
+        assert not run.blocked
+        return {g.artifact_id: str(g.details.get("check", g.details.get("checks"))) for g in run.all_gates()
+                if g.gate == GateName.external_validators}
+
+    first = checks()
+    assert len(first) == 9 and not any("cached" in c for c in first.values())  # 3 targets x 3 checked types
+    data["spec"]["targets"][1]["namespace"] = "moved"
+    second = checks()
+    assert second.keys() == first.keys() and all(c.endswith("(cached verdict)") for c in second.values()), second
 
 
 def test_promtool_check_rules_on_each_spec(tmp_path):
