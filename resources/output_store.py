@@ -10,6 +10,7 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
+from ctx_assets.core.checksums import file_checksum, remember_file
 from ctx_assets.core.fsio import contained, write_atomic
 from ctx_assets.core.seed_reader import load_seed
 
@@ -57,7 +58,12 @@ class OutputStore(ConfigurableResource):
     def write(self, relative: str, data: bytes) -> Path:
         p = self.path(relative)
         write_atomic(p, data)
+        remember_file(p, data)  # provenance and status need its checksum next
         return p
+
+    def checksum(self, relative: str) -> str | None:
+        """sha256 of the file, None when there is none (core/checksums.py: hashed once per version)."""
+        return file_checksum(self.path(relative))
 
     def read(self, relative: str) -> bytes | None:
         p = self.path(relative)

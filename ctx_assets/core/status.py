@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checksums import canonical_json, sha256_hex
+from .checksums import canonical_json, file_checksum, sha256_hex
 from .fingerprints import task_fingerprint
 
 FRESH, STALE, MISSING = "fresh", "stale", "missing"
@@ -67,7 +67,7 @@ def artifact_status(task: dict[str, Any], code_version: str, recorded: dict[str,
         old = _parse_inputs(str(recorded.get("inputs") or ""))
         changed = sorted(k for k, v in fingerprint_parts(task).items() if old.get(k) != v)
         s.status, s.cause = STALE, "inputs changed: " + (", ".join(changed[:6]) if changed else "seed task")
-    elif sha256_hex(path.read_bytes()) != recorded.get("checksum"):
+    elif file_checksum(path) != recorded.get("checksum"):
         s.status, s.cause = STALE, "file on disk differs from the built one (edited by hand?)"
     return s
 

@@ -138,10 +138,7 @@ def project_assets(p: Project) -> list[Any]:
                          tracer: PipelineTracer) -> MaterializeResult:
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
-            checksums = {}
-            for t in seed["tasks"]:
-                data = store.read(t["output_path"])
-                checksums[t["artifact_id"]] = sha256_hex(data) if data is not None else None
+            checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
             trace_id = tracer.trace_id(context)
             store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
             missing = sorted(k for k, v in checksums.items() if v is None)
