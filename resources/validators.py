@@ -26,7 +26,9 @@ from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.routing import route_receivers
 
 _UID = re.compile(r"/d/[A-Za-z0-9_-]+")
-_CHECKSUM = re.compile(r"\b[0-9a-f]{64}\b")  # sha256: the manifest's, stamped in every artifact
+# The manifest's sha256, stamped in every artifact (header comment, annotation). Anchored on its key:
+# a bare 64-hex pattern is scanned for at every offset (~0.2 s per 1,000 rule files; this, ~0.02 s).
+_CHECKSUM = re.compile(r"(source-checksum: '?)[0-9a-f]{64}")
 _SECTION = re.compile(r"^(?:Checking|Unit Testing:)\s+'?([^'\s]+)'?", re.MULTILINE)
 
 
@@ -247,7 +249,7 @@ def shape(text: bytes, target: str, namespace: str) -> str:
     These are DNS labels and hex, which cannot change how PromQL, LogQL or templates parse, so files of
     one shape get the same verdict from promtool, also after an edit elsewhere in the manifest (which
     changes the checksum every artifact carries)."""
-    s = _CHECKSUM.sub("CHECKSUM", _UID.sub("/d/UID", text.decode()))
+    s = _CHECKSUM.sub(r"\1CHECKSUM", _UID.sub("/d/UID", text.decode()))
     for form in (f'"{namespace}"', f"'{namespace}'", f": {namespace}\n"):
         s = s.replace(form, form.replace(namespace, "NS"))
     return s.replace(target, "TARGET")
