@@ -55,10 +55,13 @@ class OutputStore(ConfigurableResource):
     def path(self, relative: str) -> Path:
         return contained(self.root, relative)
 
-    def write(self, relative: str, data: bytes) -> Path:
+    def write(self, relative: str, data: bytes, checksum: str | None = None) -> Path:
+        """`checksum`, the sha256 of `data` when the caller has it (an artifact's), is remembered for
+        `checksum()`: provenance and status need it next, without reading the file back."""
         p = self.path(relative)
         write_atomic(p, data)
-        remember_file(p, data)  # provenance and status need its checksum next
+        if checksum:
+            remember_file(p, checksum)
         return p
 
     def checksum(self, relative: str) -> str | None:

@@ -32,13 +32,13 @@ def file_checksum(path: str | os.PathLike[str]) -> str | None:
     if known is not None and known[:3] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns):
         return known[3]
     with open(path, "rb") as f:
-        return remember_file(path, f.read(), st)
+        return remember_file(path, sha256_hex(f.read()), st)
 
 
-def remember_file(path: str | os.PathLike[str], data: bytes, st: os.stat_result | None = None) -> str:
-    """`path` holds `data` now (stat taken before the read, or after the write): its checksum, remembered."""
+def remember_file(path: str | os.PathLike[str], digest: str, st: os.stat_result | None = None) -> str:
+    """`path` holds bytes of sha256 `digest` now (stat taken before the read, or after the write): remembered,
+    so a writer that knows its content's checksum spares the next reader the hash."""
     st = st or os.stat(path)
-    digest = sha256_hex(data)
     _FILES[(st.st_dev, st.st_ino)] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
     return digest
 

@@ -141,7 +141,7 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
         results = build_bundle(tasks, source_checksum, validate_batch=validators.validate)
         for r in results:  # written before anything is recorded: a recorded artifact is on disk
             if r.status == BUILT:
-                store.write(r.output_path, r.content or b"")
+                store.write(r.output_path, r.content or b"", r.checksum)
         span_ids = tracer.artifacts(context, results, source_checksum, key_of=p.key, tasks=index)
         # a chunk's events are written together; the evaluations point at materializations already written
         with batched_writes(context.instance):
