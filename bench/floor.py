@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ctx_assets.contracts.gates import GateName
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
@@ -25,7 +26,6 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.defs.artifacts import artifact_checks, artifact_specs
 from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, EXPORT_GATES, MANIFEST_GATES, SEED_GATES, specs

@@ -48,9 +48,10 @@ def _isolate(folder: Path) -> None:
 
 
 def part_pure(n: int, folder: Path) -> dict:
+    from ctx_assets.resources.validators import ExternalValidators
+
     from ctx_assets.core.artisan import build_bundle
     from ctx_assets.core.pipeline import build_without_orchestrator, export_and_plan
-    from resources.validators import ExternalValidators
 
     out: dict = {}
     for size in (2, 100, n):
@@ -87,11 +88,11 @@ def part_defs(n: int, folder: Path) -> dict:
 
 
 def part_sensor(n: int, folder: Path) -> dict:
+    from ctx_assets.resources.output_store import OutputStore
     from dagster import build_sensor_context
 
     from ctx_assets.definitions import build_definitions
     from ctx_assets.defs.runner import get_instance
-    from resources.output_store import OutputStore
 
     path, out = manifest(n, folder), folder / "out"
     instance = get_instance()

@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from contracts.gates import GateResult
+from ctx_assets.contracts.gates import GateResult
 
 from .core.checksums import sha256_hex
 from .core.faults import (
@@ -93,7 +93,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out_dir(out)
     if args.artifacts:
-        from resources.validators import ExternalValidators
+        from ctx_assets.resources.validators import ExternalValidators
 
         validators = None if args.no_external else ExternalValidators().validate
         progress = _Progress(enabled=not args.json)
@@ -155,7 +155,7 @@ class _Progress:
 
 
 def _out_for(path: str, out: str | None) -> Path:
-    from resources.output_store import default_out
+    from ctx_assets.resources.output_store import default_out
 
     return Path(out or default_out(path))
 
@@ -252,7 +252,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from resources.telemetry import trace_file
+    from ctx_assets.resources.telemetry import trace_file
 
     from .trace_view import document, find_trace, load_traces, render, span_tree
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from dagster import Definitions, in_process_executor
 
-from resources.output_store import OutputStore, default_manifest, default_out
-from resources.tracing import PipelineTracer
-from resources.validators import ExternalValidators
+from ctx_assets.resources.output_store import OutputStore, default_manifest, default_out
+from ctx_assets.resources.tracing import PipelineTracer
+from ctx_assets.resources.validators import ExternalValidators
 
 from .defs.assets import project_assets
 from .defs.jobs import project_jobs

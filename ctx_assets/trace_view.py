@@ -12,8 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from contracts import semconv as sc
-from resources.otlp_json import read_spans
+from ctx_assets.contracts import semconv as sc
+from ctx_assets.resources.otlp_json import read_spans
 
 SCHEMA = "ctx-assets/trace/v1"
 Span = dict[str, Any]  # a decoded OTLP span (resources.otlp_json.read_spans)

@@ -22,12 +22,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ctx_assets.contracts import semconv as sc
+from ctx_assets.contracts.artifacts import ArtifactType
+from ctx_assets.contracts.gates import GateName
 from opentelemetry.sdk.metrics import Counter, Histogram
 from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricReader, MetricsData
-
-from contracts import semconv as sc
-from contracts.artifacts import ArtifactType
-from contracts.gates import GateName
 
 log = logging.getLogger("ctx_assets")
 ENV_URL = "CTX_PUSHGATEWAY_URL"

@@ -34,7 +34,7 @@ WORKERS = ("ctx-w1", "ctx-w2")
 # after the big one's (seconds): CHUNK is large enough that the big chunk is still being built then (its
 # step lasts several times that gap), and a busy worker takes nothing (engines.WORKER_OPTIONS): the small
 # chunk can only go to the other worker. The same size on both homes (PostgreSQL's event writes are batched
-# as SQLite's are: resources/postgres_storage.py).
+# as SQLite's are: ctx_assets/dagster_compat/postgres_storage.py).
 CHUNK = {"sqlite": 200, "postgres": 200}
 
 

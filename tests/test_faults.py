@@ -225,7 +225,7 @@ def test_disk_full_in_the_artifacts_stage(monkeypatch, tmp_path, capfd):
     manifest, out = small_manifest(tmp_path, n=2), tmp_path / "out"
     assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out))[0] == 0
     before = _bundle(out)
-    import resources.output_store as store
+    import ctx_assets.resources.output_store as store
 
     real = store.write_atomic
 

@@ -10,10 +10,10 @@ import sys
 import pytest
 import yaml
 
+from ctx_assets.dagster_compat.postgres_storage import POOL_SIZE, SCHEMA_LOCK
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
 from ctx_assets.scaling.servers import wait_for
-from resources.postgres_storage import POOL_SIZE, SCHEMA_LOCK
 
 from .conftest import EXAMPLE, ROOT, run_ctx
 from .dagster_env import edit, isolate, small_manifest
@@ -109,11 +109,11 @@ def _pg_dump(postgres, db: str, table: str) -> list[tuple]:
 
 
 def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, monkeypatch, tmp_path):
-    """resources/postgres_storage.py writes a build's materializations and evaluations in batches; the
+    """ctx_assets/dagster_compat/postgres_storage.py writes a build's materializations and evaluations in batches; the
     rows must be dagster-postgres's own, event by event and through `batched`."""
     from dagster_postgres.event_log import PostgresEventLogStorage
 
-    from resources.postgres_storage import KeptPostgresEventLogStorage
+    from ctx_assets.dagster_compat.postgres_storage import KeptPostgresEventLogStorage
 
     _, entries = events_of_a_build(monkeypatch, tmp_path)
     dbs = {name: postgres.create_database() for name in ("ours", "theirs", "held")}
@@ -130,7 +130,7 @@ def test_event_log_keeps_its_connection_and_survives_a_dropped_one(postgres, mon
     """dagster-postgres connects anew for every event write; ours keeps its connections (the same server
     backends over a run's events), and when the server drops it (a restart, an idle timeout, an admin's
     pg_terminate_backend) the next write reconnects instead of failing."""
-    from resources.postgres_storage import KeptPostgresEventLogStorage
+    from ctx_assets.dagster_compat.postgres_storage import KeptPostgresEventLogStorage
 
     _, entries = events_of_a_build(monkeypatch, tmp_path)
     db = postgres.create_database()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from ctx_assets.contracts import semconv as sc
+from ctx_assets.resources.questions import METADATA_KEY, QuestionSpans
+from ctx_assets.resources.telemetry import Telemetry
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from contracts import semconv as sc
 from ctx_assets.defs.jobs import TARGET_JOB
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import QUIET, get_instance, run_build
-from resources.questions import METADATA_KEY, QuestionSpans
-from resources.telemetry import Telemetry
 
 from .dagster_env import isolate, small_manifest
 

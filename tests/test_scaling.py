@@ -13,14 +13,14 @@ def test_postgres_instance_config_loads(monkeypatch):
     monkeypatch.setenv("DAGSTER_PG_PORT", "5432")
     cfg, _ = dagster_instance_config(str(ROOT / "docs" / "scaling"), "dagster.yaml")
     storage = cfg["storage"]["custom"]
-    assert (storage["module"], storage["class"]) == ("resources.postgres_storage", "KeptPostgresStorage")
+    assert (storage["module"], storage["class"]) == ("ctx_assets.storage", "KeptPostgresStorage")
     db = storage["config"]["postgres_db"]
     assert set(db) == {"username", "password", "hostname", "db_name", "port", "scheme"}
     assert db["scheme"] == "postgresql+psycopg2"  # not psycopg 3 (pyproject.toml, the postgres extra)
     # the custom storage takes `storage: postgres`'s config, environment sources resolved
     from dagster._config import process_config
 
-    from resources.postgres_storage import KeptPostgresStorage
+    from ctx_assets.dagster_compat.postgres_storage import KeptPostgresStorage
 
     checked = process_config(KeptPostgresStorage.config_type(), storage["config"])
     assert checked.success, checked.errors
@@ -33,8 +33,8 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
     both name the kept-connected SQLite storage, and it opens."""
     from dagster import DagsterInstance
 
+    from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage
     from ctx_assets.defs.runner import DEFAULT_INSTANCE_YAML
-    from resources.sqlite_storage import KeptSqliteEventLogStorage
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     cfg, _ = dagster_instance_config(str(ROOT), "dagster.yaml")

@@ -145,12 +145,11 @@ def test_one_pass_prefilter_flags_exactly_the_texts_a_per_text_scan_flags():
 
 
 def test_span_exporter_redacts_secrets_in_any_span_string_and_passes_clean_spans_untouched(monkeypatch):
+    from ctx_assets.resources import telemetry
+    from ctx_assets.resources.telemetry import RedactingExporter
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
     from opentelemetry.trace import Status, StatusCode
-
-    from resources import telemetry
-    from resources.telemetry import RedactingExporter
 
     rebuilt: list[str] = []
     real = telemetry.redacted_span

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ctx_assets.contracts import semconv as sc
 
-from contracts import semconv as sc
 from ctx_assets.core.logql import check_logql
 from ctx_assets.scaling.servers import free_port
 
@@ -167,7 +167,8 @@ def test_pipeline_metrics_reach_prometheus_and_its_own_rules_fire(servers, tmp_p
     env = {"CTX_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "CTX_TRACE_FILE": str(home / "spans.jsonl"),
            "CTX_PUSHGATEWAY_URL": gateway}
     # The zero series first (what the first build of a new home pushes as it starts), scraped before any build.
-    subprocess.run([sys.executable, "-c", "from resources.telemetry import Telemetry; Telemetry.get().flush()"],
+    flush = "from ctx_assets.resources.telemetry import Telemetry; Telemetry.get().flush()"
+    subprocess.run([sys.executable, "-c", flush],
                    cwd=ROOT, env={**__import__("os").environ, **env}, check=True, timeout=120)
     _wait("the zero series in Prometheus",
           lambda: len(_query(prom, f'{sc.METRIC_RUNS}{{job="ctx-assets"}} == 0')) == 2)

@@ -1,4 +1,4 @@
-"""The embedded instance's storage (resources/sqlite_storage.py), which overrides Dagster internals.
+"""The embedded instance's storage (ctx_assets/dagster_compat/sqlite_storage.py), which overrides Dagster internals.
 
 Dagster is pinned exactly; these tests are what a version bump must pass: the shortcut for
 materializations and check evaluations writes the very rows Dagster's own path writes, the
@@ -20,11 +20,11 @@ import pytest
 from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
+from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
 from ctx_assets.scaling.engines import instance_of
-from resources.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 
 from .conftest import ROOT, run_ctx
 from .dagster_env import isolate, small_manifest
@@ -55,7 +55,7 @@ def store_three_ways(monkeypatch, entries: list, ours, theirs, held) -> None:
     """Each event stored one by one in ours and Dagster's (theirs), and through one `batched` block in
     held, written in batches of 3 (a batch ends mid-run, mixes materializations and evaluations, and
     Dagster's other events cut it)."""
-    monkeypatch.setattr("resources.event_writes.BATCH_EVENTS", 3)
+    monkeypatch.setattr("ctx_assets.dagster_compat.event_writes.BATCH_EVENTS", 3)
     with held.batched():
         for e in entries:
             ours.store_event(e)
@@ -134,7 +134,7 @@ def test_storage_is_the_configured_default(monkeypatch, tmp_path):
     assert isinstance(instance.event_log_storage, KeptSqliteEventLogStorage)
     assert isinstance(instance.run_storage, KeptSqliteRunStorage)
     # the project's dagster.yaml (used by `dagster dev` from the checkout) names the same storage
-    assert "resources.sqlite_storage" in (ROOT / "dagster.yaml").read_text()
+    assert "module: ctx_assets.storage" in (ROOT / "dagster.yaml").read_text()
 
 
 def test_concurrent_first_use_of_a_home(tmp_path):

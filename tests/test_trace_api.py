@@ -11,11 +11,11 @@ import subprocess
 import sys
 
 import pytest
+from ctx_assets.contracts import semconv as sc
+from ctx_assets.resources.telemetry import Telemetry
 
-from contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
 from ctx_assets.trace_view import SCHEMA, render, walk
-from resources.telemetry import Telemetry
 
 from .conftest import ROOT, run_ctx
 from .dagster_env import isolate, small_manifest

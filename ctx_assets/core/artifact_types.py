@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.artifacts import ArtifactType as T
-from contracts.artifacts import DepthTier, DesignCalibrationHint, ExpectedOutputContract
+from ctx_assets.contracts.artifacts import ArtifactType as T
+from ctx_assets.contracts.artifacts import DepthTier, DesignCalibrationHint, ExpectedOutputContract
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.gates import GateResult
+from ctx_assets.contracts.gates import GateResult
 
 from .artifact_types import TYPE_ORDER
 from .batching import gc_paused

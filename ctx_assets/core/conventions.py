@@ -6,7 +6,7 @@ always agree (the export surfaces these as `semantic_conventions`).
 
 from __future__ import annotations
 
-from contracts import semconv as sc
+from ctx_assets.contracts import semconv as sc
 
 # OpenTelemetry HTTP semantic conventions as Prometheus exports them.
 REQUEST_DURATION_METRIC = "http_server_request_duration_seconds"

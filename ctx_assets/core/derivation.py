@@ -11,9 +11,9 @@ import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
-from contracts.artifacts import ArtifactType as T
-from contracts.export import DerivationRule
-from contracts.manifest import ContextManifest, Target
+from ctx_assets.contracts.artifacts import ArtifactType as T
+from ctx_assets.contracts.export import DerivationRule
+from ctx_assets.contracts.manifest import ContextManifest, Target
 
 from . import conventions as cv
 from .artifact_types import output_path

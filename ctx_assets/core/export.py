@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.artifacts import ArtifactType, artifact_id
-from contracts.export import (
+from ctx_assets.contracts.artifacts import ArtifactType, artifact_id
+from ctx_assets.contracts.export import (
     ARTIFACT_MANIFEST_KIND,
     ONBOARDING_SCHEMA_ID,
     ONBOARDING_SCHEMA_VERSION,
@@ -23,8 +23,8 @@ from contracts.export import (
     RiskExport,
     TargetExport,
 )
-from contracts.gates import GateName, GateResult, Violation
-from contracts.manifest import API_VERSION, ContextManifest
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
+from ctx_assets.contracts.manifest import API_VERSION, ContextManifest
 
 from . import yamlout
 from .artifact_types import TYPE_ORDER, TYPES, output_path

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from contracts.gates import Problem
+from ctx_assets.contracts.gates import Problem
 
 from .checksums import sha256_hex
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from contracts.gates import Problem
-from contracts.manifest import API_VERSION, KIND, V1_API_VERSION
+from ctx_assets.contracts.gates import Problem
+from ctx_assets.contracts.manifest import API_VERSION, KIND, V1_API_VERSION
 
 from .loader import ManifestLoadError, load_manifest_file
 from .secrets import redact_text

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.gates import GateResult, Problem
+from ctx_assets.contracts.gates import GateResult, Problem
 
 from .artisan import BUILT, ArtifactResult, BatchValidator, build_bundle
 from .batching import gc_paused

@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from contracts.artifacts import ArtifactType
-from contracts.gates import GateResult
-from contracts.seed import SEED_SCHEMA_ID, SEED_SCHEMA_VERSION
+from ctx_assets.contracts.artifacts import ArtifactType
+from ctx_assets.contracts.gates import GateResult
+from ctx_assets.contracts.seed import SEED_SCHEMA_ID, SEED_SCHEMA_VERSION
 
 from .checksums import canonical_json, pretty_json, sha256_hex
 from .export import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH

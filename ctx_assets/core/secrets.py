@@ -20,7 +20,7 @@ from typing import Any
 
 from ahocorasick_rs import BytesAhoCorasick
 
-from contracts.gates import Violation
+from ctx_assets.contracts.gates import Violation
 
 from .secret_rules import ANCHORS, TOKEN_TAIL, is_reference, rules
 

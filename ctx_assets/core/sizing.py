@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.artifacts import ArtifactType as T
-from contracts.artifacts import DepthTier
+from ctx_assets.contracts.artifacts import ArtifactType as T
+from ctx_assets.contracts.artifacts import DepthTier
 
 from . import conventions as cv
 

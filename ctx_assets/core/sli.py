@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.artifacts import ArtifactType as T
-from contracts.export import DerivationRule
+from ctx_assets.contracts.artifacts import ArtifactType as T
+from ctx_assets.contracts.export import DerivationRule
 
 from .units import is_availability_metric, is_latency_metric
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts.gates import Problem
-from contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, V1_API_VERSION, ContextManifest
+from ctx_assets.contracts.gates import Problem
+from ctx_assets.contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_UNITS, V1_API_VERSION, ContextManifest
 
 from .checksums import sha256_hex
 from .limits import number_problems, text_problems

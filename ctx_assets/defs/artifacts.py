@@ -30,17 +30,17 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 from dagster._core.definitions.data_version import CODE_VERSION_TAG, DATA_VERSION_TAG
 
-from contracts.gates import GateName
+from ctx_assets.contracts.gates import GateName
 from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
 from ctx_assets.core.artisan import BUILT, FAILED, ArtifactResult, build_bundle
 from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
 from ctx_assets.core.status import inputs_text
-from resources.event_writes import batched_writes
-from resources.output_store import OutputStore
-from resources.tracing import PipelineTracer
-from resources.validators import ExternalValidators
+from ctx_assets.dagster_compat.event_writes import batched_writes
+from ctx_assets.resources.output_store import OutputStore
+from ctx_assets.resources.tracing import PipelineTracer
+from ctx_assets.resources.validators import ExternalValidators
 
 from .gates import ARTIFACT_GATES, ARTIFACT_GATES_CHECK, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
 from .progress import report

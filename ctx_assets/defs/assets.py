@@ -19,16 +19,16 @@ from dagster import (
     asset,
 )
 
-from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.validate import validate_file
-from resources.output_store import OutputStore
-from resources.questions import METADATA_KEY
-from resources.tracing import PipelineTracer
+from ctx_assets.resources.output_store import OutputStore
+from ctx_assets.resources.questions import METADATA_KEY
+from ctx_assets.resources.tracing import PipelineTracer
 
 from .artifacts import artifacts_asset
 from .gates import (

@@ -6,7 +6,7 @@ import warnings
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
-from contracts.gates import GateName, GateOutcome, GateResult
+from ctx_assets.contracts.gates import GateName, GateOutcome, GateResult
 from ctx_assets.core.secrets import scrub
 
 # Partitioned check specs are "preview" in 1.13; they are what gives per-target gate results (SPEC §3).

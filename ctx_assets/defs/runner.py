@@ -17,7 +17,7 @@ from typing import Any
 
 from dagster import AssetKey, DagsterInstance
 
-from contracts.gates import GateName
+from ctx_assets.contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.faults import (
     EnvironmentFault,
@@ -31,9 +31,9 @@ from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status, provenance_status
 from ctx_assets.core.validate import validate_file
-from resources.output_store import OutputStore
-from resources.telemetry import configure_logging, project_home
-from resources.tracing import BuildTrace
+from ctx_assets.resources.output_store import OutputStore
+from ctx_assets.resources.telemetry import configure_logging, project_home
+from ctx_assets.resources.tracing import BuildTrace
 
 from .gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
 from .inprocess import execute_streaming
@@ -49,11 +49,11 @@ from .state import latest_artifact_metadata
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 VERBOSE = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 INSTANCE_MARKER = "# Written by ctx"
-DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite, kept connected (resources/sqlite_storage.py).
+DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite, kept connected (ctx_assets.storage).
 # Delete this file to get the current default back; see docs/scaling.md for Postgres.
 storage:
   custom:
-    module: resources.sqlite_storage
+    module: ctx_assets.storage
     class: KeptSqliteStorage
     config:
       base_dir: {home}
@@ -276,14 +276,14 @@ def _trace_invalid_manifest(bt: BuildTrace, problems: list[Any]) -> None:
     """A build that fails at the manifest stage still leaves its trace: the stage and its gate."""
     from opentelemetry.trace import Status, StatusCode
 
-    from contracts import semconv as sc
-    from contracts.gates import GateResult, Violation
+    from ctx_assets.contracts import semconv as sc
+    from ctx_assets.contracts.gates import GateResult, Violation
 
     gate = GateResult.of(GateName.manifest_schema, [Violation(field=p.path or "(file)", message=str(p))
                                                      for p in problems])
     span = bt.telemetry.tracer.start_span("manifest", context=bt.context, attributes={
         sc.PIPELINE_STAGE_NAME: "manifest", sc.CICD_PIPELINE_TASK_NAME: "manifest", sc.TASK_STATUS: sc.STATUS_FAILED})
-    from resources.tracing import gate_attributes
+    from ctx_assets.resources.tracing import gate_attributes
 
     span.add_event(sc.EVENT_GATE, gate_attributes(gate))
     span.set_status(Status(StatusCode.ERROR, "manifest invalid"))

@@ -38,7 +38,7 @@ from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, provenance_status
 from ctx_assets.core.text import plural
-from resources.output_store import OutputStore
+from ctx_assets.resources.output_store import OutputStore
 
 from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
 from .owners import owner_tags

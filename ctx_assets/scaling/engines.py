@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent  # dagster-daemon, dagster-celery and celery n
 # The embedded storage (what `ctx` writes) with the run queue of docs/scaling.md and its limit.
 QUEUED_SQLITE_YAML = """storage:
   custom:
-    module: resources.sqlite_storage
+    module: ctx_assets.storage
     class: KeptSqliteStorage
     config:
       base_dir: {home}

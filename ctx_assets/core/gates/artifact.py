@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
 
 from ..generators._common import get_path
 from ..generators.base import Design, Rendered

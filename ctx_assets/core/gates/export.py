@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.artifacts import ArtifactType
-from contracts.export import EXPORT_MODEL_PAIRS, DerivationRule
-from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.contracts.artifacts import ArtifactType
+from ctx_assets.contracts.export import EXPORT_MODEL_PAIRS, DerivationRule
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
 
 from ..checksums import canonical_json, sha256_hex
 

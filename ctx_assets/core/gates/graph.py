@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 
-from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
 
 
 def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from contracts.gates import GateName, GateResult, Violation
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
 
 
 def check_seed_completeness(metadata: dict[str, Any], seed: dict[str, Any]) -> GateResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.metadata import entry_points
 
-from contracts.artifacts import ArtifactType
+from ctx_assets.contracts.artifacts import ArtifactType
 
 from .base import Design, Generator, Rendered
 from .dashboard import DashboardGenerator

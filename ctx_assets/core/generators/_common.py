@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.artifacts import ArtifactType
+from ctx_assets.contracts.artifacts import ArtifactType
 
 from ..sizing import estimate_lines, estimate_tokens, tier_for_lines
 from .base import Design, base_design

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from contracts.artifacts import ArtifactType, DepthTier
+from ctx_assets.contracts.artifacts import ArtifactType, DepthTier
 
 from .. import conventions as cv
 

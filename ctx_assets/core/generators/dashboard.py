@@ -15,7 +15,7 @@ from grafana_foundation_sdk.models.dashboard import DashboardLinkType, DataSourc
 from grafana_foundation_sdk.models.dashboard import Threshold as GThreshold
 from grafana_foundation_sdk.models.text import TextMode
 
-from contracts.artifacts import ArtifactType
+from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from ..sli import has_range, source_query, substitute, with_window

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from contracts.artifacts import ArtifactType
+from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import yamlout
 from ..units import NAMED_CHANNEL, matcher

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from contracts.artifacts import ArtifactType
+from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import yamlout
 from ..units import duration_seconds, prom_duration

@@ -1,5 +1,5 @@
 """A PostgreSQL-backed instance's storage: dagster-postgres with the bulk event writes of
-resources/event_writes.py.
+ctx_assets/dagster_compat/event_writes.py.
 
 dagster-postgres opens a new connection (a TCP connect and a SCRAM handshake) for every event it
 writes, two or three per materialization: ~13 ms an event, 672 s for a 1,000-target build. Here a
@@ -8,7 +8,7 @@ with the rows dagster-postgres writes (tests/test_postgres.py compares them), an
 its connections open (POOL_SIZE per process, checked before use, so a dropped one is replaced). Runs
 and schedules are dagster-postgres's own (a few rows per run; keeping their connections gained nothing).
 
-`storage: custom` with `module: resources.postgres_storage`, `class: KeptPostgresStorage` and the
+`storage: custom` with `module: ctx_assets.storage`, `class: KeptPostgresStorage` and the
 config of `storage: postgres` (docs/scaling/dagster.yaml). Requires the [postgres] extra.
 """
 
@@ -31,7 +31,7 @@ from dagster_postgres.utils import create_pg_engine, get_token_provider_from_con
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from resources.event_writes import BulkEventWrites
+from ctx_assets.dagster_compat.event_writes import BulkEventWrites
 
 POOL_SIZE = 2  # connections kept per process: Dagster nests two (a read inside a write) on some paths
 _NOTIFY = db.text(f"NOTIFY {CHANNEL_NAME}, :notify_id")

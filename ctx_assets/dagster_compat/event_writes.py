@@ -1,4 +1,4 @@
-"""Bulk event writes shared by the instance storages (resources/sqlite_storage.py, postgres_storage.py).
+"""Bulk event writes shared by the instance storages (ctx_assets/dagster_compat/sqlite_storage.py, postgres_storage.py).
 
 A build's bulk is materializations and check evaluations (14,000 at 1,000 targets). Dagster writes
 each in two or three transactions of its own (and on PostgreSQL a new connection for each). Here

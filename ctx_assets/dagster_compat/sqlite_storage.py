@@ -45,7 +45,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from resources.event_writes import INSERT_EVENT, BulkEventWrites
+from ctx_assets.dagster_compat.event_writes import INSERT_EVENT, BulkEventWrites
 
 BUSY_TIMEOUT_SECONDS = 30
 _KEPT_SHARDS = 8  # run shards kept connected besides the index (a run writes one shard)
@@ -160,7 +160,7 @@ class KeptSqliteRunStorage(SqliteRunStorage):
 
 
 class KeptSqliteStorage(DagsterSqliteStorage):
-    """`storage: custom` with `module: resources.sqlite_storage`, `class: KeptSqliteStorage`."""
+    """`storage: custom` with `module: ctx_assets.storage`, `class: KeptSqliteStorage`."""
 
     def __init__(self, base_dir: str, inst_data: Any = None):
         self.base_dir = base_dir
