@@ -155,7 +155,7 @@ class _Progress:
 
 
 def _out_for(path: str, out: str | None) -> Path:
-    from ctx_assets.resources.output_store import default_out
+    from ctx_assets.core.bundle_dir import default_out
 
     return Path(out or default_out(path))
 
@@ -169,8 +169,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
-    s = run_build(args.path, out, targets=targets, stale_only=not args.all, tracing=not args.no_tracing,
-                  progress=say, debug=args.debug)
+    s = run_build(args.path, out, targets=targets, stale_only=not args.all, progress=say, debug=args.debug)
     if s.problems:
         for p in s.problems:
             print(p, file=sys.stderr)
@@ -329,19 +328,15 @@ def cmd_ui(args: argparse.Namespace) -> int:
     get_instance().dispose()  # fails the runs a dead ctx left unfinished; one line if the instance is unusable
     home = dagster_home()
     env = {**os.environ, "DAGSTER_HOME": str(home), **owner_env()}  # the sensor's runs name this ctx as owner
-    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    try:
-        manifests = manifests_in(args.paths)
-        if len(manifests) > 1:  # one code location per manifest, each bundle in OUT/<project id>
-            workspace = write_workspace(manifests, Path(args.out or "out"), home / "ui-workspace")
+    try:  # one code location for every manifest (ctx_assets/workspaces.py)
+        from ctx_assets.location import DEFAULT_MANIFEST
+
+        names = args.paths or [os.environ.get("CTX_MANIFEST", DEFAULT_MANIFEST)]
+        manifests = manifests_in([n for raw in names for n in raw.split(os.pathsep) if n])
+        workspace = write_workspace(manifests, Path(args.out) if args.out else None, home / "ui-workspace")
     except WorkspaceError as e:  # one line, exit 2, through main's error path like every other bad input
         raise CliError(str(e)) from e
-    if len(manifests) == 1:
-        env["CTX_MANIFEST"] = str(manifests[0])
-        if args.out:
-            env["CTX_OUT"] = args.out
-    argv = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port)]  # same env as ctx
-    argv += ["-w", str(workspace)] if workspace.exists() else ["-m", "ctx_assets.definitions"]
+    argv = [sys.executable, "-m", "dagster", "dev", "-h", args.host, "-p", str(args.port), "-w", str(workspace)]
     print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)", file=sys.stderr)
     code, stopped = run_owned(argv, env)
     if stopped:
@@ -436,7 +431,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stale-only", action="store_true",
                    help="rebuild only stale or missing artifacts (the default; see --all)")
     s.add_argument("--all", action="store_true", help="rebuild every artifact, fresh ones too")
-    s.add_argument("--no-tracing", action="store_true", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_build)
 
     s = sub.add_parser("status", help="fresh / stale / missing per artifact, with the cause")
@@ -462,9 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("ui", help="serve the Dagster UI (lineage, checks, sensor) on 127.0.0.1")
     s.add_argument("paths", nargs="*", metavar="PATH",
-                   help="manifests or folders of *.contextcore.yaml, one code location each "
+                   help="manifests, folders of *.contextcore.yaml or globs, all in one code location "
                         "(default: the bundled example or $CTX_MANIFEST)")
-    s.add_argument("--out", help="output folder (with several manifests: the parent of one folder per project)")
+    s.add_argument("--out", help="output folder (with several manifests: the parent of one folder per bundle, "
+                                 "<out>/<metadata.name>)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=3000)
     s.set_defaults(func=cmd_ui)

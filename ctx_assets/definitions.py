@@ -1,50 +1,131 @@
-"""The Dagster code location of one manifest: thin wiring of assets, checks, sensors and resources.
+"""`contextcore_definitions`: the Dagster definitions of one ContextCore manifest or many.
 
-`defs` is the manifest named by CTX_MANIFEST (default: the bundled example); `ctx ui a.yaml b.yaml`
-serves one such location per manifest on one instance (asset keys prefixed by each project id).
+Bound to its manifests when called (as `@dbt_assets(manifest=...)` binds its dbt manifest), with
+every name unique per project and no executor, so the result merges into any code location:
+
+    import dagster as dg
+    from ctx_assets import contextcore_definitions
+
+    defs = dg.Definitions.merge(my_defs, contextcore_definitions("observability/*.contextcore.yaml"))
 """
 
-import os
-from typing import Any
+from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+import dataclasses
+import glob
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from ctx_assets.resources.output_store import OutputStore, default_manifest, default_out
-from ctx_assets.resources.tracing import PipelineTracer
-from ctx_assets.resources.validators import ExternalValidators
+from dagster import Definitions
+
+from ctx_assets.core.bundle_dir import bundle_name
+from ctx_assets.core.checksums import sha256_hex
+from ctx_assets.resources.output_store import OutputStore
 
 from .defs.assets import project_assets
 from .defs.jobs import project_jobs
-from .defs.project import project_of
+from .defs.project import Project, project_of
+from .defs.resource_keys import shared_resources
 from .defs.sensors import manifest_sensor
+from .translator import ContextCoreTranslator
+
+PATTERNS = ("*.contextcore.yaml", "*.contextcore.yml")
+ManifestPaths = str | Path | Iterable[str | Path]
 
 
-def build_definitions(manifest_path: str | None = None, out_dir: str | None = None,
-                      tracing: bool = True) -> Definitions:
-    manifest = manifest_path or default_manifest()
-    project = project_of(manifest)
-    jobs = project_jobs(project)
-    return Definitions(
-        assets=project_assets(project),
-        jobs=jobs,
-        sensors=[manifest_sensor(project, jobs)],
-        executor=executor(),
-        resources={"store": OutputStore(manifest_path=manifest, out_dir=out_dir or default_out(manifest)),
-                   "validators": ExternalValidators(), "tracer": PipelineTracer(enabled=tracing)},
-    )
+class ManifestSelectionError(ValueError):
+    """The manifests named cannot make one set of definitions (nothing found, two of one project)."""
 
 
-def executor() -> Any:
-    """In process: a process per step costs ~1 s each (SPEC §3). With CTX_CELERY_BROKER set (the [celery]
-    extra), runs launched through the instance (the daemon's sensor runs) send their steps to celery
-    workers on that broker (docs/scaling.md §2); `ctx build` always runs in process."""
-    if not os.environ.get("CTX_CELERY_BROKER"):
-        return in_process_executor
-    from dagster_celery import celery_executor
+def manifest_paths(manifests: ManifestPaths) -> list[Path]:
+    """Paths, folders (every `*.contextcore.yaml` directly inside) or glob patterns → manifest files,
+    each once, in the order named."""
+    names = [manifests] if isinstance(manifests, str | Path) else list(manifests)
+    found: list[Path] = []
+    for raw in names:
+        p = Path(raw)
+        if p.is_dir():
+            inside = sorted({m for pattern in PATTERNS for m in p.glob(pattern)})
+            if not inside:
+                raise ManifestSelectionError(f"{p}: no *.contextcore.yaml manifest in this folder")
+            found += inside
+        elif p.is_file():
+            found.append(p)
+        elif glob.has_magic(str(raw)):
+            matches = sorted(Path(m) for m in glob.glob(str(raw), recursive=True) if Path(m).is_file())
+            if not matches:
+                raise ManifestSelectionError(f"{raw}: no manifest matches this pattern")
+            found += matches
+        else:
+            raise ManifestSelectionError(f"{p}: no such manifest or folder")
+    return list(dict.fromkeys(m.resolve() for m in found))
 
-    # The broker doubles as the result backend: one service to run (Redis), no RabbitMQ for rpc://.
-    return celery_executor.configured({"broker": {"env": "CTX_CELERY_BROKER"},
-                                       "backend": {"env": "CTX_CELERY_BROKER"}}, name="celery")
+
+def projects_for(manifests: Sequence[Path], out_root: str | Path | None = None,
+                 bundle_dirs: Sequence[str | Path] | None = None,
+                 translator: ContextCoreTranslator | None = None) -> list[Project]:
+    """One Project per manifest, its bundle in `bundle_dirs[i]` or `<out_root>/<metadata.name>`. Two
+    manifests of one project, or two bundles in one folder, are refused: one instance keeps one record
+    per project, and one folder holds one bundle."""
+    tr = translator or ContextCoreTranslator()
+    root = Path(out_root or "out")
+    projects: list[Project] = []
+    seen: dict[str, Path] = {}
+    folders: dict[Path, Path] = {}
+    for i, m in enumerate(manifests):
+        p = project_of(m)
+        if p.prefix in seen:
+            raise ManifestSelectionError(
+                f"{m} and {seen[p.prefix]} both describe project {p.id!r}; one Dagster instance keeps one "
+                "record per project (give each its own spec.project.id)")
+        out = Path(bundle_dirs[i] if bundle_dirs else root / bundle_name(m)).resolve()
+        if out in folders:
+            raise ManifestSelectionError(f"{m} and {folders[out]} would both write their bundle to {out}; "
+                                         "give each its own metadata.name")
+        seen[p.prefix], folders[out] = m, m
+        projects.append(dataclasses.replace(p, out_dir=out, key_prefix=tuple(tr.get_key_prefix(p))))
+    return projects
 
 
-defs = build_definitions()
+def sensor_name(projects: Sequence[Project]) -> str:
+    """`<project>__manifest_sensor`; for many projects one name per set, so two calls merge."""
+    if len(projects) == 1:
+        return f"{projects[0].prefix}__manifest_sensor"
+    digest = sha256_hex(",".join(sorted(p.prefix for p in projects)).encode())[:10]
+    return f"contextcore_manifests_sensor__{digest}"
+
+
+def definitions_for(projects: Sequence[Project], translator: ContextCoreTranslator | None = None) -> Definitions:
+    tr = translator or ContextCoreTranslator()
+    assets: list = []
+    jobs: list = []
+    resources: dict = dict(shared_resources())
+    for p in projects:
+        assets += project_assets(p, tr)
+        jobs += project_jobs(p)
+        resources[p.store_key] = OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir))
+    sensors = [manifest_sensor(list(projects), sensor_name(projects), jobs)] if projects else []
+    return Definitions(assets=assets, jobs=jobs, sensors=sensors, resources=resources)
+
+
+def contextcore_definitions(manifests: ManifestPaths, *, out_dir: str | Path | None = None,
+                            translator: ContextCoreTranslator | None = None) -> Definitions:
+    """The assets, asset checks (gates), jobs, sensor and resources of one ContextCore manifest or many.
+
+    Args:
+        manifests: a manifest path, a folder (every `*.contextcore.yaml` directly inside), a glob
+            pattern (`services/**/*.contextcore.yaml`), or a list of these.
+        out_dir: the folder each project's bundle goes under, as `<out_dir>/<metadata.name>`;
+            default `out` in the code location's working directory.
+        translator: a `ContextCoreTranslator` (subclass) deciding asset key prefixes, groups, owners,
+            tags, kinds and descriptions.
+
+    Every name is unique per project: asset keys `<project>/<asset>`, partitions `<project>__targets`,
+    jobs `<project>__ctx_*`, the resource `ctx_assets_store__<project>`; the tracer and validators
+    (`ctx_assets_tracer`, `ctx_assets_validators`) are shared objects. No executor: yours applies.
+
+    Raises:
+        ManifestSelectionError: nothing found, or two manifests of one project / one bundle folder.
+    """
+    tr = translator or ContextCoreTranslator()
+    return definitions_for(projects_for(manifest_paths(manifests), out_dir, translator=tr), tr)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,33 +11,6 @@ from dagster import ConfigurableResource
 from ctx_assets.core.checksums import file_checksum, remember_file
 from ctx_assets.core.fsio import contained, write_atomic
 from ctx_assets.core.seed_reader import load_seed
-
-DEFAULT_MANIFEST = "examples/online-boutique.contextcore.yaml"
-
-
-def default_manifest() -> str:
-    return os.environ.get("CTX_MANIFEST", DEFAULT_MANIFEST)
-
-
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-def default_out(manifest: str) -> str:
-    """`$CTX_OUT`, else `out/<metadata.name>` (the name an operator knows the bundle by), else
-    `out/<file name>` while the manifest cannot be read or names nothing usable as a folder."""
-    if os.environ.get("CTX_OUT"):
-        return os.environ["CTX_OUT"]
-    from ctx_assets.core.loader import ManifestLoadError, load_manifest_file
-
-    try:  # the safe loader with its limits; ~40 ms at 1,000 targets
-        data = load_manifest_file(manifest).data
-    except ManifestLoadError:
-        data = None
-    metadata = data.get("metadata") if isinstance(data, dict) else None
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    if not (isinstance(name, str) and _DNS_LABEL.match(name)):
-        name = Path(manifest).name.removesuffix(".yaml").removesuffix(".contextcore") or "bundle"
-    return str(Path("out") / name)
 
 
 class OutputStore(ConfigurableResource):

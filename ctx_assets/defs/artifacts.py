@@ -41,12 +41,13 @@ from ctx_assets.dagster_compat.event_writes import batched_writes
 from ctx_assets.resources.output_store import OutputStore
 from ctx_assets.resources.tracing import PipelineTracer
 from ctx_assets.resources.validators import ExternalValidators
+from ctx_assets.translator import ContextCoreTranslator, asset_attributes
 
 from .gates import ARTIFACT_GATES, ARTIFACT_GATES_CHECK, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
 from .progress import report
 from .project import Project
+from .resource_keys import TRACER_KEY, VALIDATORS_KEY, store_and_tracer
 
-ARTISAN_GROUP = "artisan"
 # Targets generated, written and recorded per batch: bounds memory at 10,000 targets.
 CHUNK_TARGETS = int(os.environ.get("CTX_CHUNK_TARGETS", "250"))
 
@@ -55,20 +56,19 @@ def _gates(name: str) -> list[GateName]:
     return ARTIFACT_GATES + ([GateName.external_validators] if name in EXTERNAL_TYPES else [])
 
 
-def artifact_specs(p: Project) -> list[AssetSpec]:
-    return [_spec(p, t) for t in TYPE_ORDER]
+def artifact_specs(p: Project, tr: ContextCoreTranslator) -> list[AssetSpec]:
+    return [_spec(p, tr, t) for t in TYPE_ORDER]
 
 
 def artifact_checks(p: Project) -> list[Any]:
     return [artifact_gates_spec(p.key(t.value), _gates(t.value), p.targets) for t in TYPE_ORDER]
 
 
-def _spec(p: Project, t: Any) -> AssetSpec:
+def _spec(p: Project, tr: ContextCoreTranslator, t: Any) -> AssetSpec:
     info = TYPES[t]
     return AssetSpec(key=p.key(t.value), deps=[p.key("context_seed"), *[p.key(d.value) for d in info.depends_on]],
-                     partitions_def=p.targets, skippable=True, group_name=ARTISAN_GROUP,
-                     code_version=registry()[t.value].code_version, kinds={info.path.rsplit(".", 1)[-1]},
-                     description=f"{info.format} per target at {info.path}.")
+                     partitions_def=p.targets, skippable=True, code_version=registry()[t.value].code_version,
+                     **asset_attributes(tr, p, t.value, f"{info.format} per target at {info.path}."))
 
 
 def _seed_tasks(store: OutputStore) -> tuple[dict[tuple[str, str], dict[str, Any]], str]:
@@ -115,12 +115,13 @@ def _evaluations(context: AssetExecutionContext, p: Project,
                                        metadata={"artifact_id": r.artifact_id, **meta})
 
 
-def artifacts_asset(p: Project) -> Any:
-    @multi_asset(name="artifacts", specs=artifact_specs(p), check_specs=artifact_checks(p),
-                 can_subset=True, backfill_policy=BackfillPolicy.single_run())
-    def _artifacts(context: AssetExecutionContext, store: OutputStore, validators: ExternalValidators,
-                   tracer: PipelineTracer) -> Iterator[Any]:
-        yield from _build(context, p, store, validators, tracer)
+def artifacts_asset(p: Project, tr: ContextCoreTranslator) -> Any:
+    @multi_asset(name=f"{p.prefix}__artifacts", specs=artifact_specs(p, tr), check_specs=artifact_checks(p),
+                 can_subset=True, backfill_policy=BackfillPolicy.single_run(),
+                 required_resource_keys={p.store_key, TRACER_KEY, VALIDATORS_KEY})
+    def _artifacts(context: AssetExecutionContext) -> Iterator[Any]:
+        store, tracer = store_and_tracer(context, p)
+        yield from _build(context, p, store, getattr(context.resources, VALIDATORS_KEY), tracer)
 
     return _artifacts
 

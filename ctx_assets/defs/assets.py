@@ -26,9 +26,8 @@ from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.validate import validate_file
-from ctx_assets.resources.output_store import OutputStore
 from ctx_assets.resources.questions import METADATA_KEY
-from ctx_assets.resources.tracing import PipelineTracer
+from ctx_assets.translator import ContextCoreTranslator, asset_attributes
 
 from .artifacts import artifacts_asset
 from .gates import (
@@ -40,8 +39,7 @@ from .gates import (
     to_check,
 )
 from .project import Project
-
-PIPELINE_GROUP = "pipeline"
+from .resource_keys import TRACER_KEY, store_and_tracer
 
 
 def _checks(asset_name: AssetKey, gates: list[GateResult], declared: list[GateName], why_missing: str) -> list:
@@ -50,13 +48,16 @@ def _checks(asset_name: AssetKey, gates: list[GateResult], declared: list[GateNa
         [not_run(g, asset_name, why_missing) for g in declared if g not in seen]
 
 
-def project_assets(p: Project) -> list[Any]:
-    """The code location's assets for one project: shared stages, the artifacts multi-asset, output."""
+def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
+    """The code location's assets for one project: shared stages, the artifacts multi-asset, output.
+    Resources come by the project's own store key and the shared tracer key (resource_keys.py)."""
+    needs = {p.store_key, TRACER_KEY}
 
-    @asset(key=p.key("manifest"), group_name=PIPELINE_GROUP, kinds={"yaml"},
-           check_specs=specs(p.key("manifest"), MANIFEST_GATES),
-           description="The context manifest, parsed and validated; data version = sha256 of the file.")
-    def manifest_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+    @asset(key=p.key("manifest"), required_resource_keys=needs, check_specs=specs(p.key("manifest"), MANIFEST_GATES),
+           **asset_attributes(tr, p, "manifest", "The context manifest, parsed and validated; data version = "
+                                                 "sha256 of the file."))
+    def manifest_asset(context: AssetExecutionContext) -> Iterator[Any]:
+        store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "manifest") as span:
             loaded, model, problems = validate_file(store.manifest_path)
             gate = GateResult.of(GateName.manifest_schema,
@@ -71,11 +72,12 @@ def project_assets(p: Project) -> list[Any]:
                 check_results=[to_check(gate, p.key("manifest"))])
 
 
-    @asset(key=p.key("export"), deps=[p.key("manifest")], group_name=PIPELINE_GROUP, kinds={"json", "yaml"},
+    @asset(key=p.key("export"), deps=[p.key("manifest")], required_resource_keys=needs,
            check_specs=specs(p.key("export"), EXPORT_GATES),
-           description="Artifact manifest + onboarding metadata (export/artifact-manifest.yaml, "
-                       "export/onboarding-metadata.json).")
-    def export_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+           **asset_attributes(tr, p, "export", "Artifact manifest + onboarding metadata "
+                                               "(export/artifact-manifest.yaml, export/onboarding-metadata.json)."))
+    def export_asset(context: AssetExecutionContext) -> Iterator[Any]:
+        store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "export") as span:
             loaded, model, problems = validate_file(store.manifest_path)
             if problems or model is None or loaded is None:
@@ -96,11 +98,13 @@ def project_assets(p: Project) -> list[Any]:
                 check_results=_checks(p.key("export"), export.gates, EXPORT_GATES, "export failed"))
 
 
-    @asset(key=p.key("context_seed"), deps=[p.key("export")], group_name=PIPELINE_GROUP, kinds={"json"},
+    @asset(key=p.key("context_seed"), deps=[p.key("export")], required_resource_keys=needs,
            check_specs=specs(p.key("context_seed"), SEED_GATES),
-           description="Plan ingestion: the artisan context seed (export/artisan-context-seed.json). Keeps the "
-                       "target partitions in step with the manifest.")
-    def context_seed_asset(context: AssetExecutionContext, store: OutputStore, tracer: PipelineTracer) -> Iterator[Any]:
+           **asset_attributes(tr, p, "context_seed", "Plan ingestion: the artisan context seed "
+                              "(export/artisan-context-seed.json). Keeps the target partitions in step with the "
+                              "manifest."))
+    def context_seed_asset(context: AssetExecutionContext) -> Iterator[Any]:
+        store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "plan_ingestion") as span:
             files = {p: store.read(p) for p in (plan_stage.ARTIFACT_MANIFEST_PATH, plan_stage.ONBOARDING_PATH)}
             if any(data is None for data in files.values()):
@@ -132,10 +136,11 @@ def project_assets(p: Project) -> list[Any]:
 
 
     @asset(key=p.key("provenance"), deps=[p.key("context_seed"), *[p.key(t.value) for t in TYPE_ORDER]],
-           group_name=PIPELINE_GROUP, kinds={"json"},
-           description="Output: export/provenance.json, the chain manifest → export → seed → artifacts.")
-    def provenance_asset(context: AssetExecutionContext, store: OutputStore,
-                         tracer: PipelineTracer) -> MaterializeResult:
+           required_resource_keys=needs,
+           **asset_attributes(tr, p, "provenance", "Output: export/provenance.json, the chain manifest → export → "
+                                                   "seed → artifacts."))
+    def provenance_asset(context: AssetExecutionContext) -> MaterializeResult:
+        store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
             checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
@@ -145,8 +150,4 @@ def project_assets(p: Project) -> list[Any]:
             return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
                                                "trace_id": trace_id or ""})
 
-    return [manifest_asset, export_asset, context_seed_asset, artifacts_asset(p), provenance_asset]
-
-
-def shared_keys(p: Project) -> list[AssetKey]:
-    return [p.key("manifest"), p.key("export"), p.key("context_seed")]
+    return [manifest_asset, export_asset, context_seed_asset, artifacts_asset(p, tr), provenance_asset]

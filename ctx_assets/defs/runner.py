@@ -1,9 +1,8 @@
 """`ctx build` and `ctx status` on the embedded Dagster instance (SQLite in the project-local home).
 
-A build is: one run of the shared stages, one single-partition run per target
-(so every target gets its own gate results and a failure blocks only that
-target's dependents), one run of the output stage; all in process, all under
-one trace.
+A build is three runs, all in process and under one trace: the shared stages, the
+artifacts of every selected target in as few range runs as cover them (per-target gate
+results and blocking come from the asset body), and the output stage.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from ctx_assets.resources.tracing import BuildTrace
 
 from .gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
 from .inprocess import execute_streaming
-from .jobs import OUTPUT_JOB, SHARED_JOB, TARGET_JOB
 from .owners import fail_orphaned_runs, owner_tags
 from .partitions import artifact_runs, range_tags
 from .progress import reporting
@@ -187,13 +185,21 @@ def _collect_artifact_gates(ev: Any, meta: dict[str, Any], summary: BuildSummary
 
 
 def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None, stale_only: bool = False,
-              tracing: bool = True, progress: Callable[[str], None] = lambda s: None,
-              definitions: Callable[..., Any] | None = None, debug: bool = False) -> BuildSummary:
-    """`definitions` replaces the real graph (the benchmark passes the no-op floor of the same shape);
-    `debug` lets Dagster print its own step failures. Raises EnvironmentFault (exit 3)."""
-    from ctx_assets.definitions import build_definitions
+              progress: Callable[[str], None] = lambda s: None, debug: bool = False) -> BuildSummary:
+    """`ctx build`: the manifest's own definitions (its bundle in `out`), run by `build_with`."""
+    from ctx_assets.definitions import definitions_for, projects_for
 
-    build_definitions = definitions or build_definitions
+    project = projects_for([Path(manifest)], bundle_dirs=[out])[0]
+    return build_with(lambda: definitions_for([project]), project, manifest, out, targets, stale_only, progress,
+                      debug)
+
+
+def build_with(definitions: Callable[[], Any], project: Project, manifest: str | Path, out: Path,
+               targets: list[str] | None = None, stale_only: bool = False,
+               progress: Callable[[str], None] = lambda s: None, debug: bool = False) -> BuildSummary:
+    """A build of `project` through `definitions()` (made once the manifest validated): the shared stages,
+    the artifact runs, provenance. `debug` lets Dagster print its own step failures. Raises
+    EnvironmentFault (exit 3)."""
     configure_logging()
     summary = BuildSummary()
     instance = get_instance()
@@ -214,10 +220,9 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             bt.failures.append(summary.errors[-1])
             return summary
         chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
-        defs = build_definitions(str(manifest), str(out), tracing=tracing)
-        project = project_of(manifest)
+        defs = definitions()
         progress("stage shared: manifest → export → context_seed")
-        shared = _execute(defs.resolve_job_def(SHARED_JOB), instance, debug, summary)
+        shared = _execute(defs.resolve_job_def(project.shared_job), instance, debug, summary)
         if not shared.success and not summary.failed_gates:
             summary.errors.append(f"shared stages failed: {_failure(shared)}")
         if not shared.success or summary.failed_gates:
@@ -237,7 +242,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
             with reporting(progress):
                 _build_artifacts(defs, project, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
-        _execute(defs.resolve_job_def(OUTPUT_JOB), instance, debug, summary)
+        _execute(defs.resolve_job_def(project.output_job), instance, debug, summary)
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
@@ -245,7 +250,7 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
 
 def _build_artifacts(defs: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],
                      summary: BuildSummary, progress: Callable[[str], None], debug: bool) -> None:
-    job = defs.resolve_job_def(TARGET_JOB)
+    job = defs.resolve_job_def(p.target_job)
     runs = artifact_runs(selection, list(instance.get_dynamic_partitions(p.targets.name)))
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"

@@ -1,0 +1,1 @@
+"""Dagster Components: `ContextCoreComponent` and its scaffolder."""
