@@ -27,7 +27,8 @@ from pathlib import Path
 
 from bench.run import ROOT, machine, manifest, timed_ctx
 from ctx_assets.defs.project import project_of
-from ctx_assets.scaling.engines import (
+from ctx_assets.workspaces import write_workspace
+from tests.support.engines import (
     celery_steps,
     celery_workers,
     fresh,
@@ -35,8 +36,7 @@ from ctx_assets.scaling.engines import (
     queued_sqlite_home,
     start_daemon,
 )
-from ctx_assets.scaling.servers import Postgres, postgres_server, wait_for
-from ctx_assets.workspaces import write_workspace
+from tests.support.servers import Postgres, postgres_server, wait_for
 
 ENGINES = ("sqlite", "postgres", "celery_2_workers_sqlite", "celery_2_workers_postgres")
 WORKERS = ("bench-w1", "bench-w2")
@@ -73,7 +73,7 @@ def celery_build(n: int, folder: Path, home: dict[str, str], timeout: float) -> 
     """The daemon's sensor builds the manifest with 2 celery workers, the artifact targets in 2 runs."""
     path = manifest(n, folder)
     out = folder / "bundles" / project_of(path).id
-    workspace = write_workspace([path], folder / "bundles", folder / "ws")
+    workspace = write_workspace([path], out, folder / "ws")
     env = {**_env(folder), **home, "CTX_RUN_TARGETS": str(math.ceil(n / 2))}
     t0 = time.time()
     with celery_workers(WORKERS, env, folder) as (env, workers):

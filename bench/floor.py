@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctx_assets.contracts.gates import GateName
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
@@ -26,19 +25,21 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
+from ctx_assets.contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.defs.artifacts import artifact_checks, artifact_specs
 from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, EXPORT_GATES, MANIFEST_GATES, SEED_GATES, specs
 from ctx_assets.defs.jobs import project_jobs
 from ctx_assets.defs.project import project_of
+from ctx_assets.translator import ContextCoreTranslator
 
 
 def _noop(gates: list[GateName]) -> MaterializeResult:
     return MaterializeResult(check_results=[AssetCheckResult(check_name=g.value, passed=True) for g in gates])
 
 
-def floor_definitions(targets: list[str]) -> Any:
-    def factory(manifest_path: str, out_dir: str, tracing: bool = True) -> Definitions:
+def floor_definitions(targets: list[str], manifest_path: str) -> Any:
+    def factory() -> Definitions:
         p = project_of(manifest_path)
 
         @asset(key=p.key("manifest"), check_specs=specs(p.key("manifest"), MANIFEST_GATES))
@@ -55,7 +56,7 @@ def floor_definitions(targets: list[str]) -> Any:
             context.instance.add_dynamic_partitions(p.targets.name, [t for t in targets if t not in known])
             return _noop(SEED_GATES)
 
-        @multi_asset(name="artifacts", specs=artifact_specs(p), check_specs=artifact_checks(p),
+        @multi_asset(name="artifacts", specs=artifact_specs(p, ContextCoreTranslator()), check_specs=artifact_checks(p),
                      can_subset=True, backfill_policy=BackfillPolicy.single_run())
         def artifacts(context):
             keys = [k for k in (p.key(t.value) for t in TYPE_ORDER) if k in context.selected_asset_keys]

@@ -48,10 +48,9 @@ def _isolate(folder: Path) -> None:
 
 
 def part_pure(n: int, folder: Path) -> dict:
-    from ctx_assets.resources.validators import ExternalValidators
-
     from ctx_assets.core.artisan import build_bundle
     from ctx_assets.core.pipeline import build_without_orchestrator, export_and_plan
+    from ctx_assets.resources.validators import ExternalValidators
 
     out: dict = {}
     for size in (2, 100, n):
@@ -79,31 +78,30 @@ def part_pure(n: int, folder: Path) -> dict:
 def part_defs(n: int, folder: Path) -> dict:
     os.environ["CTX_MANIFEST"] = str(manifest(n, folder))
     t = time.perf_counter()
-    from ctx_assets.definitions import defs
+    from ctx_assets.location import defs
 
-    for job in ("ctx_shared_stages", "ctx_artifacts", "ctx_output"):
-        defs.resolve_job_def(job)
+    for job in defs.jobs:
+        defs.resolve_job_def(job.name)
     defs.resolve_asset_graph()
     return {"definitions_load_seconds": time.perf_counter() - t}
 
 
 def part_sensor(n: int, folder: Path) -> dict:
-    from ctx_assets.resources.output_store import OutputStore
     from dagster import build_sensor_context
 
-    from ctx_assets.definitions import build_definitions
+    from ctx_assets.definitions import definitions_for, projects_for
     from ctx_assets.defs.runner import get_instance
 
     path, out = manifest(n, folder), folder / "out"
     instance = get_instance()
-    defs = build_definitions(str(path), str(out))
-    defs.resolve_job_def("ctx_shared_stages").execute_in_process(instance=instance, raise_on_error=False)
-    store = OutputStore(manifest_path=str(path), out_dir=str(out))
+    (p,) = projects_for([path], bundle_dirs=[out])
+    defs = definitions_for([p])
+    defs.resolve_job_def(p.shared_job).execute_in_process(instance=instance, raise_on_error=False)
 
     def tick(cursor):
-        ctx = build_sensor_context(instance=instance, cursor=cursor, resources={"store": store})
+        ctx = build_sensor_context(instance=instance, cursor=cursor)
         t = time.perf_counter()
-        result = defs.get_sensor_def("manifest_sensor")(ctx)
+        result = defs.sensors[0](ctx)
         return time.perf_counter() - t, result, ctx.cursor
 
     _, _, cursor = tick(None)  # baseline cursor
@@ -113,7 +111,7 @@ def part_sensor(n: int, folder: Path) -> dict:
     past = time.time() - 60
     os.utime(path, (past, past))
     t1, r1, cursor = tick(cursor)  # phase 1: detects the edit, requests the shared stages
-    defs.resolve_job_def("ctx_shared_stages").execute_in_process(instance=instance, raise_on_error=False)
+    defs.resolve_job_def(p.shared_job).execute_in_process(instance=instance, raise_on_error=False)
     t2, r2, cursor = tick(cursor)  # phase 2: one run request, for the edited target
     return {"sensor_tick_seconds": max(t1, t2), "sensor_phase1_seconds": t1, "sensor_phase2_seconds": t2,
             "sensor_phase2_requests": len(getattr(r2, "run_requests", []) or [])}
@@ -121,20 +119,25 @@ def part_sensor(n: int, folder: Path) -> dict:
 
 def part_dagster(n: int, folder: Path, floor: bool, tracing: bool, incremental: bool) -> dict:
     from bench.floor import floor_definitions
-    from ctx_assets.defs.runner import run_build
+    from ctx_assets.defs.project import project_of
+    from ctx_assets.defs.runner import build_with, run_build
 
+    if not tracing:  # OpenTelemetry's own switch, read when the definitions are made
+        os.environ["OTEL_SDK_DISABLED"] = "true"
     path, out = manifest(n, folder), folder / "out"
     targets = [f"svc-{i:04d}" for i in range(n)]
-    factory = floor_definitions(targets) if floor else None
     t = time.perf_counter()
-    s = run_build(path, out, tracing=tracing, definitions=factory)
+    if floor:
+        s = build_with(floor_definitions(targets, str(path)), project_of(path), path, out)
+    else:
+        s = run_build(path, out)
     result = {"seconds": time.perf_counter() - t, "ok": s.ok, "materialized": len(s.materialized)}
     if incremental:
         data = yaml.safe_load(path.read_text())
         data["spec"]["targets"][n // 2]["namespace"] = "edited"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         t = time.perf_counter()
-        s2 = run_build(path, out, stale_only=True, tracing=tracing)
+        s2 = run_build(path, out, stale_only=True)
         result.update(incremental_seconds=time.perf_counter() - t, incremental_materialized=len(s2.materialized),
                       incremental_ids=sorted(s2.materialized)[:10])
     return result

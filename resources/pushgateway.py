@@ -22,11 +22,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.sdk.metrics import Counter, Histogram
+from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricReader, MetricsData
+
 from ctx_assets.contracts import semconv as sc
 from ctx_assets.contracts.artifacts import ArtifactType
 from ctx_assets.contracts.gates import GateName
-from opentelemetry.sdk.metrics import Counter, Histogram
-from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricReader, MetricsData
 
 log = logging.getLogger("ctx_assets")
 ENV_URL = "CTX_PUSHGATEWAY_URL"

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctx_assets.contracts import semconv as sc
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanContext, TraceFlags, Tracer
+
+from ctx_assets.contracts import semconv as sc
 
 QUESTION_SOURCE = "guidance.questions"  # DesignConstraint.source of a question (core/plan.py)
 METADATA_KEY = "question_spans"

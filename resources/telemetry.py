@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ctx_assets.contracts import semconv as sc
 from opentelemetry import baggage, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
@@ -34,6 +33,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanLimits, SpanP
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Status
 
+from ctx_assets.contracts import semconv as sc
 from ctx_assets.core.secrets import redact_text, redactions, scrub
 
 from .otlp_json import JsonLinesSpanExporter

@@ -18,14 +18,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from ctx_assets.contracts import semconv as sc
-from ctx_assets.contracts.gates import GateOutcome, GateResult
 from dagster import AssetKey, ConfigurableResource, InitResourceContext
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
 from pydantic import PrivateAttr
 
+from ctx_assets.contracts import semconv as sc
+from ctx_assets.contracts.gates import GateOutcome, GateResult
 from ctx_assets.core.artifact_types import TYPES
 from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult, blocker
 

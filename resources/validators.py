@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ctx_assets.contracts.artifacts import ArtifactType
-from ctx_assets.contracts.gates import GateName, GateResult, Violation
 from dagster import ConfigurableResource
 
+from ctx_assets.contracts.artifacts import ArtifactType
+from ctx_assets.contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import yamlout
 from ctx_assets.core.artisan import ArtifactResult
 from ctx_assets.core.generators.notification_policy import role_receivers

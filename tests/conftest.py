@@ -63,9 +63,9 @@ def write_manifest(path: Path, data: dict[str, Any]) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres():
-    """One throwaway PostgreSQL server for the session (ctx_assets/scaling/servers.py); each test takes its own
+    """One throwaway PostgreSQL server for the session (tests/support/servers.py); each test takes its own
     database."""
-    from ctx_assets.scaling.servers import pg_bin, postgres_server
+    from tests.support.servers import pg_bin, postgres_server
 
     require(bool(pg_bin("initdb") and pg_bin("pg_ctl")), "a PostgreSQL server (Debian package postgresql)")
     require(importlib.util.find_spec("dagster_postgres") is not None, "the [postgres] extra (dagster-postgres)")

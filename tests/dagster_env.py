@@ -48,3 +48,11 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a `ctx` subprocess with its homes under tmp_path and no telemetry backend."""
     return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),
             "CTX_TRACE_FILE": str(tmp_path / ".ctx" / "traces" / "spans.jsonl"), "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+
+
+def project_defs(manifest: Path, out: Path):
+    """(project, definitions) of one manifest with its bundle in `out`, as `ctx build` makes them."""
+    from ctx_assets.definitions import definitions_for, projects_for
+
+    (project,) = projects_for([manifest], bundle_dirs=[out])
+    return project, definitions_for([project])

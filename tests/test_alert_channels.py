@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 import yaml
-from ctx_assets.resources.validators import ExternalValidators
 
 from ctx_assets.core.pipeline import build_without_orchestrator
 from ctx_assets.core.routing import route_receivers
 from ctx_assets.core.units import parse_channel
+from ctx_assets.resources.validators import ExternalValidators
 
 from .conftest import MINIMAL, require, run_ctx, write_manifest
 from .secret_corpus import CORPUS

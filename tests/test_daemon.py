@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from ctx_assets.defs.project import project_of
-from ctx_assets.scaling.engines import fresh, instance_of, start_daemon
-from ctx_assets.scaling.servers import wait_for
 from ctx_assets.workspaces import write_workspace
+from tests.support.engines import fresh, instance_of, start_daemon
+from tests.support.servers import wait_for
 
 from .conftest import run_ctx
 from .dagster_env import edit, settle, small_manifest
@@ -30,7 +30,7 @@ def _ticks(env: dict[str, str]) -> list:
 
     with instance_of(env) as instance:
         states = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-                  if s.instigator_name == "manifest_sensor"]
+                  if s.instigator_name.endswith("manifest_sensor")]
         return [t for s in states for t in instance.get_ticks(s.instigator_origin_id, s.selector_id, limit=50)]
 
 
@@ -44,10 +44,10 @@ def home(request, tmp_path) -> dict[str, str]:
 @pytest.mark.slow
 def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home, tmp_path):
     manifest = small_manifest(tmp_path)
-    out = tmp_path / "bundles" / project_of(manifest).id  # where `ctx ui`'s workspace puts this manifest's bundle
+    out = tmp_path / "bundles" / project_of(manifest).id
     env = {**home, "CTX_SENSOR_DEBOUNCE_SECONDS": "1"}
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
-    workspace = write_workspace([manifest], tmp_path / "bundles", tmp_path / "ws")
+    workspace = write_workspace([manifest], out, tmp_path / "ws")
     before = _files(out)
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     daemon = start_daemon(workspace, env, tmp_path / "logs")

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from ctx_assets.resources.output_store import OutputStore
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
@@ -18,7 +17,7 @@ from ctx_assets.defs.runner import compute_status, get_instance, run_build
 from ctx_assets.defs.sensors import PROJECT_TAG
 
 from .conftest import EXAMPLE, registry_breaking_prometheus_rule
-from .dagster_env import edit, isolate, settle, small_manifest
+from .dagster_env import edit, isolate, project_defs, settle, small_manifest
 
 ALL_TYPES = sorted(t.value for t in TYPE_ORDER)
 
@@ -55,11 +54,13 @@ def test_full_materialization(env):
 
 
 def _sensor(manifest: Path, out: Path, cursor: str | None = None):
-    ctx = build_sensor_context(instance=get_instance(), cursor=cursor,
-                               resources={"store": OutputStore(manifest_path=str(manifest), out_dir=str(out))})
-    from ctx_assets.definitions import build_definitions
+    ctx = build_sensor_context(instance=get_instance(), cursor=cursor)
+    p, defs = project_defs(manifest, out)
+    return defs.get_sensor_def(f"{p.prefix}__manifest_sensor")(ctx), ctx
 
-    return build_definitions(str(manifest), str(out)).get_sensor_def("manifest_sensor")(ctx), ctx
+
+def _job(manifest: Path, kind: str) -> str:
+    return getattr(project_of(manifest), kind)
 
 
 def _requests(result) -> dict[str, list[str]]:
@@ -75,9 +76,8 @@ def _requests(result) -> dict[str, list[str]]:
 
 
 def _run_shared(manifest: Path, out: Path) -> None:
-    from ctx_assets.definitions import build_definitions
-
-    job = build_definitions(str(manifest), str(out)).resolve_job_def("ctx_shared_stages")
+    p, defs = project_defs(manifest, out)
+    job = defs.resolve_job_def(p.shared_job)
     assert job.execute_in_process(instance=get_instance(), raise_on_error=False).success
 
 
@@ -87,12 +87,13 @@ def test_sensor_one_target_edit_requests_only_that_target(env):
     assert not getattr(result, "run_requests", None)  # nothing changed since the build
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert [r.job_name for r in result.run_requests] == ["ctx_shared_stages"]  # phase 1: shared stages first
+    assert [r.job_name for r in result.run_requests] == [_job(manifest, "shared_job")]  # phase 1: shared stages first
     _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {"svc-0001": ALL_TYPES}  # the namespace feeds all seven, of one target only
     again, ctx = _sensor(manifest, out, ctx.cursor)  # the cursor survives: no artifact is asked for again
-    assert [r.job_name for r in again.run_requests] == ["ctx_output"]  # no artifact run in flight: provenance
+    # no artifact run in flight: provenance
+    assert [r.job_name for r in again.run_requests] == [_job(manifest, "output_job")]
     again, _ = _sensor(manifest, out, ctx.cursor)
     assert not getattr(again, "run_requests", None)
 
@@ -113,7 +114,7 @@ def test_sensor_adds_a_new_target(env):
     edit(manifest, lambda d: d["spec"]["targets"].append({"kind": "Deployment", "name": "newcomer",
                                                            "namespace": "x"}))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert result.run_requests[0].job_name == "ctx_shared_stages"
+    assert result.run_requests[0].job_name == _job(manifest, "shared_job")
     _run_shared(manifest, out)
     assert "newcomer" in get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name)
     result, _ = _sensor(manifest, out, ctx.cursor)
@@ -187,9 +188,7 @@ def test_instance_is_sqlite_in_project_home(env, tmp_path):
 
 def _run_request(manifest: Path, out: Path, request) -> None:
     """What the daemon does with a run request."""
-    from ctx_assets.definitions import build_definitions
-
-    job = build_definitions(str(manifest), str(out)).resolve_job_def(request.job_name)
+    job = project_defs(manifest, out)[1].resolve_job_def(request.job_name)
     assert job.execute_in_process(instance=get_instance(), partition_key=request.partition_key, tags=request.tags,
                                   asset_selection=request.asset_selection, raise_on_error=False).success
 
@@ -203,7 +202,8 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     _, ctx = _sensor(manifest, out, ctx.cursor)
     _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert set(json.loads(ctx.cursor)) == {"sha", "pending", "provenance"}  # no fingerprints: small at any size
+    (cursor,) = json.loads(ctx.cursor)["projects"].values()
+    assert set(cursor) == {"sha", "pending", "provenance"}  # no fingerprints: small at any size
     (request,) = result.run_requests
     status = {s.artifact_id: s for s in compute_status(manifest, out)}["provenance"]
     assert (status.status, status.cause) == ("stale", "the manifest changed since it was written")
@@ -212,15 +212,16 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     assert status.status == "stale" and status.cause.startswith("artifacts rebuilt after it: svc-0001-")
 
     instance = get_instance()
-    instance.add_run(DagsterRun(job_name="ctx_artifacts", run_id="1" * 32, tags={PROJECT_TAG: "other"},
+    instance.add_run(DagsterRun(job_name="other__ctx_artifacts", run_id="1" * 32, tags={PROJECT_TAG: "other"},
                                 status=DagsterRunStatus.STARTED))  # another manifest's run: not waited for
-    busy = instance.add_run(DagsterRun(job_name="ctx_artifacts", run_id="0" * 32, status=DagsterRunStatus.STARTED,
+    busy = instance.add_run(DagsterRun(job_name=_job(manifest, "target_job"), run_id="0" * 32,
+                                       status=DagsterRunStatus.STARTED,
                                        tags={PROJECT_TAG: project_of(manifest).prefix}))
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert result.skip_message == "waiting for 1 artifact run to finish before provenance"
     instance.report_run_failed(busy)
     result, ctx = _sensor(manifest, out, ctx.cursor)  # the other project's run still going does not hold it
-    assert [r.job_name for r in result.run_requests] == ["ctx_output"]
+    assert [r.job_name for r in result.run_requests] == [_job(manifest, "output_job")]
     _run_request(manifest, out, result.run_requests[0])
     assert all(s.status == "fresh" for s in compute_status(manifest, out))
     result, _ = _sensor(manifest, out, ctx.cursor)

@@ -7,10 +7,10 @@ import json
 
 import pytest
 import yaml
+
 from ctx_assets.contracts.artifacts import ArtifactType
 from ctx_assets.contracts.export import ArtifactManifest, OnboardingMetadata
 from ctx_assets.contracts.seed import ContextSeed
-
 from ctx_assets.core.export import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH, build_export
 from ctx_assets.core.gates.export import metadata_checksum
 from ctx_assets.core.loader import parse_manifest_bytes

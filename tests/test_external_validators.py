@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ctx_assets.contracts.gates import GateName
-from ctx_assets.resources.validators import ExternalValidators
 
+from ctx_assets.contracts.gates import GateName
 from ctx_assets.core import yamlout
 from ctx_assets.core.generators.base import Rendered
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.pipeline import build_without_orchestrator
 from ctx_assets.core.routing import route_receivers
+from ctx_assets.resources.validators import ExternalValidators
 
 from .bundles import artifacts
 from .conftest import manifest_with_targets, require

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from ctx_assets.contracts.export import EXPORT_MODEL_PAIRS, KeyResultExport
 from ctx_assets.contracts.manifest import KeyResult
-
 from ctx_assets.core.derivation import DERIVATION_RULES
 from ctx_assets.core.gates.export import check_derivation_coverage, check_field_preservation
 from ctx_assets.core.gates.graph import check_acyclic, find_cycle, topological_order

@@ -7,8 +7,8 @@ import re
 
 import pytest
 import yaml
-from ctx_assets.contracts.artifacts import ArtifactType
 
+from ctx_assets.contracts.artifacts import ArtifactType
 from ctx_assets.core import conventions as cv
 from ctx_assets.core.artisan import build_artifact, build_bundle
 from ctx_assets.core.logql import check_logql
@@ -183,7 +183,6 @@ class _BriefDashboard:
 
     def design(self, task, source_checksum):
         from ctx_assets.contracts.artifacts import DepthTier
-
         from ctx_assets.core.generators.base import base_design
 
         return base_design(task, source_checksum, {}, 10, 40, DepthTier.brief)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import yaml
-from ctx_assets.contracts.manifest import ContextManifest
 
+from ctx_assets.contracts.manifest import ContextManifest
 from ctx_assets.core.loader import parse_manifest_bytes
 from ctx_assets.core.validate import validate_loaded
 

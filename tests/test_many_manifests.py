@@ -1,7 +1,7 @@
 """Many manifests, one Dagster instance (SPEC §8): own asset key prefix and partitions per project.
 
 Two manifests that share every target name are built at the same time into one home; both
-must succeed and both statuses stay true. `ctx ui a b` serves both as code locations.
+must succeed and both statuses stay true. `ctx ui a b` serves both from one code location.
 """
 
 from __future__ import annotations
@@ -78,17 +78,23 @@ def build_two_at_once(tmp: Path, env: dict[str, str], a: Path, b: Path) -> None:
             os.environ.pop(k, None)
 
 
-def test_workspace_has_one_location_per_manifest(two, tmp_path):
+def test_workspace_is_one_location_for_every_manifest(two, tmp_path):
     _, _, a, b = two
     assert manifests_in([str(a.parent)]) == sorted([a.resolve(), b.resolve()])
     ws = write_workspace([a, b], tmp_path / "out", tmp_path / "ws")
-    entries = yaml.safe_load(ws.read_text())["load_from"]
-    assert [e["python_file"]["location_name"] for e in entries] == ["alpha", "beta"]
+    (entry,) = yaml.safe_load(ws.read_text())["load_from"]
+    assert entry["python_file"]["location_name"] == "ctx-assets"
     import runpy
 
-    defs = runpy.run_path(entries[1]["python_file"]["relative_path"])["defs"]
+    defs = runpy.run_path(entry["python_file"]["relative_path"])["defs"]
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert "beta/dashboard" in keys and not any(k.startswith("alpha/") for k in keys)
+    assert {"alpha/dashboard", "beta/dashboard"} <= keys
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"alpha__ctx_artifacts", "beta__ctx_artifacts"}
+    (sensor,) = defs.sensors  # one sensor watches both manifests
+    stores = {k: v for k, v in defs.resources.items() if k.startswith("ctx_assets_store__")}
+    assert {k: v.out_dir for k, v in stores.items()} == {
+        "ctx_assets_store__alpha": str((tmp_path / "out" / "alpha").resolve()),
+        "ctx_assets_store__beta": str((tmp_path / "out" / "beta").resolve())}
 
 
 def test_two_manifests_of_one_project_are_refused(two, tmp_path):
@@ -119,6 +125,8 @@ def test_ctx_ui_serves_several_manifests(two):
                     break
             time.sleep(2)
         assert ("alpha", "dashboard") in paths and ("beta", "dashboard") in paths, paths
+        locations = _graphql(url, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
+        assert [e["name"] for e in locations["workspaceOrError"]["locationEntries"]] == ["ctx-assets"]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 
 import orjson
-from ctx_assets.resources.otlp_json import encode_request, read_spans
 from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
@@ -18,6 +17,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, set_span_in_context
+
+from ctx_assets.resources.otlp_json import encode_request, read_spans
 
 _IDS = ("traceId", "spanId", "parentSpanId")
 

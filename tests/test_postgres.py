@@ -13,7 +13,7 @@ import yaml
 from ctx_assets.dagster_compat.postgres_storage import POOL_SIZE, SCHEMA_LOCK
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
-from ctx_assets.scaling.servers import wait_for
+from tests.support.servers import wait_for
 
 from .conftest import EXAMPLE, ROOT, run_ctx
 from .dagster_env import edit, isolate, small_manifest
@@ -85,7 +85,7 @@ def test_sensor_tick_on_postgres(postgres, monkeypatch, tmp_path):
     assert not getattr(result, "run_requests", None)  # nothing changed since the build
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert [r.job_name for r in result.run_requests] == ["ctx_shared_stages"]
+    assert [r.job_name for r in result.run_requests] == [project_of(manifest).shared_job]
     _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {"svc-0001": ALL_TYPES}

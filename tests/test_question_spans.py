@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from ctx_assets.contracts import semconv as sc
-from ctx_assets.resources.questions import METADATA_KEY, QuestionSpans
-from ctx_assets.resources.telemetry import Telemetry
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from ctx_assets.defs.jobs import TARGET_JOB
+from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import QUIET, get_instance, run_build
+from ctx_assets.resources.questions import METADATA_KEY, QuestionSpans
+from ctx_assets.resources.telemetry import Telemetry
 
-from .dagster_env import isolate, small_manifest
+from .dagster_env import isolate, project_defs, small_manifest
 
 
 @pytest.fixture
@@ -75,10 +74,8 @@ def test_a_later_run_in_another_trace_links_back_through_the_seed_metadata(trace
     assert set(meta[METADATA_KEY].value) == set(first)
     exporter.clear()
     # A run the sensor or the UI would launch: one target, its own trace, no `ctx build` around it.
-    from ctx_assets.definitions import build_definitions
-
-    defs = build_definitions(str(manifest), str(tmp / "out"))
-    result = defs.resolve_job_def(TARGET_JOB).execute_in_process(
+    _, defs = project_defs(manifest, tmp / "out")
+    result = defs.resolve_job_def(project.target_job).execute_in_process(
         instance=instance, partition_key="svc-0000", run_config=QUIET, asset_selection=[project.key("dashboard")])
     assert result.success
     (dash,) = _artifact_spans(exporter.get_finished_spans()).values()

@@ -45,13 +45,13 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
 
 
 def test_the_runbook_shows_the_tested_instance_config():
-    """docs/scaling.md shows docs/scaling/dagster.yaml, the file ctx_assets/scaling/servers.py gives every Postgres
+    """docs/scaling.md shows docs/scaling/dagster.yaml, the file tests/support/servers.py gives every Postgres
     test."""
     import re
 
     import yaml
 
-    from ctx_assets.scaling.servers import SCALING_YAML
+    from tests.support.servers import SCALING_YAML
 
     doc = (ROOT / "docs" / "scaling.md").read_text()
     shown = yaml.safe_load(re.search(r"```yaml\n(.*?)```", doc, re.S).group(1))
@@ -65,8 +65,8 @@ def test_the_runbook_shows_the_tested_instance_config():
 
 
 def test_the_runbook_starts_celery_workers_as_the_tests_do():
-    """docs/scaling.md §3 starts each worker with the options ctx_assets/scaling/engines.py gives the celery test."""
-    from ctx_assets.scaling.engines import WORKER_OPTIONS
+    """docs/scaling.md §3 starts each worker with the options tests/support/engines.py gives the celery test."""
+    from tests.support.engines import WORKER_OPTIONS
 
     doc = (ROOT / "docs" / "scaling.md").read_text()
     starts = [line for line in doc.splitlines() if line.startswith("dagster-celery worker start")]

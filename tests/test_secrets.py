@@ -145,11 +145,12 @@ def test_one_pass_prefilter_flags_exactly_the_texts_a_per_text_scan_flags():
 
 
 def test_span_exporter_redacts_secrets_in_any_span_string_and_passes_clean_spans_untouched(monkeypatch):
-    from ctx_assets.resources import telemetry
-    from ctx_assets.resources.telemetry import RedactingExporter
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
     from opentelemetry.trace import Status, StatusCode
+
+    from ctx_assets.resources import telemetry
+    from ctx_assets.resources.telemetry import RedactingExporter
 
     rebuilt: list[str] = []
     real = telemetry.redacted_span
@@ -197,7 +198,7 @@ def test_scrub_returns_a_clean_value_itself_and_redacts_inside_a_copy_otherwise(
 def test_json_output_larger_than_one_write_is_whole_and_redacted(capsys):
     """`--json` is written ~1 MB at a time through the redacting stdout: the document must come out
     whole, and a credential in it redacted."""
-    from ctx_assets.cli import _print_json
+    from ctx_assets.cli.common import print_json as _print_json
 
     text, needle = CORPUS["GitHub token"][0]
     doc = {"rows": [{"id": f"svc-{i:05d}", "result": "passed"} for i in range(40_000)], "note": text}

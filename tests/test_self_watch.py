@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ctx_assets.contracts import semconv as sc
 
+from ctx_assets.contracts import semconv as sc
 from ctx_assets.core.logql import check_logql
-from ctx_assets.scaling.servers import free_port
+from tests.support.servers import free_port
 
 from .conftest import ROOT, SELF_EXAMPLE, require, run_ctx
 

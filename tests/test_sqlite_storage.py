@@ -24,7 +24,7 @@ from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage, 
 from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
-from ctx_assets.scaling.engines import instance_of
+from tests.support.engines import instance_of
 
 from .conftest import ROOT, run_ctx
 from .dagster_env import isolate, small_manifest

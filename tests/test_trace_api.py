@@ -11,10 +11,10 @@ import subprocess
 import sys
 
 import pytest
-from ctx_assets.contracts import semconv as sc
-from ctx_assets.resources.telemetry import Telemetry
 
+from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
+from ctx_assets.resources.telemetry import Telemetry
 from ctx_assets.trace_view import SCHEMA, render, walk
 
 from .conftest import ROOT, run_ctx

@@ -13,14 +13,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from ctx_assets.contracts import semconv as sc
-from ctx_assets.resources.telemetry import Telemetry
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
-from ctx_assets.scaling.servers import free_port
+from ctx_assets.resources.telemetry import Telemetry
+from tests.support.servers import free_port
 
 from .conftest import CI, ROOT, registry_breaking_prometheus_rule
 from .dagster_env import cli_env, edit, isolate, small_manifest

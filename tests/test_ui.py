@@ -131,8 +131,8 @@ def test_asset_graph_page_shows_the_artifact_assets(ui, tmp_path):
     url, _ = ui
     html = ""
     for _ in range(3):  # the first load may race the code server's start
-        # the lineage graph of the artisan group: the seven artifact assets and their upstream seed
-        html = _render(f"{url}/locations/ctx_assets.definitions:defs/asset-groups/artisan/lineage",
+        # the lineage graph of the project group: the seven artifact assets and their upstream seed
+        html = _render(f"{url}/locations/ctx-assets/asset-groups/online_boutique/lineage",
                        tmp_path / "profile")
         if all(name in html for name in ARTIFACT_ASSETS):
             break

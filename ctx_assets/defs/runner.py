@@ -55,6 +55,9 @@ storage:
     class: KeptSqliteStorage
     config:
       base_dir: {home}
+# The runs the sensor launches under `ctx ui` queue: at most one per core at once.
+run_queue:
+  max_concurrent_runs: {cores}
 telemetry:
   enabled: false
 """
@@ -64,7 +67,7 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    wanted = DEFAULT_INSTANCE_YAML.format(home=home)
+    wanted = DEFAULT_INSTANCE_YAML.format(home=home, cores=os.cpu_count() or 2)
     # A home ctx made keeps up with ctx's default (same files, same layout); a hand-written one is left alone.
     if not cfg.exists() or (cfg.read_text().startswith(INSTANCE_MARKER) and cfg.read_text() != wanted):
         tmp = cfg.with_suffix(f".tmp{os.getpid()}")

@@ -1,0 +1,83 @@
+"""What every command shares: exit codes, the one-line error, JSON output, gate lines, where ctx is."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from ctx_assets.contracts.gates import GateResult
+from ctx_assets.core.secrets import scrub
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_INVALID_INPUT = 2
+EXIT_ENVIRONMENT = 3
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, no traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_INVALID_INPUT):
+        super().__init__(message)
+        self.code = code
+
+
+def print_json(obj: object) -> None:
+    # Encoded and written ~1 MB at a time: a 10,000-target summary is ~100 MB of JSON, and
+    # json.dumps holds every piece of it in a list before joining (~10 million strings). Indented
+    # JSON keeps every string on one line, so a write never splits a secret (stdout redacts each
+    # write; the values are scrubbed before, too).
+    buf: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=2).iterencode(scrub(obj)):
+        buf.append(piece)
+        size += len(piece)
+        if size > 1 << 20:
+            text = "".join(buf)
+            cut = text.rfind("\n") + 1  # 0 (nothing written yet) when there is no line end
+            sys.stdout.write(text[:cut])
+            buf, size = [text[cut:]], len(text) - cut
+    sys.stdout.write("".join(buf) + "\n")
+
+
+def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:
+    for g in gates:
+        if only_failed and g.result == "passed":
+            continue
+        where = f" [{g.artifact_id}]" if g.artifact_id else ""
+        print(f"  gate {g.gate}{where}: {g.result}" + (" (blocking)" if g.blocks else ""), file=sys.stderr)
+        for v in g.violations:
+            print(f"    - {v.field}: {v.message}", file=sys.stderr)
+
+
+def out_for(path: str | Path, out: str | None) -> Path:
+    """--out, else `$CTX_OUT`, else `out/<metadata.name>`."""
+    from ctx_assets.core.bundle_dir import default_out
+
+    return Path(out or default_out(path))
+
+
+def ctx_command() -> str:
+    """`ctx` as it runs from the current folder: `ctx` when that is this program on PATH, else this
+    program's path (`.venv/bin/ctx`), else `python -m ctx_assets.cli` with this interpreter."""
+    argv0 = Path(sys.argv[0])
+    script = argv0 if argv0.name == "ctx" else Path(sys.executable).with_name("ctx")
+    found = shutil.which("ctx")
+    if script.is_file() and found and Path(found).resolve() == script.resolve():
+        return "ctx"
+    if script.is_file():
+        return _as_typed(script)
+    return f"{_as_typed(Path(sys.executable))} -m ctx_assets.cli"
+
+
+def _as_typed(path: Path) -> str:
+    """A program path a shell runs from here: relative below the current folder, else absolute."""
+    full = path.absolute()
+    try:
+        shown = str(full.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(full)
+    return shlex.quote(shown if "/" in shown else f"./{shown}")

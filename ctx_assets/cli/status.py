@@ -1,0 +1,82 @@
+"""`ctx status PATH|FOLDER`: each artifact and provenance.json as fresh / stale / missing, with the cause."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ctx_assets.core.pipeline import export_and_plan
+
+from . import many
+from .common import EXIT_GATE_FAILED, EXIT_INVALID_INPUT, EXIT_OK, out_for, print_gates, print_json
+
+STATES = ("fresh", "stale", "missing")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    if many.is_many(args.path):
+        return _status_many(args)
+    from ctx_assets.defs.runner import compute_status
+
+    out = out_for(args.path, args.out)
+    pre = export_and_plan(args.path, None, write=False)
+    if pre.problems:
+        for p in pre.problems:
+            print(p, file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    if pre.blocked:  # nothing to compare against: say which gate stops the export, as build would
+        if args.json:
+            print_json({"ok": False, "out": str(out), "blocked": True,
+                        "gates": [g.model_dump(mode="json") for g in pre.gates if g.blocks]})
+        print(f"{args.path}: the export is blocked by a failing gate; nothing can be built", file=sys.stderr)
+        print_gates(pre.gates, only_failed=True)
+        return EXIT_GATE_FAILED
+    rows = compute_status(args.path, out, pre=pre)
+    if args.json:
+        print_json({"out": str(out), "artifacts": [r.as_dict() for r in rows]})
+        return EXIT_OK
+    width = max(len(r.artifact_id) for r in rows)
+    for r in rows:
+        print(f"{r.artifact_id:<{width}}  {r.status:<8} {r.cause}")
+    counts = _counts(rows)
+    print(f"{counts['fresh']} fresh, {counts['stale']} stale, {counts['missing']} missing"
+          + ("  (ctx build --stale-only rebuilds the rest)" if counts["stale"] + counts["missing"] else ""))
+    return EXIT_OK
+
+
+def _counts(rows: list) -> dict[str, int]:
+    return {k: sum(1 for r in rows if r.status == k) for k in STATES}
+
+
+def _status_many(args: argparse.Namespace) -> int:
+    from ctx_assets.defs.runner import compute_status, get_instance
+
+    found = many.manifests(args.path)
+    dirs = many.bundle_dirs(found, args.out)
+    instance = get_instance()
+    totals, projects = many.Totals(), []
+    for m, out in zip(found, dirs, strict=True):
+        pre = export_and_plan(m, None, write=False)
+        name = out.name
+        if pre.problems or pre.blocked:
+            code = EXIT_INVALID_INPUT if pre.problems else EXIT_GATE_FAILED
+            why = f"invalid manifest ({len(pre.problems)} problems)" if pre.problems else \
+                "export blocked by " + ", ".join(sorted({g.gate.value for g in pre.gates if g.blocks}))
+            totals.add(code)
+            projects.append({"manifest": str(m), "out": str(out), "exit_code": code, "error": why})
+            if not args.json:
+                print(f"{name}: {why}")
+            continue
+        rows = compute_status(m, out, instance, pre=pre)
+        counts = _counts(rows)
+        totals.add(EXIT_OK, **counts)
+        projects.append({"manifest": str(m), "out": str(out), "exit_code": EXIT_OK,
+                         "artifacts": [r.as_dict() for r in rows]})
+        if not args.json:
+            print(f"{name}: " + ", ".join(f"{counts[k]} {k}" for k in STATES) + f"  ({Path(out)})")
+    if args.json:
+        print_json({"exit_code": totals.worst, "projects": projects})
+    else:
+        print(totals.line())
+    return totals.worst
