@@ -8,21 +8,19 @@ bundles of many go under (as `ctx build` takes `--out`).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from dagster import Definitions, in_process_executor
 
 from .definitions import definitions_for, manifest_paths, projects_for
-
-DEFAULT_MANIFEST = "examples/online-boutique.contextcore.yaml"
+from .settings import settings
 
 
 def executor() -> Any:
     """In process: a process per step costs ~1 s each. With CTX_CELERY_BROKER set (the [celery] extra),
     runs launched through the instance (the daemon's sensor runs) send their steps to celery workers on
     that broker (docs/scaling.md §2); `ctx build` always runs in process."""
-    if not os.environ.get("CTX_CELERY_BROKER"):
+    if not settings().celery_broker:
         return in_process_executor
     from dagster_celery import celery_executor
 
@@ -43,6 +41,6 @@ def __getattr__(name: str) -> Any:
     # `defs` is built when a loader asks for it, not when the module is imported (a generated loader
     # imports ctx_location from here without loading the default manifest).
     if name == "defs":
-        names = [n for n in os.environ.get("CTX_MANIFEST", DEFAULT_MANIFEST).split(os.pathsep) if n]
-        return ctx_location(names, os.environ.get("CTX_OUT"))
+        s = settings()
+        return ctx_location(list(s.manifests), s.out)
     raise AttributeError(name)

@@ -55,7 +55,7 @@ class ExternalValidators(ConfigurableResource):
     def _cache(self) -> Path | None:
         if self.cache_dir == "off":
             return None
-        from .telemetry import project_home
+        from ctx_assets.telemetry.providers import project_home
 
         return Path(self.cache_dir) if self.cache_dir else project_home() / "cache" / "validators"
 

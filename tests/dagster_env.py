@@ -18,7 +18,7 @@ def isolate(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CTX_TRACE_FILE", str(tmp_path / ".ctx" / "traces" / "spans.jsonl"))
     for var in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
-    from ctx_assets.resources.telemetry import Telemetry
+    from ctx_assets.telemetry.providers import Telemetry
 
     Telemetry.reset()
 

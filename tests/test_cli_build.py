@@ -1,12 +1,38 @@
-"""`ctx build`, `ctx status` and `ctx trace` as a user runs them (subprocess, temporary project home)."""
+"""`ctx build`, `ctx status` and `ctx trace` as a user runs them (subprocess, temporary project home).
+
+Every test here runs twice: as shipped, and on Dagster's public API alone (CTX_DAGSTER_PUBLIC_API=1:
+no private Dagster call, Dagster's own SQLite storage; ctx_assets/dagster_compat).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 
+import pytest
+
 from .conftest import run_ctx
 from .dagster_env import cli_env, edit, small_manifest
+
+
+@pytest.fixture(autouse=True, params=["private-fast-path", "public-api-only"])
+def api_mode(request, monkeypatch):
+    if request.param == "public-api-only":
+        monkeypatch.setenv("CTX_DAGSTER_PUBLIC_API", "1")
+    else:
+        monkeypatch.delenv("CTX_DAGSTER_PUBLIC_API", raising=False)
+    return request.param
+
+
+def test_the_home_storage_follows_the_api_mode(tmp_path, api_mode):
+    env = cli_env(tmp_path)
+    manifest = small_manifest(tmp_path, n=1)
+    assert run_ctx("build", str(manifest), "--out", str(tmp_path / "o"), env=env).returncode == 0
+    config = (tmp_path / ".ctx" / "dagster" / "dagster.yaml").read_text()
+    if api_mode == "public-api-only":
+        assert "sqlite:" in config and "ctx_assets" not in config
+    else:
+        assert "class: KeptSqliteStorage" in config
 
 
 def test_build_status_trace_and_a_failed_rebuild(tmp_path):

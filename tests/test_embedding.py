@@ -27,10 +27,14 @@ from .conftest import manifest_with_targets
 from .dagster_env import settle
 
 USER_DEFS = """\
+from pathlib import Path
+
 import dagster as dg
 from resources import MARK  # the user's own top-level package, a very common name
 
 from ctx_assets import ContextCoreTranslator, contextcore_definitions
+
+HERE = Path(__file__).parent  # a code server's working directory is not its current directory
 
 
 class Translator(ContextCoreTranslator):
@@ -45,7 +49,8 @@ def my_asset() -> str:
 
 defs = dg.Definitions.merge(
     dg.Definitions(assets=[my_asset], executor=dg.multiprocess_executor.configured({"max_concurrent": 2})),
-    contextcore_definitions("manifests/*.contextcore.yaml", out_dir="bundles", translator=Translator()),
+    contextcore_definitions(HERE / "manifests" / "*.contextcore.yaml", out_dir=HERE / "bundles",
+                            translator=Translator()),
 )
 """
 

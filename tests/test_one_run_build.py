@@ -20,7 +20,7 @@ import pytest
 from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ctx_assets.defs.inprocess import uncaptured
+from ctx_assets.dagster_compat.inprocess import uncaptured
 from ctx_assets.defs.partitions import artifact_runs
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import get_instance, run_build
@@ -85,7 +85,7 @@ def test_dagster_records_status_and_gates_per_target(failed_build):
 
 
 def test_a_builds_runs_leave_the_terminal_to_ctx(monkeypatch, tmp_path):
-    """ctx_assets/defs/inprocess.py: Dagster's compute-log capture would point stdout and stderr at per-run
+    """ctx_assets/dagster_compat/inprocess.py: Dagster's compute-log capture would point stdout and stderr at per-run
     files while a run is on (and mirror them back through `tail -F`, losing late progress lines); a
     build's runs write where ctx writes, and Dagster keeps no per-run copy."""
     import ctx_assets.defs.runner as runner

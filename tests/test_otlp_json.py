@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, set_span_in_context
 
-from ctx_assets.resources.otlp_json import encode_request, read_spans
+from ctx_assets.telemetry.otlp_json import encode_request, read_spans
 
 _IDS = ("traceId", "spanId", "parentSpanId")
 

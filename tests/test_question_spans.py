@@ -8,8 +8,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.runner import QUIET, get_instance, run_build
-from ctx_assets.resources.questions import METADATA_KEY, QuestionSpans
-from ctx_assets.resources.telemetry import Telemetry
+from ctx_assets.telemetry.providers import Telemetry
+from ctx_assets.telemetry.questions import METADATA_KEY, QuestionSpans
 
 from .dagster_env import isolate, project_defs, small_manifest
 

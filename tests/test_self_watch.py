@@ -167,7 +167,7 @@ def test_pipeline_metrics_reach_prometheus_and_its_own_rules_fire(servers, tmp_p
     env = {"CTX_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "CTX_TRACE_FILE": str(home / "spans.jsonl"),
            "CTX_PUSHGATEWAY_URL": gateway}
     # The zero series first (what the first build of a new home pushes as it starts), scraped before any build.
-    flush = "from ctx_assets.resources.telemetry import Telemetry; Telemetry.get().flush()"
+    flush = "from ctx_assets.telemetry.providers import Telemetry; Telemetry.get().flush()"
     subprocess.run([sys.executable, "-c", flush],
                    cwd=ROOT, env={**__import__("os").environ, **env}, check=True, timeout=120)
     _wait("the zero series in Prometheus",

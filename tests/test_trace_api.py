@@ -14,8 +14,8 @@ import pytest
 
 from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
-from ctx_assets.resources.telemetry import Telemetry
-from ctx_assets.trace_view import SCHEMA, render, walk
+from ctx_assets.telemetry.providers import Telemetry
+from ctx_assets.telemetry.view import SCHEMA, render, walk
 
 from .conftest import ROOT, run_ctx
 from .dagster_env import isolate, small_manifest

@@ -19,7 +19,7 @@ from opentelemetry.trace import StatusCode
 
 from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.runner import run_build
-from ctx_assets.resources.telemetry import Telemetry
+from ctx_assets.telemetry.providers import Telemetry
 from tests.support.servers import free_port
 
 from .conftest import CI, ROOT, registry_breaking_prometheus_rule

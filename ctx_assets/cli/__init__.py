@@ -16,6 +16,7 @@ from ctx_assets.core.faults import (
     storage_error,
 )
 from ctx_assets.core.secrets import RedactingStream
+from ctx_assets.settings import SettingsError
 
 from .common import (
     EXIT_ENVIRONMENT,
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         return int(args.func(args))
-    except (CliError, OutDirError, EnvironmentFault) as e:
+    except (CliError, OutDirError, EnvironmentFault, SettingsError) as e:
         if args.debug:
             raise
         return _fail(args, str(e), EXIT_ENVIRONMENT if isinstance(e, EnvironmentFault) else

@@ -10,8 +10,8 @@ from .common import EXIT_INVALID_INPUT, EXIT_OK, CliError, print_json
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from ctx_assets.resources.telemetry import trace_file
-    from ctx_assets.trace_view import document, find_trace, load_traces, render, span_tree
+    from ctx_assets.telemetry.providers import trace_file
+    from ctx_assets.telemetry.view import document, find_trace, load_traces, render, span_tree
 
     path = trace_file()
     traces = load_traces(path)
@@ -31,7 +31,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def _trace_lookup(traces: dict, args: argparse.Namespace, path: Path) -> int:
     """`ctx trace --artifact ID` / `--checksum SHA`: which runs produced it, newest first."""
-    from ctx_assets.trace_view import producers
+    from ctx_assets.telemetry.view import producers
 
     sha = (args.checksum or "").lower().removeprefix("sha256:")
     if args.checksum and not re.fullmatch(r"[0-9a-f]{8,64}", sha):

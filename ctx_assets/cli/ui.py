@@ -26,10 +26,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     home = dagster_home()
     env = {**os.environ, "DAGSTER_HOME": str(home), **owner_env()}  # the sensor's runs name this ctx as owner
     try:  # one code location for every manifest (ctx_assets/workspaces.py)
-        from ctx_assets.location import DEFAULT_MANIFEST
+        from ctx_assets.settings import settings
 
-        names = args.paths or [os.environ.get("CTX_MANIFEST", DEFAULT_MANIFEST)]
-        manifests = manifests_in([n for raw in names for n in raw.split(os.pathsep) if n])
+        manifests = manifests_in(args.paths or list(settings().manifests))
         workspace = write_workspace(manifests, Path(args.out) if args.out else None, home / "ui-workspace")
     except WorkspaceError as e:  # one line, exit 2, through main's error path like every other bad input
         raise CliError(str(e)) from e

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -27,4 +26,6 @@ def bundle_name(manifest: str | Path) -> str:
 
 def default_out(manifest: str | Path) -> str:
     """`$CTX_OUT`, else `out/<bundle name>`."""
-    return os.environ.get("CTX_OUT") or str(Path("out") / bundle_name(manifest))
+    from ctx_assets.settings import settings
+
+    return settings().out or str(Path("out") / bundle_name(manifest))

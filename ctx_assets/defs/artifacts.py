@@ -10,7 +10,6 @@ completes, and the step then fails naming the gate, so the UI shows those partit
 """
 
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,10 +24,6 @@ from dagster import (
     Failure,
     multi_asset,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.definitions.data_version import CODE_VERSION_TAG, DATA_VERSION_TAG
 
 from ctx_assets.contracts.gates import GateName
 from ctx_assets.core import plan as plan_stage
@@ -38,18 +33,17 @@ from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
 from ctx_assets.core.status import inputs_text
 from ctx_assets.dagster_compat.event_writes import batched_writes
+from ctx_assets.dagster_compat.events import CODE_VERSION_TAG, DATA_VERSION_TAG, check_target
 from ctx_assets.resources.output_store import OutputStore
 from ctx_assets.resources.tracing import PipelineTracer
 from ctx_assets.resources.validators import ExternalValidators
+from ctx_assets.settings import settings
 from ctx_assets.translator import ContextCoreTranslator, asset_attributes
 
 from .gates import ARTIFACT_GATES, ARTIFACT_GATES_CHECK, EXTERNAL_TYPES, artifact_gates_metadata, artifact_gates_spec
 from .progress import report
 from .project import Project
 from .resource_keys import TRACER_KEY, VALIDATORS_KEY, store_and_tracer
-
-# Targets generated, written and recorded per batch: bounds memory at 10,000 targets.
-CHUNK_TARGETS = int(os.environ.get("CTX_CHUNK_TARGETS", "250"))
 
 
 def _gates(name: str) -> list[GateName]:
@@ -107,9 +101,7 @@ def _evaluations(context: AssetExecutionContext, p: Project,
             key, DagsterEventType.ASSET_MATERIALIZATION, partitions={r.target for r in checked})
         for r in checked:
             passed, meta = artifact_gates_metadata(r.gates)
-            sid = ids.get(r.target)
-            target = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=sid, run_id=run_id, timestamp=r.started_ns / 1e9) if sid is not None else None
+            target = check_target(ids.get(r.target), run_id, r.started_ns / 1e9)
             yield AssetCheckEvaluation(asset_key=key, check_name=ARTIFACT_GATES_CHECK, passed=passed,
                                        partition=r.target, blocking=True, target_materialization_data=target,
                                        metadata={"artifact_id": r.artifact_id, **meta})
@@ -137,8 +129,9 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
         raise Failure(f"target(s) not in the current seed: {', '.join(unknown[:5])}; "
                       "re-materialize context_seed", allow_retries=False)
     failures: list[str] = []
-    for start in range(0, len(targets), CHUNK_TARGETS):
-        tasks = [index[(target, t)] for target in targets[start:start + CHUNK_TARGETS] for t in types]
+    chunk = settings().chunk_targets  # targets generated, written and recorded per batch: bounds memory
+    for start in range(0, len(targets), chunk):
+        tasks = [index[(target, t)] for target in targets[start:start + chunk] for t in types]
         results = build_bundle(tasks, source_checksum, validate_batch=validators.validate)
         for r in results:  # written before anything is recorded: a recorded artifact is on disk
             if r.status == BUILT:
@@ -156,9 +149,9 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
                     failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
         with batched_writes(context.instance):
             yield from _evaluations(context, p, results)
-        done = f"{min(start + CHUNK_TARGETS, len(targets))}/{len(targets)} targets"
+        done = f"{min(start + chunk, len(targets))}/{len(targets)} targets"
         context.log.info(f"artifacts: {done}")
-        if len(targets) > CHUNK_TARGETS:
+        if len(targets) > chunk:
             report(f"stage artisan: {done}")
     if failures:  # after every event is stored: the other targets are complete, these show failed
         raise Failure(f"{len(failures)} artifact(s) failed a blocking gate: {'; '.join(failures[:10])}",

@@ -26,7 +26,7 @@ from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
 from ctx_assets.core.validate import validate_file
-from ctx_assets.resources.questions import METADATA_KEY
+from ctx_assets.telemetry.questions import METADATA_KEY
 from ctx_assets.translator import ContextCoreTranslator, asset_attributes
 
 from .artifacts import artifacts_asset

@@ -17,6 +17,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from ctx_assets.core.text import plural
 from ctx_assets.processes import process_alive, process_start
+from ctx_assets.settings import settings
 
 PID_TAG, HOST_TAG, STARTED_TAG = "ctx/pid", "ctx/host", "ctx/process-start"
 # Set by `ctx ui` for Dagster's processes, so the sensor's runs name `ctx ui` as their owner.
@@ -30,7 +31,7 @@ def owner_tags(pid: int | None = None) -> dict[str, str]:
     """Tags naming a run's owner: process `pid` (`ctx build` passes its own), else the `ctx ui` that started
     this Dagster process (CTX_RUN_OWNER), else nobody: a run Dagster alone started is not ours to fail."""
     if pid is None:
-        inherited = os.environ.get(OWNER_ENV, "")
+        inherited = settings().run_owner
         if ":" not in inherited:
             return {}
         owner, started = inherited.split(":", 1)

@@ -1,21 +1,14 @@
 """Runs over ranges of a project's target partitions (ctx_assets/defs/project.py defines them)."""
 
-import os
-
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
 from ctx_assets.core.artifact_types import TYPE_ORDER
-
-RUN_TARGETS_ENV = "CTX_RUN_TARGETS"
+from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from ctx_assets.settings import settings
 
 
 def chunk_size() -> int:
     """At most this many targets per artifact run (0: no limit), from CTX_RUN_TARGETS. Chunks are
     separate runs, so the run queue (QueuedRunCoordinator) can run several at once; docs/scaling.md."""
-    raw = os.environ.get(RUN_TARGETS_ENV, "0").strip() or "0"
-    if not raw.isdigit():
-        raise ValueError(f"{RUN_TARGETS_ENV}={raw!r}: expected a whole number of targets per run (0: no limit)")
-    return int(raw)
+    return settings().run_targets
 
 
 def artifact_runs(selection: dict[str, list[str]], order: list[str],

@@ -30,12 +30,13 @@ from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status, provenance_status
 from ctx_assets.core.validate import validate_file
+from ctx_assets.dagster_compat import public_api_only
+from ctx_assets.dagster_compat.inprocess import execute_streaming
 from ctx_assets.resources.output_store import OutputStore
-from ctx_assets.resources.telemetry import configure_logging, project_home
-from ctx_assets.resources.tracing import BuildTrace
+from ctx_assets.telemetry.build_trace import BuildTrace
+from ctx_assets.telemetry.providers import configure_logging, project_home
 
 from .gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
-from .inprocess import execute_streaming
 from .owners import fail_orphaned_runs, owner_tags
 from .partitions import artifact_runs, range_tags
 from .progress import reporting
@@ -47,15 +48,20 @@ from .state import latest_artifact_metadata
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 VERBOSE = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 INSTANCE_MARKER = "# Written by ctx"
-DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite, kept connected (ctx_assets.storage).
-# Delete this file to get the current default back; see docs/scaling.md for Postgres.
-storage:
+KEPT_SQLITE = """storage:
   custom:
     module: ctx_assets.storage
     class: KeptSqliteStorage
     config:
       base_dir: {home}
-# The runs the sensor launches under `ctx ui` queue: at most one per core at once.
+"""
+STOCK_SQLITE = """storage:
+  sqlite:
+    base_dir: {home}
+"""
+DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite{kept} (ctx_assets.storage).
+# Delete this file to get the current default back; see docs/scaling.md for Postgres.
+{storage}# The runs the sensor launches under `ctx ui` queue: at most one per core at once.
 run_queue:
   max_concurrent_runs: {cores}
 telemetry:
@@ -67,7 +73,10 @@ def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    wanted = DEFAULT_INSTANCE_YAML.format(home=home, cores=os.cpu_count() or 2)
+    public = public_api_only()  # Dagster's own SQLite storage; else ours, kept connected
+    storage = (STOCK_SQLITE if public else KEPT_SQLITE).format(home=home)
+    wanted = DEFAULT_INSTANCE_YAML.format(kept="" if public else ", kept connected", storage=storage,
+                                          cores=os.cpu_count() or 2)
     # A home ctx made keeps up with ctx's default (same files, same layout); a hand-written one is left alone.
     if not cfg.exists() or (cfg.read_text().startswith(INSTANCE_MARKER) and cfg.read_text() != wanted):
         tmp = cfg.with_suffix(f".tmp{os.getpid()}")
@@ -291,7 +300,7 @@ def _trace_invalid_manifest(bt: BuildTrace, problems: list[Any]) -> None:
                                                      for p in problems])
     span = bt.telemetry.tracer.start_span("manifest", context=bt.context, attributes={
         sc.PIPELINE_STAGE_NAME: "manifest", sc.CICD_PIPELINE_TASK_NAME: "manifest", sc.TASK_STATUS: sc.STATUS_FAILED})
-    from ctx_assets.resources.tracing import gate_attributes
+    from ctx_assets.telemetry.build_trace import gate_attributes
 
     span.add_event(sc.EVENT_GATE, gate_attributes(gate))
     span.set_status(Status(StatusCode.ERROR, "manifest invalid"))

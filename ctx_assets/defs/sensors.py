@@ -15,7 +15,6 @@ survives restarts.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,13 @@ from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, provenance_status
 from ctx_assets.core.text import plural
 from ctx_assets.resources.output_store import OutputStore
+from ctx_assets.settings import settings
 
 from .owners import owner_tags
 from .partitions import artifact_runs, range_tags
 from .project import Project
 from .state import latest_artifact_metadata, latest_metadata
 
-DEBOUNCE_SECONDS = float(os.environ.get("CTX_SENSOR_DEBOUNCE_SECONDS", "5"))
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
              DagsterRunStatus.STARTED]
 PROJECT_TAG = "ctx/project"  # on the sensor's runs: which project a run builds
@@ -123,8 +122,9 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
         if cursor.get("provenance"):
             return _provenance(instance, store, p, cursor)
         return cursor, [], "manifest unchanged"
-    if time.time() - mtime < DEBOUNCE_SECONDS:
-        return cursor, [], (f"manifest edited {time.time() - mtime:.1f}s ago; waiting {DEBOUNCE_SECONDS:.0f}s "
+    debounce = settings().sensor_debounce_seconds
+    if time.time() - mtime < debounce:
+        return cursor, [], (f"manifest edited {time.time() - mtime:.1f}s ago; waiting {debounce:.0f}s "
                             "for edits to settle")
     run = export_and_plan(path, None, write=False)
     if run.problems:

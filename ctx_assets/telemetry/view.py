@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ctx_assets.contracts import semconv as sc
-from ctx_assets.resources.otlp_json import read_spans
+from ctx_assets.telemetry.otlp_json import read_spans
 
 SCHEMA = "ctx-assets/trace/v1"
-Span = dict[str, Any]  # a decoded OTLP span (resources.otlp_json.read_spans)
+Span = dict[str, Any]  # a decoded OTLP span (ctx_assets.telemetry.otlp_json.read_spans)
 _STATUS = {"STATUS_CODE_OK": "ok", "STATUS_CODE_ERROR": "error"}
 
 

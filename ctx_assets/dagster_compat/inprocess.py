@@ -6,7 +6,8 @@ a third of the build's peak memory. This is the same sequence of Dagster calls
 (`JobDefinition.execute_in_process` → `core_execute_in_process`, Dagster pinned exactly), except
 that materializations and check evaluations go to `on_event` as they happen and only the other
 events (run and step events, failures) stay in the result. tests/test_one_run_build.py and every
-build test run through it.
+build test run through it. Replaced, with CTX_DAGSTER_PUBLIC_API=1, by `JobDefinition.execute_in_process`
+(the events handed over when the run ends; +~30% peak memory at 10,000 targets, capture on).
 
 Nor is the process's output captured: Dagster would point its stdout and stderr at per-run files for
 the UI and start `tail -F` and a watcher interpreter per stream to copy them back to the terminal, for
@@ -33,6 +34,8 @@ from dagster._core.execution.execute_in_process import merge_run_tags
 from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 
+from . import public_api_only
+
 STREAMED = frozenset({DagsterEventType.ASSET_MATERIALIZATION.value, DagsterEventType.ASSET_CHECK_EVALUATION.value})
 
 
@@ -40,6 +43,14 @@ def execute_streaming(job_def: JobDefinition, instance: DagsterInstance, on_even
                       run_config: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None,
                       partition_key: str | None = None,
                       asset_selection: Sequence[AssetKey] | None = None) -> ExecuteInProcessResult:
+    if public_api_only():  # Dagster's own execute_in_process: every event kept until the run ends, output captured
+        result = job_def.execute_in_process(instance=instance, run_config=dict(run_config or {}), tags=tags,
+                                            partition_key=partition_key, asset_selection=list(asset_selection or []),
+                                            raise_on_error=False)
+        for event in result.all_events:
+            if event.event_type_value in STREAMED:
+                on_event(event)
+        return result
     run_config = dict(run_config or {})
     selection = list(asset_selection or [])
     job = job_def.as_ephemeral_job(resource_defs={}, input_values={}, asset_selection=selection)

@@ -35,9 +35,9 @@ from opentelemetry.trace import Status
 
 from ctx_assets.contracts import semconv as sc
 from ctx_assets.core.secrets import redact_text, redactions, scrub
+from ctx_assets.settings import settings
 
 from .otlp_json import JsonLinesSpanExporter
-from .pushgateway import ENV_URL as PUSHGATEWAY_ENV
 from .pushgateway import PushgatewayReader
 
 log = logging.getLogger("ctx_assets")
@@ -48,11 +48,11 @@ SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 
 def project_home() -> Path:
     """The project-local home (.ctx/ in the working folder) unless CTX_HOME says otherwise."""
-    return Path(os.environ.get("CTX_HOME", ".ctx"))
+    return settings().home
 
 
 def trace_file() -> Path:
-    return Path(os.environ.get("CTX_TRACE_FILE", project_home() / "traces" / "spans.jsonl"))
+    return settings().trace_file
 
 
 def otlp_endpoint(signal: str) -> str | None:
@@ -239,7 +239,7 @@ class Telemetry:
         resource = Resource.create({sc.SERVICE_NAME: sc.SERVICE_NAME_VALUE,
                                     **({sc.PROJECT_ID: project_id} if project_id else {})})
         _DOWN.clear()  # new providers try the backend again
-        # A question that concerns every artifact links to all of them (resources/questions.py).
+        # A question that concerns every artifact links to all of them (ctx_assets/telemetry/questions.py).
         links = int(os.environ.get("OTEL_SPAN_LINK_COUNT_LIMIT", "10000"))
         self.tracer_provider = TracerProvider(resource=resource, span_limits=SpanLimits(max_links=links))
         self.tracer_provider.add_span_processor(BaggageToAttributes())
@@ -255,7 +255,7 @@ class Telemetry:
 
             self.tracer_provider.add_span_processor(SimpleSpanProcessor(RedactingExporter(exp)))
         readers: list[MetricReader] = [metric_reader] if metric_reader else []
-        gateway = os.environ.get(PUSHGATEWAY_ENV)
+        gateway = settings().pushgateway_url
         self.pusher = PushgatewayReader(gateway, project_home() / "metrics" / "pipeline.json", _timeout()) \
             if gateway else None
         readers += [self.pusher] if self.pusher else []
