@@ -141,8 +141,8 @@ def idle_tick(manifests: str, built: str) -> dict:
     last tick, with nothing edited, is the idle one."""
     from dagster import build_sensor_context
 
+    from ctx_assets.build import get_instance
     from ctx_assets.definitions import definitions_for, manifest_paths, projects_for
-    from ctx_assets.defs.runner import get_instance
 
     projects = projects_for(manifest_paths([manifests]), built)
     sensor = definitions_for(projects).sensors[0]

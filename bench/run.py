@@ -89,8 +89,8 @@ def part_defs(n: int, folder: Path) -> dict:
 def part_sensor(n: int, folder: Path) -> dict:
     from dagster import build_sensor_context
 
+    from ctx_assets.build import get_instance
     from ctx_assets.definitions import definitions_for, projects_for
-    from ctx_assets.defs.runner import get_instance
 
     path, out = manifest(n, folder), folder / "out"
     instance = get_instance()
@@ -119,8 +119,8 @@ def part_sensor(n: int, folder: Path) -> dict:
 
 def part_dagster(n: int, folder: Path, floor: bool, tracing: bool, incremental: bool) -> dict:
     from bench.floor import floor_definitions
+    from ctx_assets.build import build_with, run_build
     from ctx_assets.defs.project import project_of
-    from ctx_assets.defs.runner import build_with, run_build
 
     if not tracing:  # OpenTelemetry's own switch, read when the definitions are made
         os.environ["OTEL_SDK_DISABLED"] = "true"

@@ -11,9 +11,9 @@ from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
+from ctx_assets.build import compute_status, get_instance, run_build
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.defs.project import project_of
-from ctx_assets.defs.runner import compute_status, get_instance, run_build
 from ctx_assets.defs.sensors import PROJECT_TAG
 
 from .conftest import EXAMPLE, registry_breaking_prometheus_rule

@@ -66,7 +66,7 @@ def build_two_at_once(tmp: Path, env: dict[str, str], a: Path, b: Path) -> None:
     assert {x["status"] for x in yaml.safe_load(r.stdout)["artifacts"]} == {"fresh"}
     os.environ.update(env)
     try:
-        from ctx_assets.defs.runner import get_instance
+        from ctx_assets.build import get_instance
 
         instance = get_instance()
         for m in (a, b):

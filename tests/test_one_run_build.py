@@ -20,10 +20,10 @@ import pytest
 from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ctx_assets.build import get_instance, run_build
 from ctx_assets.dagster_compat.inprocess import uncaptured
 from ctx_assets.defs.partitions import artifact_runs
 from ctx_assets.defs.project import project_of
-from ctx_assets.defs.runner import get_instance, run_build
 
 from .conftest import EXAMPLE, ROOT, registry_breaking_prometheus_rule
 from .dagster_env import isolate, small_manifest
@@ -88,15 +88,16 @@ def test_a_builds_runs_leave_the_terminal_to_ctx(monkeypatch, tmp_path):
     """ctx_assets/dagster_compat/inprocess.py: Dagster's compute-log capture would point stdout and stderr at per-run
     files while a run is on (and mirror them back through `tail -F`, losing late progress lines); a
     build's runs write where ctx writes, and Dagster keeps no per-run copy."""
-    import ctx_assets.defs.runner as runner
+    import ctx_assets.build.summary as collected
 
     isolate(monkeypatch, tmp_path)
 
     def where() -> tuple[str, str]:  # what the process's stdout and stderr write to (pytest's, in a test)
         return tuple(os.readlink(f"/proc/self/fd/{f.fileno()}") for f in (sys.stdout, sys.stderr))
     before, during = where(), set()
-    collect = runner._collect_event
-    monkeypatch.setattr(runner, "_collect_event", lambda event, summary: (during.add(where()), collect(event, summary)))
+    collect = collected.collect_event
+    monkeypatch.setattr(collected, "collect_event",
+                        lambda event, summary: (during.add(where()), collect(event, summary)))
     s = run_build(small_manifest(tmp_path, n=2), tmp_path / "out")
     assert s.ok and len(s.run_ids) == 3 and during == {before}
     assert not list((tmp_path / ".ctx" / "dagster").rglob("compute_logs"))

@@ -10,9 +10,9 @@ import sys
 import pytest
 import yaml
 
+from ctx_assets.build import get_instance, run_build
 from ctx_assets.dagster_compat.postgres_storage import POOL_SIZE, SCHEMA_LOCK
 from ctx_assets.defs.project import project_of
-from ctx_assets.defs.runner import get_instance, run_build
 from tests.support.servers import wait_for
 
 from .conftest import EXAMPLE, ROOT, run_ctx
@@ -58,7 +58,7 @@ def test_processes_opening_a_fresh_database_at_once_take_turns_creating_the_sche
     try:
         with held.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        opener = "from ctx_assets.defs.runner import get_instance; get_instance()"
+        opener = "from ctx_assets.build import get_instance; get_instance()"
         procs = [subprocess.Popen([sys.executable, "-c", opener], cwd=ROOT, env={**os.environ, **env},
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
         waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"

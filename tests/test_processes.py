@@ -17,6 +17,7 @@ import time
 import pytest
 from dagster import DagsterRunStatus
 
+from ctx_assets.build import get_instance
 from ctx_assets.defs.owners import (
     HOST_TAG,
     OWNER_ENV,
@@ -26,7 +27,6 @@ from ctx_assets.defs.owners import (
     owner_env,
     owner_tags,
 )
-from ctx_assets.defs.runner import get_instance
 from ctx_assets.processes import proc_stat, process_start
 
 from .conftest import ROOT

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ctx_assets.build import QUIET, get_instance, run_build
 from ctx_assets.contracts import semconv as sc
 from ctx_assets.defs.project import project_of
-from ctx_assets.defs.runner import QUIET, get_instance, run_build
 from ctx_assets.telemetry.providers import Telemetry
 from ctx_assets.telemetry.questions import METADATA_KEY, QuestionSpans
 

@@ -33,8 +33,8 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
     both name the kept-connected SQLite storage, and it opens."""
     from dagster import DagsterInstance
 
+    from ctx_assets.build import DEFAULT_INSTANCE_YAML
     from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage
-    from ctx_assets.defs.runner import DEFAULT_INSTANCE_YAML
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     cfg, _ = dagster_instance_config(str(ROOT), "dagster.yaml")

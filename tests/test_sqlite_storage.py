@@ -20,10 +20,10 @@ import pytest
 from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
+from ctx_assets.build import get_instance, run_build
 from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.project import project_of
-from ctx_assets.defs.runner import get_instance, run_build
 from tests.support.engines import instance_of
 
 from .conftest import ROOT, run_ctx
@@ -140,7 +140,7 @@ def test_storage_is_the_configured_default(monkeypatch, tmp_path):
 def test_concurrent_first_use_of_a_home(tmp_path):
     """Four processes open an empty home at once (a build, the UI, the daemon...): none fails."""
     env = {**os.environ, "CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
-    code = "from ctx_assets.defs.runner import get_instance; i = get_instance(); print(len(i.get_runs()))"
+    code = "from ctx_assets.build import get_instance; i = get_instance(); print(len(i.get_runs()))"
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [p.communicate(timeout=120) for p in procs]

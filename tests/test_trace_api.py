@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
+from ctx_assets.build import run_build
 from ctx_assets.contracts import semconv as sc
-from ctx_assets.defs.runner import run_build
 from ctx_assets.telemetry.providers import Telemetry
 from ctx_assets.telemetry.view import SCHEMA, render, walk
 

@@ -17,8 +17,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from ctx_assets.build import run_build
 from ctx_assets.contracts import semconv as sc
-from ctx_assets.defs.runner import run_build
 from ctx_assets.telemetry.providers import Telemetry
 from tests.support.servers import free_port
 

@@ -16,7 +16,7 @@ from .common import EXIT_GATE_FAILED, EXIT_INVALID_INPUT, EXIT_OK, CliError, out
 def cmd_build(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _build_many(args)
-    from ctx_assets.defs.runner import run_build
+    from ctx_assets.build import run_build
 
     out = out_for(args.path, args.out)
     check_out_dir(out)  # before any run: a bad --out is invalid input (exit 2), not a failed build
@@ -59,8 +59,8 @@ def _code(s: object) -> int:
 
 def _build_many(args: argparse.Namespace) -> int:
     """Every manifest of the folder into `<out>/<metadata.name>`, one instance, one set of definitions."""
+    from ctx_assets.build import build_with
     from ctx_assets.definitions import definitions_for, projects_for
-    from ctx_assets.defs.runner import build_with
 
     if args.targets:
         raise CliError("--targets names targets of one manifest; give a manifest file, not a folder")

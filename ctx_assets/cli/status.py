@@ -17,7 +17,7 @@ STATES = ("fresh", "stale", "missing")
 def cmd_status(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _status_many(args)
-    from ctx_assets.defs.runner import compute_status
+    from ctx_assets.build import compute_status
 
     out = out_for(args.path, args.out)
     pre = export_and_plan(args.path, None, write=False)
@@ -50,7 +50,7 @@ def _counts(rows: list) -> dict[str, int]:
 
 
 def _status_many(args: argparse.Namespace) -> int:
-    from ctx_assets.defs.runner import compute_status, get_instance
+    from ctx_assets.build import compute_status, get_instance
 
     found = many.manifests(args.path)
     dirs = many.bundle_dirs(found, args.out)

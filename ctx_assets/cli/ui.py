@@ -15,8 +15,8 @@ from .common import EXIT_OK, CliError
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """`dagster dev` as a tree of processes ctx owns: a stop signal to ctx stops all of them (processes.py)."""
+    from ctx_assets.build import dagster_home, get_instance
     from ctx_assets.defs.owners import owner_env
-    from ctx_assets.defs.runner import dagster_home, get_instance
     from ctx_assets.processes import run_owned
     from ctx_assets.workspaces import WorkspaceError, manifests_in, write_workspace
 
