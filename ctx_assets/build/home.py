@@ -1,0 +1,69 @@
+"""The Dagster home `ctx` owns (.ctx/dagster) and its instance: written, opened, orphaned runs failed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from ctx_assets.core.faults import EnvironmentFault, describe_os_error, instance_unusable, storage_error
+from ctx_assets.dagster_compat import public_api_only
+from ctx_assets.defs.owners import fail_orphaned_runs
+from ctx_assets.telemetry.providers import configure_logging, project_home
+
+INSTANCE_MARKER = "# Written by ctx"
+KEPT_SQLITE = """storage:
+  custom:
+    module: ctx_assets.storage
+    class: KeptSqliteStorage
+    config:
+      base_dir: {home}
+"""
+STOCK_SQLITE = """storage:
+  sqlite:
+    base_dir: {home}
+"""
+DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite{kept} (ctx_assets.storage).
+# Delete this file to get the current default back; see docs/scaling.md for Postgres.
+{storage}# The runs the sensor launches under `ctx ui` queue: at most one per core at once.
+run_queue:
+  max_concurrent_runs: {cores}
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    public = public_api_only()  # Dagster's own SQLite storage; else ours, kept connected
+    storage = (STOCK_SQLITE if public else KEPT_SQLITE).format(home=home)
+    wanted = DEFAULT_INSTANCE_YAML.format(kept="" if public else ", kept connected", storage=storage,
+                                          cores=os.cpu_count() or 2)
+    # A home ctx made keeps up with ctx's default (same files, same layout); a hand-written one is left alone.
+    if not cfg.exists() or (cfg.read_text().startswith(INSTANCE_MARKER) and cfg.read_text() != wanted):
+        tmp = cfg.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(wanted)
+        tmp.replace(cfg)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def get_instance() -> DagsterInstance:
+    """The embedded instance, after failing the unfinished runs of `ctx` processes that died. An instance
+    that cannot be opened or read is an environment fault (one line, exit 3)."""
+    configure_logging()
+    try:
+        home = dagster_home()
+    except OSError as e:
+        raise EnvironmentFault(f"Dagster home unusable: {describe_os_error(e)}") from e
+    try:
+        instance = DagsterInstance.from_config(str(home))
+        fail_orphaned_runs(instance)
+    except Exception as e:  # corrupt database, unreadable dagster.yaml, locked or full storage...
+        reason = describe_os_error(e) if isinstance(e, OSError) else storage_error(e) or \
+            (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise instance_unusable(home, reason) from e
+    return instance
