@@ -75,7 +75,8 @@ def test_promtool_check_rules_on_each_spec(tmp_path):
         f.write_bytes(yamlout.dump(yaml.safe_load(a.content)["spec"]))
         r = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "SUCCESS: 14 rules found" in r.stdout  # 9 error ratios + budget + 4 burn alerts (no latency)
+        # 8 error ratios (7 windows + the period) + 7 Sloth meta records + page, ticket, absent, latency alerts
+        assert "SUCCESS: 19 rules found" in r.stdout
 
 
 def _unit_test(tmp_path: Path, doc: dict) -> subprocess.CompletedProcess[str]:
@@ -100,7 +101,26 @@ def test_unit_tests_fail_when_the_page_threshold_is_wrong(tmp_path):
     """Negative control: the generated unit tests catch a rule that would not page."""
     doc = yaml.safe_load(artifacts("example", "prometheus_rule")[0].content)
     fast = next(r for r in doc["spec"]["groups"][1]["rules"] if r["alert"] == "ErrorBudgetBurnFast")
-    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *")
+    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *").replace("(6.0 *", "(60.0 *")  # both conditions
+    r = _unit_test(tmp_path, doc)
+    assert r.returncode != 0 and "FAILED" in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("breakage", ["empty errors are no data", "no absent alert"])
+def test_unit_tests_catch_a_blank_healthy_service_and_a_silent_missing_scrape(tmp_path, breakage):
+    """Negative controls of the generated tests: an error ratio that is empty (not 0) for a service that never
+    failed, and an absent alert that cannot fire, are both caught."""
+    doc = yaml.safe_load(artifacts("example", "prometheus_rule")[0].content)
+    assert _unit_test(tmp_path, doc).returncode == 0
+    records, alerts = (g["rules"] for g in doc["spec"]["groups"])
+    if breakage == "empty errors are no data":
+        for rule in records:
+            if rule["record"].startswith("slo:sli_error:") and " or 0 * " in rule["expr"]:
+                num, rest = rule["expr"].split(" or 0 * ", 1)
+                rule["expr"] = num + ") / " + rest.split(") / ", 1)[1]  # the pre-issue-19 ratio: errors / total
+    else:
+        absent = next(a for a in alerts if a["alert"] == "SLOMetricAbsent")
+        absent["expr"] = absent["expr"].replace("absent(", "absent(up or ")
     r = _unit_test(tmp_path, doc)
     assert r.returncode != 0 and "FAILED" in r.stdout + r.stderr
 
