@@ -15,6 +15,7 @@ from ctx_assets.contracts.gates import GateName
 from ctx_assets.resources.validators import ExternalValidators
 
 from ctx_assets.core import yamlout
+from ctx_assets.core.alertmanager import plain_config
 from ctx_assets.core.generators.base import Rendered
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.pipeline import build_without_orchestrator
@@ -163,7 +164,8 @@ def test_amtool_check_config_and_routes_per_severity(tmp_path, bundle_name):
     amtool = _tool("amtool")
     for a in artifacts(bundle_name, "notification_policy")[:3]:
         f = tmp_path / f"{a.artifact_id}.yml"
-        f.write_bytes(a.content)
+        plain = plain_config(a.design.params["project_id"], [yaml.safe_load(a.content)])  # what the operator merges
+        f.write_bytes(yamlout.dump(plain))
         r = subprocess.run([amtool, "check-config", str(f)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
         p = a.design.params
@@ -173,13 +175,17 @@ def test_amtool_check_config_and_routes_per_severity(tmp_path, bundle_name):
             labels = {"job": a.target, "namespace": p["namespace"], "severity": severity}
             rt = _routes_test(amtool, f, receiver, labels)
             assert rt.returncode == 0, (severity, rt.stdout + rt.stderr)
-            assert route_receivers(yaml.safe_load(a.content)["route"], labels) == [receiver]  # ours agrees
+            assert route_receivers(plain["route"], labels) == [receiver]  # ours agrees
         other = _routes_test(amtool, f, f"{a.target}-page", {"job": "someone-else", "severity": "critical"})
         assert other.returncode != 0  # another job's pages do not reach this target's pager
+        root = _routes_test(amtool, f, f"{p['project_id']}-default", {"job": "someone-else", "severity": "critical"})
+        assert root.returncode == 0, root.stdout  # the unmatched go to the project's receiver, not a target's
 
 
-def test_inhibit_warning_while_critical():
+def test_ticket_inhibited_by_the_page_of_its_own_slo_only():
     doc = yaml.safe_load(artifacts("example", "notification_policy")[0].content)
-    (rule,) = doc["inhibit_rules"]
-    assert rule["source_matchers"] == ['severity="critical"'] and "warning" in rule["target_matchers"][0]
-    assert set(rule["equal"]) == {"job", "namespace"}
+    (rule,) = doc["spec"]["inhibitRules"]
+    assert rule["sourceMatch"] == [{"name": "severity", "value": "critical", "matchType": "="}]
+    assert rule["targetMatch"][0]["value"] == "warning|info"
+    # slo in `equal`: the availability page silences the availability ticket, never the latency alert
+    assert set(rule["equal"]) == {"job", "namespace", "slo"}

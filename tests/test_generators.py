@@ -158,13 +158,15 @@ def test_service_monitor_and_slo_values():
 
 def test_notification_receivers_from_alert_channels():
     doc = _doc(artifacts("example", "notification_policy")[0])
-    recv = {r["name"]: r for r in doc["receivers"]}
+    assert (doc["apiVersion"], doc["kind"]) == ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig")
+    recv = {r["name"]: r for r in doc["spec"]["receivers"]}
     page, ticket = recv["frontend-page"], recv["frontend-ticket"]
-    assert page["pagerduty_configs"][0]["routing_key_file"].endswith("pagerduty-boutique-primary")
-    assert ticket["slack_configs"][0]["channel"] == "#boutique-alerts"
-    assert ticket["email_configs"][0]["to"] == "boutique-sre@example.com"
-    only_slack = {r["name"]: r for r in _doc(artifacts("low", "notification_policy")[0])["receivers"]}
-    assert all("slack_configs" in r for r in only_slack.values())
+    assert page["pagerdutyConfigs"][0]["routingKey"] == {"name": "online-boutique-alert-channels",
+                                                         "key": "pagerduty-boutique-primary"}
+    assert ticket["slackConfigs"][0]["channel"] == "#boutique-alerts"
+    assert ticket["emailConfigs"][0]["to"] == "boutique-sre@example.com"
+    only_slack = {r["name"]: r for r in _doc(artifacts("low", "notification_policy")[0])["spec"]["receivers"]}
+    assert all("slackConfigs" in r for r in only_slack.values())
 
 
 def test_determinism_byte_identical(tmp_path):

@@ -36,7 +36,7 @@ def estimate_lines(artifact_type: T, params: dict[str, Any]) -> int:
         bound = [kr for kr in params.get("key_results", []) if belongs_to(kr, params.get("target", ""))]
         return 515 + 48 * len(bound)
     if artifact_type is T.notification_policy:
-        return 40 + 5 * len(params.get("receivers", []))
+        return 66 + 4 * len(params.get("receivers", []))
     if artifact_type is T.runbook:
         return 45 + 5 * len(params.get("risks", [])) + 20 * len(params.get("alerts", []))
     return 50
