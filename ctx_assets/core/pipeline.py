@@ -107,7 +107,8 @@ def build_without_orchestrator(manifest_path: str | Path, out: Path | None, writ
                                  on_result=on_result)
     if not run.blocked:
         built = {a.output_path: a.content for a in run.artifacts if a.content is not None}
-        run.project_files = project_files(run.seed, built.get)
+        documents = {a.output_path: a.document for a in run.artifacts if a.content is not None}
+        run.project_files = project_files(run.seed, built.get, documents.get)
     if write and out is not None and not run.blocked:
         files = dict(run.files)
         files.update({a.output_path: a.content for a in run.artifacts if a.content is not None})
