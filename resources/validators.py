@@ -20,6 +20,7 @@ from dagster import ConfigurableResource
 from ctx_assets.contracts.artifacts import ArtifactType
 from ctx_assets.contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import yamlout
+from ctx_assets.core.alertmanager import plain_config
 from ctx_assets.core.artisan import ArtifactResult
 from ctx_assets.core.generators.notification_policy import role_receivers
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
@@ -198,8 +199,11 @@ class ExternalValidators(ConfigurableResource):
         return self._by_shape("promtool", "loki structure", results, key, run)
 
     def check_alertmanager(self, results: list[ArtifactResult]) -> dict[str, GateResult]:
-        """`amtool check-config` per config shape, and routes per severity for every config (in process)."""
-        routing = {r.artifact_id: route_violations(r.document, r.design.params if r.design else {},
+        """`amtool check-config` per config shape, and routes per severity for every config (in process), on
+        the plain configuration each AlertmanagerConfig resource stands for (core/alertmanager.py)."""
+        plain = {r.artifact_id: plain_config(r.document["metadata"]["labels"]["app.kubernetes.io/part-of"],
+                                             [r.document]) for r in results}
+        routing = {r.artifact_id: route_violations(plain[r.artifact_id], r.design.params if r.design else {},
                                                    r.design.plan if r.design else {}) for r in results}
         amtool = self.tool("amtool")
         if not amtool:
@@ -210,7 +214,7 @@ class ExternalValidators(ConfigurableResource):
         def run(tmp: Path, todo: list[ArtifactResult]) -> dict[str, GateResult]:
             files = {}
             for r in todo:
-                (tmp / f"{r.artifact_id}.yml").write_bytes(r.content or b"")
+                (tmp / f"{r.artifact_id}.yml").write_bytes(yamlout.dump(plain[r.artifact_id]))
                 files[r.artifact_id] = f"{r.artifact_id}.yml"
             return self._per_file("amtool", [amtool, "check-config", *[f"{tmp}/{f}" for f in files.values()]],
                                   files, "amtool check-config")

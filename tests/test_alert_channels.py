@@ -9,6 +9,8 @@ import subprocess
 import pytest
 import yaml
 
+from ctx_assets.core import yamlout
+from ctx_assets.core.alertmanager import plain_config
 from ctx_assets.core.pipeline import build_without_orchestrator
 from ctx_assets.core.routing import route_receivers
 from ctx_assets.core.units import parse_channel
@@ -43,7 +45,7 @@ def test_contextcore_free_form_names_build_with_a_warning_and_pass_amtool(tmp_pa
     run = _build(tmp_path, ["pagerduty-critical", "#checkout-alerts", "ops-mailbox"])
     assert not run.problems and not run.blocked, [g for g in run.all_gates() if g.blocks]
     policy = next(a for a in run.artifacts if a.artifact_type == "notification_policy")
-    doc = yaml.safe_load(policy.content)
+    doc = plain_config("mini", [yaml.safe_load(policy.content)])  # the configuration the resource stands for
     by_name = {r["name"]: r for r in doc["receivers"]}
     assert by_name["pagerduty-critical"] == {"name": "pagerduty-critical"}  # named, no integration yet
     assert by_name["api-page"]["slack_configs"][0]["channel"] == "#checkout-alerts"
@@ -56,7 +58,7 @@ def test_contextcore_free_form_names_build_with_a_warning_and_pass_amtool(tmp_pa
     assert external.result == "passed", external.violations
 
     f = tmp_path / "am.yml"
-    f.write_bytes(policy.content)
+    f.write_bytes(yamlout.dump(doc))
     assert subprocess.run([amtool, "check-config", str(f)], capture_output=True).returncode == 0
     for severity, want in (("critical", ["api-page", "pagerduty-critical"]), ("warning", ["api-ticket",
                                                                                           "ops-mailbox"])):
@@ -71,7 +73,8 @@ def test_contextcore_free_form_names_build_with_a_warning_and_pass_amtool(tmp_pa
 def test_every_known_form_becomes_its_integration(tmp_path):
     run = _build(tmp_path, ["#team", "pagerduty:svc", "email:a@example.com", "opsgenie:ops",
                             "webhook:https://relay.example.com/hook"])
-    doc = yaml.safe_load(next(a for a in run.artifacts if a.artifact_type == "notification_policy").content)
+    doc = plain_config("mini", [yaml.safe_load(next(a for a in run.artifacts
+                                                     if a.artifact_type == "notification_policy").content)])
     configs = {k for r in doc["receivers"] for k in r if k.endswith("_configs")}
     assert configs == {"slack_configs", "pagerduty_configs", "email_configs", "opsgenie_configs", "webhook_configs"}
     text = yaml.safe_dump(doc)

@@ -14,6 +14,7 @@ import yaml
 
 from ctx_assets.contracts.gates import GateName
 from ctx_assets.core import yamlout
+from ctx_assets.core.alertmanager import plain_config
 from ctx_assets.core.generators.base import Rendered
 from ctx_assets.core.generators.prometheus_rule import PrometheusRuleGenerator
 from ctx_assets.core.pipeline import build_without_orchestrator
@@ -75,7 +76,8 @@ def test_promtool_check_rules_on_each_spec(tmp_path):
         f.write_bytes(yamlout.dump(yaml.safe_load(a.content)["spec"]))
         r = subprocess.run([promtool, "check", "rules", str(f)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "SUCCESS: 14 rules found" in r.stdout  # 9 error ratios + budget + 4 burn alerts (no latency)
+        # 8 error ratios (7 windows + the period) + 7 Sloth meta records + page, ticket, absent, latency alerts
+        assert "SUCCESS: 19 rules found" in r.stdout
 
 
 def _unit_test(tmp_path: Path, doc: dict) -> subprocess.CompletedProcess[str]:
@@ -100,7 +102,26 @@ def test_unit_tests_fail_when_the_page_threshold_is_wrong(tmp_path):
     """Negative control: the generated unit tests catch a rule that would not page."""
     doc = yaml.safe_load(artifacts("example", "prometheus_rule")[0].content)
     fast = next(r for r in doc["spec"]["groups"][1]["rules"] if r["alert"] == "ErrorBudgetBurnFast")
-    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *")
+    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *").replace("(6.0 *", "(60.0 *")  # both conditions
+    r = _unit_test(tmp_path, doc)
+    assert r.returncode != 0 and "FAILED" in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("breakage", ["empty errors are no data", "no absent alert"])
+def test_unit_tests_catch_a_blank_healthy_service_and_a_silent_missing_scrape(tmp_path, breakage):
+    """Negative controls of the generated tests: an error ratio that is empty (not 0) for a service that never
+    failed, and an absent alert that cannot fire, are both caught."""
+    doc = yaml.safe_load(artifacts("example", "prometheus_rule")[0].content)
+    assert _unit_test(tmp_path, doc).returncode == 0
+    records, alerts = (g["rules"] for g in doc["spec"]["groups"])
+    if breakage == "empty errors are no data":
+        for rule in records:
+            if rule["record"].startswith("slo:sli_error:") and " or 0 * " in rule["expr"]:
+                num, rest = rule["expr"].split(" or 0 * ", 1)
+                rule["expr"] = num + ") / " + rest.split(") / ", 1)[1]  # the pre-issue-19 ratio: errors / total
+    else:
+        absent = next(a for a in alerts if a["alert"] == "SLOMetricAbsent")
+        absent["expr"] = absent["expr"].replace("absent(", "absent(up or ")
     r = _unit_test(tmp_path, doc)
     assert r.returncode != 0 and "FAILED" in r.stdout + r.stderr
 
@@ -143,7 +164,8 @@ def test_amtool_check_config_and_routes_per_severity(tmp_path, bundle_name):
     amtool = _tool("amtool")
     for a in artifacts(bundle_name, "notification_policy")[:3]:
         f = tmp_path / f"{a.artifact_id}.yml"
-        f.write_bytes(a.content)
+        plain = plain_config(a.design.params["project_id"], [yaml.safe_load(a.content)])  # what the operator merges
+        f.write_bytes(yamlout.dump(plain))
         r = subprocess.run([amtool, "check-config", str(f)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
         p = a.design.params
@@ -153,13 +175,17 @@ def test_amtool_check_config_and_routes_per_severity(tmp_path, bundle_name):
             labels = {"job": a.target, "namespace": p["namespace"], "severity": severity}
             rt = _routes_test(amtool, f, receiver, labels)
             assert rt.returncode == 0, (severity, rt.stdout + rt.stderr)
-            assert route_receivers(yaml.safe_load(a.content)["route"], labels) == [receiver]  # ours agrees
+            assert route_receivers(plain["route"], labels) == [receiver]  # ours agrees
         other = _routes_test(amtool, f, f"{a.target}-page", {"job": "someone-else", "severity": "critical"})
         assert other.returncode != 0  # another job's pages do not reach this target's pager
+        root = _routes_test(amtool, f, f"{p['project_id']}-default", {"job": "someone-else", "severity": "critical"})
+        assert root.returncode == 0, root.stdout  # the unmatched go to the project's receiver, not a target's
 
 
-def test_inhibit_warning_while_critical():
+def test_ticket_inhibited_by_the_page_of_its_own_slo_only():
     doc = yaml.safe_load(artifacts("example", "notification_policy")[0].content)
-    (rule,) = doc["inhibit_rules"]
-    assert rule["source_matchers"] == ['severity="critical"'] and "warning" in rule["target_matchers"][0]
-    assert set(rule["equal"]) == {"job", "namespace"}
+    (rule,) = doc["spec"]["inhibitRules"]
+    assert rule["sourceMatch"] == [{"name": "severity", "value": "critical", "matchType": "="}]
+    assert rule["targetMatch"][0]["value"] == "warning|info"
+    # slo in `equal`: the availability page silences the availability ticket, never the latency alert
+    assert set(rule["equal"]) == {"job", "namespace", "slo"}

@@ -49,13 +49,25 @@ def test_prometheus_rule_windows_burn_rates_severity_annotations():
     for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"):
         assert cv.error_ratio_record(w) in records
     by = {r["alert"]: r for r in alerts}
-    assert "ratio_rate1h" in by["ErrorBudgetBurnFast"]["expr"] and "ratio_rate5m" in by["ErrorBudgetBurnFast"]["expr"]
-    for name, factor, long, short in (("ErrorBudgetBurnFast", "14.4", "1h", "5m"),
-                                      ("ErrorBudgetBurnMedium", "6.0", "6h", "30m"),
-                                      ("ErrorBudgetBurnSlow", "3.0", "1d", "2h"),
-                                      ("ErrorBudgetBurnSteady", "1.0", "3d", "6h")):
-        expr = by[name]["expr"]
-        assert f"({factor} * 0.001)" in expr and f"ratio_rate{long}{{" in expr and f"ratio_rate{short}{{" in expr
+    # One page alert and one ticket alert per SLO, each the OR of its two multiwindow conditions (as Sloth).
+    assert [a["alert"] for a in alerts if a["alert"].startswith("ErrorBudgetBurn")] == ["ErrorBudgetBurnFast",
+                                                                                     "ErrorBudgetBurnSlow"]
+    for name, conditions in (("ErrorBudgetBurnFast", (("14.4", "1h", "5m"), ("6.0", "6h", "30m"))),
+                             ("ErrorBudgetBurnSlow", (("3.0", "1d", "2h"), ("1.0", "3d", "6h")))):
+        branches = by[name]["expr"].split(" or ")
+        assert len(branches) == 2, name
+        for branch, (factor, long, short) in zip(branches, conditions, strict=True):
+            assert branch.count(f"> ({factor} * 0.001)") == 2, (name, branch)
+            assert f"ratio_rate{long}{{" in branch and f"ratio_rate{short}{{" in branch
+            assert branch.count("max without (sloth_window)") == 2  # the window label dropped: one series
+    assert by["ErrorBudgetBurnFast"]["labels"]["sloth_severity"] == "page"
+    assert by["ErrorBudgetBurnSlow"]["labels"]["sloth_severity"] == "ticket"
+    assert by["SLOMetricAbsent"]["expr"] == ('absent(http_server_request_duration_seconds_count{job="checkoutservice",'
+                                             'namespace="boutique"})')
+    assert by["SLOMetricAbsent"]["for"] == "2m30s"  # five scrapes at metricsInterval 30s
+    assert by["SLOMetricAbsent"]["labels"]["severity"] == "critical"
+    # The latency alert is its own SLO, so the availability page (same target) never inhibits it.
+    assert by["LatencyP99High"]["labels"]["slo"] == "checkoutservice-latency"
     assert by["LatencyP99High"]["expr"].endswith("> 0.3")
     assert by["ErrorBudgetBurnFast"]["labels"]["severity"] == "critical"  # criticality critical
     assert by["ErrorBudgetBurnFast"]["labels"]["priority"] == "P1"
@@ -93,7 +105,7 @@ def test_runbook_sections_and_alert_subsections():
     text = artifacts("seventeen", "runbook")[0].content.decode()
     for h in ("## Overview", "## Risks", "## Escalation", "## Procedures", "## Alerts"):
         assert h in text
-    assert text.count("#### Meaning") == text.count("#### Mitigation") == 6  # 4 burn + latency + log burst
+    assert text.count("#### Meaning") == text.count("#### Mitigation") == 5  # page, ticket, absent, latency, logs
     assert text.count("- Mitigation: mitigate") == 30  # every risk with its mitigation
 
 
@@ -101,18 +113,18 @@ def test_dashboard_panels_variables_uid_placement_links():
     a = next(x for x in artifacts("example", "dashboard") if x.target == "frontend")
     d = _doc(a)
     titles = [p["title"] for p in d["panels"]]
-    for t in ("SLO objective", "Error budget remaining", "Burn rate (× error budget)", "Request rate",
+    for t in ("SLO objective", "Error budget remaining (30d)", "Burn rate (× error budget)", "Request rate",
               "Errors (5xx ratio)", "Duration p50 / p99", "Logs: errors"):
         assert t in titles
-    assert sum(t.startswith("KPI ") for t in titles) == 4  # one per key result
+    # The example's key results name no query (dataSource: prometheus): project-level, on the overview only.
+    assert not any(t.startswith("KPI ") for t in titles)
+    assert "Availability (30d)" in titles
     assert {v["name"] for v in d["templating"]["list"]} == {"datasource", "loki"}
     assert d["uid"] == a.design.params["uid"] and len(d["uid"]) <= 40
     assert "placement:featured" in d["tags"]
-    assert d["links"][0]["url"] == "runbooks/frontend-runbook.md"
+    assert d["links"][0]["url"] == "https://wiki.example.com/boutique/runbooks/frontend-runbook.md"  # absolute
     logs = next(p for p in d["panels"] if p["type"] == "logs")
     assert logs["targets"][0]["expr"].startswith('{namespace="boutique", app="frontend"}')
-    kpi = next(p for p in d["panels"] if p["title"].startswith("KPI checkout_latency_p99"))
-    assert "histogram_quantile(0.99" in kpi["targets"][0]["expr"] and kpi["fieldConfig"]["defaults"]["unit"] == "ms"
 
 
 def test_loki_rules_use_metric_queries_in_alerts():
@@ -146,13 +158,15 @@ def test_service_monitor_and_slo_values():
 
 def test_notification_receivers_from_alert_channels():
     doc = _doc(artifacts("example", "notification_policy")[0])
-    recv = {r["name"]: r for r in doc["receivers"]}
+    assert (doc["apiVersion"], doc["kind"]) == ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig")
+    recv = {r["name"]: r for r in doc["spec"]["receivers"]}
     page, ticket = recv["frontend-page"], recv["frontend-ticket"]
-    assert page["pagerduty_configs"][0]["routing_key_file"].endswith("pagerduty-boutique-primary")
-    assert ticket["slack_configs"][0]["channel"] == "#boutique-alerts"
-    assert ticket["email_configs"][0]["to"] == "boutique-sre@example.com"
-    only_slack = {r["name"]: r for r in _doc(artifacts("low", "notification_policy")[0])["receivers"]}
-    assert all("slack_configs" in r for r in only_slack.values())
+    assert page["pagerdutyConfigs"][0]["routingKey"] == {"name": "online-boutique-alert-channels",
+                                                         "key": "pagerduty-boutique-primary"}
+    assert ticket["slackConfigs"][0]["channel"] == "#boutique-alerts"
+    assert ticket["emailConfigs"][0]["to"] == "boutique-sre@example.com"
+    only_slack = {r["name"]: r for r in _doc(artifacts("low", "notification_policy")[0])["spec"]["receivers"]}
+    assert all("slackConfigs" in r for r in only_slack.values())
 
 
 def test_determinism_byte_identical(tmp_path):

@@ -72,7 +72,7 @@ def test_migrate_then_validate_and_build(tmp_path):
     warned = [g for g in s["gates"] if g["result"] == "warned" and g["name"] == "artifact_schema"]
     assert {g["artifact_id"] for g in warned} == {"ledger-api-notification-policy", "ledger-store-notification-policy"}
     policy = yaml.safe_load((tmp_path / "out" / "alertmanager" / "ledger-api-notification.yaml").read_text())
-    assert {"name": "pagerduty-critical"} in policy["receivers"]
+    assert {"name": "pagerduty-critical"} in policy["spec"]["receivers"]  # an AlertmanagerConfig since issue 19
 
 
 def test_migrate_refuses_to_overwrite(tmp_path):

@@ -67,6 +67,12 @@ def test_own_manifest_builds_through_dagster_and_passes_every_gate(bundle_dir):
     assert sc.METRIC_STAGE_DURATION in exprs["Latency (key result query)"]  # stage durations
     assert sc.METRIC_GATE_VIOLATIONS in next(e for t, e in exprs.items() if t.startswith("KPI gate_violations"))
 
+    # The Output stage (provenance asset) writes the bundle-level files too (issue 19).
+    for rel in ("kustomization.yaml", "alertmanager/alertmanager.yml", "prometheus/plain/ctx-assets-rules.yaml",
+                "grafana/dashboards/project-overview.json", "k8s/grafana/ctx-assets-dashboard-configmap.yaml"):
+        assert (out / rel).is_file(), rel
+    assert _read(out, "alertmanager/alertmanager.yml")["route"]["receiver"] == "ctx-assets-default"
+
     runbook = _read(out, "runbooks/ctx-assets-runbook.md")
     for alert in ("GateViolationsOffTarget", "ErrorBudgetBurnFast", "LatencyP99High"):
         section = runbook.split(f"### {alert}\n", 1)[1].split("\n### ", 1)[0]

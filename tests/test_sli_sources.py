@@ -35,19 +35,21 @@ def test_ratio_source_drives_every_error_ratio_window_and_the_burn_alerts():
     doc = _doc(_one("sources", "prometheus_rule"))
     records, alerts = (g["rules"] for g in doc["spec"]["groups"])
     by = {r["record"]: r for r in records}
-    for w in cv.ERROR_RATIO_WINDOWS:
+    for w in (*cv.ERROR_RATIO_WINDOWS, "30d"):  # the period too: from the query itself, true from history held
         expr = by[cv.error_ratio_record(w)]["expr"]
         assert expr == (f'1 - (sum(rate(orders_total{{service="svc-0001",outcome="ok"}}[{w}])) / '
                         f'sum(rate(orders_total{{service="svc-0001"}}[{w}])))'), w
-        assert by[cv.error_ratio_record(w)]["labels"] == {"slo": "svc-0001-availability", "job": "svc-0001",
-                                                          "namespace": "team-1"}
-    assert "sum_over_time(slo:sli_error:ratio_rate5m" in by[cv.error_ratio_record("30d")]["expr"]
+        assert by[cv.error_ratio_record(w)]["labels"] == {
+            "slo": "svc-0001-availability", "job": "svc-0001", "namespace": "team-1",
+            "sloth_id": "svc-0001-availability", "sloth_service": "svc-0001", "sloth_slo": "availability",
+            "sloth_window": w}
     text = yaml.safe_dump(doc)
     assert cv.REQUESTS_METRIC not in text and cv.BUCKET_METRIC not in text  # the HTTP defaults are gone
     assert doc["metadata"]["annotations"][cv.ANNOTATION_SLI_SOURCE] == RATIO_FIELD
     fast = next(a for a in alerts if a["alert"] == "ErrorBudgetBurnFast")
     # the objective is requirements.availability (99.9), the SLI the key result's query
-    assert fast["expr"].startswith("slo:sli_error:ratio_rate1h{") and "(14.4 * 0.001)" in fast["expr"]
+    assert fast["expr"].startswith("(max without (sloth_window) (slo:sli_error:ratio_rate5m{")
+    assert "(14.4 * 0.001)" in fast["expr"] and "(6.0 * 0.001)" in fast["expr"]
 
 
 def test_latency_source_in_seconds_and_a_key_result_alert_of_its_own():
@@ -114,7 +116,8 @@ def test_a_gauge_source_without_a_ratio_and_one_without_ranges(tmp_path):
     recs = {r["record"]: r["expr"] for a in run.artifacts if a.artifact_type == "prometheus_rule"
             for r in _doc(a)["spec"]["groups"][0]["rules"]}
     assert recs[cv.error_ratio_record("5m")] == "1 - (job:availability:ratio)"
-    assert recs[cv.error_ratio_record("1h")].startswith("sum_over_time(slo:sli_error:ratio_rate5m{")
+    # no range to widen: the mean of the recorded 5m ratios (the only fallback; docs/slo-math.md)
+    assert recs[cv.error_ratio_record("1h")].startswith("avg_over_time(slo:sli_error:ratio_rate5m{")
 
 
 @pytest.mark.parametrize("source,message", [
@@ -153,7 +156,8 @@ def test_unit_tests_of_source_rules_page_on_a_fast_burn_and_catch_a_wrong_thresh
     r = _promtool(tmp_path, doc)
     assert r.returncode == 0, r.stdout + r.stderr
     fast = next(a for a in doc["spec"]["groups"][1]["rules"] if a["alert"] == "ErrorBudgetBurnFast")
-    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *")  # negative control: would never page
+    # negative control: both page conditions (the alert is their OR) set ten times too high would never page
+    fast["expr"] = fast["expr"].replace("(14.4 *", "(144 *").replace("(6.0 *", "(60.0 *")
     r = _promtool(tmp_path, doc)
     assert r.returncode != 0 and "FAILED" in r.stdout + r.stderr
 

@@ -20,13 +20,13 @@ ANNOTATION_SOURCE_CHECKSUM = "contextcore.io/source-checksum"
 ANNOTATION_PROJECT = "contextcore.io/project-id"
 ANNOTATION_SLI_SOURCE = "contextcore.io/sli-source"  # the key result whose query is the SLI
 
-# SRE workbook multiwindow, multi-burn-rate alerts: (name, severity class, factor, long, short)
-BURN_RATE_ALERTS: tuple[tuple[str, str, float, str, str], ...] = (
-    ("ErrorBudgetBurnFast", "page", 14.4, "1h", "5m"),
-    ("ErrorBudgetBurnMedium", "page", 6.0, "6h", "30m"),
-    ("ErrorBudgetBurnSlow", "ticket", 3.0, "1d", "2h"),
-    ("ErrorBudgetBurnSteady", "ticket", 1.0, "3d", "6h"),
-)
+# SRE workbook multiwindow, multi-burn-rate alerts as Sloth emits them: ONE page alert (14.4x over 1h and 5m
+# OR 6x over 6h and 30m at 30d) and ONE ticket alert (3x over 1d and 2h OR 1x over 3d and 6h) per SLO, so
+# one outage is one notification per receiver. Factors scale with the SLO period (core/slo_math.py).
+PAGE_ALERT = "ErrorBudgetBurnFast"
+TICKET_ALERT = "ErrorBudgetBurnSlow"
+BURN_RATE_ALERTS: tuple[tuple[str, str], ...] = ((PAGE_ALERT, "page"), (TICKET_ALERT, "ticket"))
+ABSENT_ALERT = "SLOMetricAbsent"  # the SLI's metrics are gone (Pyrra's SLOMetricAbsent): every SLO alert is blind
 ERROR_RATIO_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 LATENCY_ALERT = "LatencyP99High"
 LOG_BURST_ALERT = "LogErrorBurst"
@@ -34,6 +34,16 @@ LOG_BURST_ALERT = "LogErrorBurst"
 
 def error_ratio_record(window: str) -> str:
     return f"slo:sli_error:ratio_rate{window}"
+
+
+# Sloth's meta records (sloth pkg/common/conventions): its Grafana dashboards read these.
+OBJECTIVE_RECORD = "slo:objective:ratio"
+BUDGET_RECORD = "slo:error_budget:ratio"
+PERIOD_DAYS_RECORD = "slo:time_period:days"
+CURRENT_BURN_RECORD = "slo:current_burn_rate:ratio"
+PERIOD_BURN_RECORD = "slo:period_burn_rate:ratio"
+BUDGET_REMAINING_RECORD = "slo:period_error_budget_remaining:ratio"
+SLO_INFO_RECORD = "sloth_slo_info"
 
 
 # Diagnosis steps for metrics of a known convention: a runbook section whose alert reads one of these
@@ -73,5 +83,5 @@ SEMANTIC_CONVENTIONS = {
     "labels": {"target": "job", "namespace": "namespace", "severity": "severity", "priority": "priority"},
     "recording_rules": {w: error_ratio_record(w) for w in ERROR_RATIO_WINDOWS},
     "annotations": [ANNOTATION_ARTIFACT_ID, ANNOTATION_SOURCE_CHECKSUM, ANNOTATION_PROJECT],
-    "alerts": [a[0] for a in BURN_RATE_ALERTS] + [LATENCY_ALERT, LOG_BURST_ALERT],
+    "alerts": [a[0] for a in BURN_RATE_ALERTS] + [ABSENT_ALERT, LATENCY_ALERT, LOG_BURST_ALERT],
 }

@@ -16,8 +16,9 @@ from ctx_assets.contracts.export import DerivationRule
 from ctx_assets.contracts.manifest import ContextManifest, Target
 
 from . import conventions as cv
+from . import slo_math as sm
 from .artifact_types import output_path
-from .sli import SliSources, split_ratio, substitute, target_text, to_base_unit
+from .sli import SliSources, bound_targets, source_query, split_ratio, substitute, target_text, to_base_unit
 from .units import duration_seconds, is_availability_metric, is_latency_metric, matcher, parse_channel, percent
 
 
@@ -124,11 +125,21 @@ def _grafana_base(m: ContextManifest) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def runbook_url(m: ContextManifest, target: str, alert: str) -> str:
-    base = (m.spec.observability.runbook or "").rstrip("/")
+def runbook_base(m: ContextManifest) -> str:
+    """Where the runbooks are served: `spec.observability.runbook`, else `metadata.links.runbook(s)`."""
+    base = m.spec.observability.runbook or m.metadata.links.get("runbooks") or m.metadata.links.get("runbook") or ""
+    return base.rstrip("/") if urlsplit(base).scheme in ("http", "https") else ""
+
+
+def runbook_link(m: ContextManifest, target: str) -> str:
+    """The runbook's URL: absolute under the runbook base, relative (the bundle's path) only without one."""
     path = output_path(T.runbook, target)
-    url = f"{base}/{path.split('/', 1)[1]}" if base else path
-    return f"{url}#{cv.anchor(alert)}"
+    base = runbook_base(m)
+    return f"{base}/{path.split('/', 1)[1]}" if base else path
+
+
+def runbook_url(m: ContextManifest, target: str, alert: str) -> str:
+    return f"{runbook_link(m, target)}#{cv.anchor(alert)}"
 
 
 def receivers(channels: list[str]) -> list[dict[str, str]]:
@@ -140,13 +151,17 @@ def receivers(channels: list[str]) -> list[dict[str, str]]:
     return out
 
 
-def _key_results(m: ContextManifest) -> list[dict[str, Any]]:
+def _key_results(m: ContextManifest, sli: SliSources) -> list[dict[str, Any]]:
+    """Key results with the targets they belong to (`boundTo`: "*", a list, or [] for project-level)."""
     out = []
+    names = [t.name for t in m.spec.targets]
+    sources = {(k.objective, k.metric_key) for k in (sli.ratio, sli.latency) if k}
     for o in m.strategy.objectives:
         for kr in o.key_results:
             d = kr.dump()
             d["objectiveId"] = o.id
             d["targetOperator"] = infer_operator(kr.metric_key, kr.target_operator)
+            d["boundTo"] = bound_targets(source_query(kr.data_source), names, (o.id, kr.metric_key) in sources)
             out.append(d)
     return out
 
@@ -178,10 +193,11 @@ class Shared:
         self.log_format = str((obs.model_extra or {}).get("logFormat", "json"))
         # Metrics the Loki ruler derives from the logs (dual telemetry), validated in validate.py.
         self.log_metrics = [dict(x) for x in (obs.model_extra or {}).get("logMetrics") or []]
-        self.alerts = [a[0] for a in cv.BURN_RATE_ALERTS] + ([cv.LATENCY_ALERT] if self.latency else []) \
+        self.alerts = [a[0] for a in cv.BURN_RATE_ALERTS] + [cv.ABSENT_ALERT] \
+            + ([cv.LATENCY_ALERT] if self.latency else []) \
             + [cv.LOG_BURST_ALERT] + [a["alert"] for a in self.sli.alerts("", "")]
         self.grafana = _grafana_base(m)
-        self.key_results = _key_results(m)
+        self.key_results = _key_results(m, self.sli)
         self.risks = [r.dump() for r in m.spec.risks]
         self.owners = [o.dump() for o in m.metadata.owners]
         self.receivers = receivers(obs.alert_channels)
@@ -248,6 +264,7 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
                             "latency_p99_seconds": latency, "severity": cv.SEVERITY_BY_CRITICALITY[crit],
                             "page_severity": cv.PAGE_SEVERITY[crit], "ticket_severity": cv.TICKET_SEVERITY[crit],
                             "runbook_url": {a: runbook_url(m, t.name, a) for a in alerts},
+                            "scrape_interval": obs.metrics_interval,
                             "dashboard_url": f"{grafana}/d/{uid}", "selector": selector},
         T.loki_rule: {**base, "log_selector": f'{{{matcher("namespace", t.namespace)}, {matcher("app", t.name)}}}',
                       "log_format": log_format, "error_filter": _error_filter(log_format),
@@ -256,7 +273,8 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
         T.dashboard: {**base, "uid": uid, "title": f"{m.metadata.name} / {t.name}",
                       "placement": str(obs.dashboard_placement),
                       "refresh": obs.metrics_interval, "objective": round(objective_pct / 100, 6),
-                      "latency_p99_seconds": latency, "runbook_path": output_path(T.runbook, t.name),
+                      "latency_p99_seconds": latency, "runbook_path": runbook_link(m, t.name),
+                      "window": sh.window, "period": sm.period_name(sh.window),
                       "key_results": sh.key_results, "selector": selector},
         T.notification_policy: {**base, "receivers": sh.receivers,
                                 "page_severity": cv.PAGE_SEVERITY[crit], "ticket_severity": cv.TICKET_SEVERITY[crit],
@@ -264,7 +282,7 @@ def resolve_parameters(m: ContextManifest, t: Target, shared: Shared | None = No
         T.runbook: {**base, "risks": sh.risks, "owners": sh.owners,
                     "alerts": alerts, "dashboard_path": output_path(T.dashboard, t.name),
                     "dashboard_url": f"{grafana}/d/{uid}", "wiki": m.metadata.links.get("wiki"),
-                    "objective_percent": objective_pct, "latency_p99": sh.latency_text,
+                    "objective_percent": objective_pct, "latency_p99": sh.latency_text, "window": sh.window,
                     "description": m.spec.project.description},
     }
     for kind, extra in sli.items():

@@ -21,6 +21,7 @@ from .export import build_export
 from .fsio import contained, write_atomic
 from .generators import registry
 from .plan import ingest_export
+from .project_bundle import project_files
 from .validate import validate_file
 
 PROVENANCE_PATH = "export/provenance.json"
@@ -35,6 +36,7 @@ class StageRun:
     source_checksum: str = ""
     seed: dict[str, Any] = field(default_factory=dict)
     artifacts: list[ArtifactResult] = field(default_factory=list)
+    project_files: dict[str, bytes] = field(default_factory=dict)  # bundle-level files (core/project_bundle.py)
 
     @property
     def blocked(self) -> bool:
@@ -103,9 +105,14 @@ def build_without_orchestrator(manifest_path: str | Path, out: Path | None, writ
         return run
     run.artifacts = build_bundle(run.seed["tasks"], run.source_checksum, validate_batch=validators,
                                  on_result=on_result)
+    if not run.blocked:
+        built = {a.output_path: a.content for a in run.artifacts if a.content is not None}
+        documents = {a.output_path: a.document for a in run.artifacts if a.content is not None}
+        run.project_files = project_files(run.seed, built.get, documents.get)
     if write and out is not None and not run.blocked:
         files = dict(run.files)
         files.update({a.output_path: a.content for a in run.artifacts if a.content is not None})
+        files.update(run.project_files)
         files[PROVENANCE_PATH] = provenance_doc(run.seed, {a.artifact_id: a.checksum for a in run.artifacts})
         _write(run, out, files)
     return run

@@ -12,6 +12,8 @@ from ctx_assets.contracts.artifacts import ArtifactType as T
 from ctx_assets.contracts.artifacts import DepthTier
 
 from . import conventions as cv
+from . import slo_math
+from .sli import belongs_to
 
 CHARS_PER_TOKEN = 4
 CHARS_PER_LINE = {T.dashboard: 28, T.runbook: 60}
@@ -26,14 +28,15 @@ def estimate_lines(artifact_type: T, params: dict[str, Any]) -> int:
     if artifact_type is T.slo_definition:
         return 42
     if artifact_type is T.prometheus_rule:  # a key result's SLI query adds job/namespace labels per record
-        records = (len(cv.ERROR_RATIO_WINDOWS) + 2) * (6 if params.get("sli_query") else 4)
-        return 26 + records + 12 * (n_alerts + len(params.get("key_result_alerts", [])))
+        records = len(slo_math.windows(params.get("window"))) * (11 if params.get("sli_query") else 9)
+        return 103 + records + 12 * (n_alerts + len(params.get("key_result_alerts", [])))
     if artifact_type is T.loki_rule:
         return 30 + 5 * len(params.get("log_metrics", []))
     if artifact_type is T.dashboard:
-        return 514 + 45 * len(params.get("key_results", []))
+        bound = [kr for kr in params.get("key_results", []) if belongs_to(kr, params.get("target", ""))]
+        return 515 + 48 * len(bound)
     if artifact_type is T.notification_policy:
-        return 40 + 5 * len(params.get("receivers", []))
+        return 66 + 4 * len(params.get("receivers", []))
     if artifact_type is T.runbook:
         return 45 + 5 * len(params.get("risks", [])) + 20 * len(params.get("alerts", []))
     return 50

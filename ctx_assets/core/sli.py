@@ -50,6 +50,26 @@ def source_query(data_source: Any) -> str | None:
     return None if q is None or any(r in q for r in OWN_RECORDS) else q
 
 
+_EQUALS = re.compile(r"""(?<![!=~])=\s*["']([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)["']""")
+EVERY_TARGET = "*"
+
+
+def bound_targets(query: str | None, targets: list[str], sli_source: bool) -> str | list[str]:
+    """Which targets a key result belongs to, from its dataSource: every target when it is an SLI source
+    (its query is each target's SLI) or its query is templated (`$target`, `$namespace`); the targets an
+    equality matcher names (`job="frontend"`); else none — a project-level key result, drawn on the project
+    overview only (a `dataSource: prometheus` names no series, so no target's metrics can stand for it)."""
+    if sli_source or (query and ("$target" in query or "$namespace" in query)):
+        return EVERY_TARGET
+    named = set(_EQUALS.findall(query or ""))
+    return [t for t in targets if t in named]
+
+
+def belongs_to(kr: dict[str, Any], target: str) -> bool:
+    bound = kr.get("boundTo", [])
+    return bound == EVERY_TARGET or target in bound
+
+
 def substitute(query: str, target: str, namespace: str) -> str:
     return query.replace("$namespace", namespace).replace("$target", target)
 

@@ -25,6 +25,7 @@ from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
+from ctx_assets.core.project_bundle import project_files
 from ctx_assets.core.validate import validate_file
 from ctx_assets.telemetry.questions import METADATA_KEY
 from ctx_assets.translator import ContextCoreTranslator, asset_attributes
@@ -138,12 +139,16 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
     @asset(key=p.key("provenance"), deps=[p.key("context_seed"), *[p.key(t.value) for t in TYPE_ORDER]],
            required_resource_keys=needs,
            **asset_attributes(tr, p, "provenance", "Output: export/provenance.json, the chain manifest → export → "
-                                                   "seed → artifacts."))
+                              "seed → artifacts, and the bundle-level files (kustomization.yaml, "
+                              "alertmanager/alertmanager.yml, plain rules, the project overview dashboard, Grafana "
+                              "provisioning)."))
     def provenance_asset(context: AssetExecutionContext) -> MaterializeResult:
         store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
             checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
+            for rel, data in project_files(seed, store.read).items():  # bundle-level files (issue 19)
+                store.write(rel, data)
             trace_id = tracer.trace_id(context)
             store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
             missing = sorted(k for k, v in checksums.items() if v is None)

@@ -18,8 +18,9 @@ from grafana_foundation_sdk.models.text import TextMode
 from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
-from ..sli import has_range, source_query, substitute, with_window
-from ..units import is_availability_metric, matcher, metric_name
+from .. import slo_math as sm
+from ..sli import belongs_to, has_range, source_query, substitute, with_window
+from ..units import is_availability_metric, matcher
 from ._common import designed
 from .base import Design, Rendered
 from .schemas import check_dashboard
@@ -29,26 +30,52 @@ LOKI = DataSourceRef(type_val="loki", uid="${loki}")
 _WIDTH = 24
 
 
-def _kpi_query(kr: dict[str, Any], p: dict[str, Any], budget_windows: set[str]) -> tuple[str, str]:
-    """(PromQL, unit) for a key result: its own query (base units, shown in its unit), known SLIs from
-    our own rules, else a `kpi:` recording rule."""
-    key, unit, sel = kr["metricKey"].lower(), kr["unit"], p["selector"]
+def kpi_query(kr: dict[str, Any], sel: str, target: str | None = None, namespace: str | None = None,
+              period: str | None = None) -> tuple[str, str] | None:
+    """(PromQL, unit) for a key result: its own query (base units, shown in its unit), else — when it names
+    no query — the HTTP semconv figure its name stands for over `sel` (the project overview's selector).
+    None when neither exists: no panel may query a series nothing records or scrapes."""
+    key, unit = kr["metricKey"].lower(), kr["unit"]
     scale = {"ms": " * 1000", "rpm": " * 60"}.get(unit, "")
     if q := source_query(kr.get("dataSource")):
-        q = substitute(q, p["target"], p["namespace"])
+        if target is not None and namespace is not None:
+            q = substitute(q, target, namespace)
         if unit == "%":
             return f"100 * ({q})", "percent"
         return (f"({q}){scale}" if scale else q), {"ms": "ms", "s": "s", "rps": "reqps", "rpm": "rpm"}.get(unit, "none")
+    w = kr.get("window") or period or "30d"
     if is_availability_metric(key):
-        w = kr.get("window") if kr.get("window") in budget_windows else "1d"
-        return f"100 * (1 - {cv.error_ratio_record(w)}{{{sel}}})", "percent"
+        total = f"sum(rate({cv.REQUESTS_METRIC}{{{sel}}}[{w}]))"
+        return (f"100 * (1 - (sum(rate({cv.REQUESTS_METRIC}{{{sel},{cv.ERROR_MATCHER}}}[{w}])) or 0 * {total}) / "
+                f"{total})", "percent")
     for q in ("99", "95", "90", "50"):
         if "latency" in key and f"p{q}" in key:
             return (f"histogram_quantile(0.{q}, sum by (le) (rate({cv.BUCKET_METRIC}{{{sel}}}[5m]))){scale}",
                     "ms" if unit == "ms" else "s")
     if unit in ("rps", "rpm") or "throughput" in key:
         return f"sum(rate({cv.REQUESTS_METRIC}{{{sel}}}[5m])){scale}", "reqps" if unit != "rpm" else "rpm"
-    return f"kpi:{metric_name(kr['metricKey'])}{{{sel}}}", "none" if unit in ("count", "ratio") else unit
+    return None
+
+
+def kpi_title(kr: dict[str, Any]) -> str:
+    title = f"KPI {kr['metricKey']} ({kr['targetOperator']} {kr['target']}{kr['unit']}"
+    return title + (f", {kr['window']})" if kr.get("window") else ")")
+
+
+def kpi_panel(kr: dict[str, Any], query: tuple[str, str] | None) -> tuple[Any, int]:
+    if query is None:
+        return (text.Panel().title(kpi_title(kr)).mode(TextMode.MARKDOWN).content(
+            f"`{kr['metricKey']}` (objective {kr.get('objectiveId', '')}) names no query: add "
+            "`dataSource: \"promql:…\"` to the key result to chart it."), 4)
+    expr, unit = query
+    good_above = kr["targetOperator"] != "lte"
+    th = _thresholds("red" if good_above else "green", [(kr["target"], "green" if good_above else "red")])
+    return (stat.Panel().title(kpi_title(kr)).unit(unit).thresholds(th).datasource(PROM)
+            .with_target(prom_query(expr, kr["metricKey"])), 4)
+
+
+def prom_query(expr: str, legend: str, ref: str = "A") -> prometheus.Dataquery:
+    return prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(ref).datasource(PROM)
 
 
 def _thresholds(base: str, steps: list[tuple[float, str]]) -> gd.ThresholdsConfig:
@@ -58,25 +85,27 @@ def _thresholds(base: str, steps: list[tuple[float, str]]) -> gd.ThresholdsConfi
 
 class DashboardGenerator:
     artifact_type: ClassVar[ArtifactType] = ArtifactType.dashboard
-    code_version: ClassVar[str] = "1"
+    code_version: ClassVar[str] = "2"  # issue 19: period figures, Sloth records, bound key results, absolute links
 
     def design(self, task: dict[str, Any], source_checksum: str) -> Design:
         p = task["resolved_parameters"]
         rows = [["objective", "availability", "budget", "runbook"], ["burn", "requests"], ["errors", "latency"]]
-        krs = p.get("key_results", [])
-        rows += [[f"kpi:{i}" for i in range(j, min(j + 4, len(krs)))] for j in range(0, len(krs), 4)]
+        # Only the key results this target belongs to (sli.bound_targets); the rest are on the project overview.
+        krs = [i for i, kr in enumerate(p.get("key_results", [])) if belongs_to(kr, p["target"])]
+        rows += [[f"kpi:{i}" for i in krs[j:j + 4]] for j in range(0, len(krs), 4)]
         rows += [["log_rates"], ["error_logs"]]
-        return designed(task, source_checksum, {"rows": rows, "budget": round(1 - p["objective"], 10)})
+        factors = sorted({c.factor for c in sm.burn_conditions(p.get("window"))})
+        return designed(task, source_checksum, {"rows": rows, "budget": round(1 - p["objective"], 10),
+                                                "factors": factors, "period": sm.period_name(p.get("window")),
+                                                "window": p.get("window") or sm.DEFAULT_PERIOD})
 
     def implement(self, d: Design) -> Rendered:
         p, plan = d.params, d.plan
         sel, budget = p["selector"], plan["budget"]
-        windows = set(cv.ERROR_RATIO_WINDOWS)
         loki_sel = "{" + f'{matcher("namespace", p["namespace"])}, {matcher("app", p["target"])}' + "}"
         error_filter = '| json | level=~"(?i)(error|fatal)"'
 
-        def prom(expr: str, legend: str, ref: str = "A") -> prometheus.Dataquery:
-            return prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(ref).datasource(PROM)
+        prom = prom_query
 
         def panel(key: str) -> tuple[Any, int]:
             """Builder and height for a panel key of the design."""
@@ -84,23 +113,25 @@ class DashboardGenerator:
                 return (stat.Panel().title("SLO objective").unit("percentunit").decimals(3)
                         .with_target(prom(f"vector({p['objective']})", "objective")), 4)
             if key == "availability":
-                return (stat.Panel().title(f"Availability ({p.get('window', '30d')})").unit("percentunit")
+                return (stat.Panel().title(f"Availability ({plan['window']})").unit("percentunit")
                         .decimals(3).thresholds(_thresholds("red", [(p["objective"], "green")]))
-                        .with_target(prom(f"1 - {cv.error_ratio_record('1d')}{{{sel}}}", "availability")), 4)
+                        .with_target(prom(f"1 - {cv.error_ratio_record(plan['period'])}{{{sel}}}", "availability")), 4)
             if key == "budget":
-                return (stat.Panel().title("Error budget remaining").unit("percentunit")
+                return (stat.Panel().title(f"Error budget remaining ({plan['window']})").unit("percentunit")
                         .thresholds(_thresholds("red", [(0, "orange"), (0.25, "green")]))
-                        .with_target(prom(f"slo:error_budget:remaining_ratio{{{sel}}}", "remaining")), 4)
+                        .with_target(prom(f"{cv.BUDGET_REMAINING_RECORD}{{{sel}}}", "remaining")), 4)
             if key == "runbook":
                 md = (f"**Runbook:** [{p['target']} runbook]({p['runbook_path']})\n\n"
                       f"`{cv.ANNOTATION_ARTIFACT_ID}: {d.artifact_id}`  \n"
                       f"`{cv.ANNOTATION_SOURCE_CHECKSUM}: {d.source_checksum[:12]}…`")
                 return text.Panel().title("Runbook and provenance").mode(TextMode.MARKDOWN).content(md), 4
             if key == "burn":
+                f = plan["factors"]  # the period's burn factors (slo_math): ticket, then page thresholds
                 ts = timeseries.Panel().title("Burn rate (× error budget)").unit("x").thresholds(
-                    _thresholds("green", [(1, "yellow"), (6, "orange"), (14.4, "red")]))
+                    _thresholds("green", [(f[0], "yellow"), (f[1], "orange"), (f[-1], "red")]))
                 for i, w in enumerate(("1h", "6h", "1d", "3d")):
                     ts = ts.with_target(prom(f"{cv.error_ratio_record(w)}{{{sel}}} / {budget}", w, "ABCD"[i]))
+                ts = ts.with_target(prom(f"{cv.PERIOD_BURN_RECORD}{{{sel}}}", plan["period"], "E"))
                 return ts, 8
             if key == "requests" and p.get("sli_query"):  # a key result's query is the SLI: show it
                 q = p["sli_query"]
@@ -130,12 +161,7 @@ class DashboardGenerator:
                 return ts, 8
             if key.startswith("kpi:"):
                 kr = p["key_results"][int(key[4:])]
-                expr, unit = _kpi_query(kr, p, windows)
-                good_above = kr["targetOperator"] != "lte"
-                th = _thresholds("red" if good_above else "green", [(kr["target"], "green" if good_above else "red")])
-                title = f"KPI {kr['metricKey']} ({kr['targetOperator']} {kr['target']}{kr['unit']}"
-                title += f", {kr['window']})" if kr.get("window") else ")"
-                return stat.Panel().title(title).unit(unit).thresholds(th).with_target(prom(expr, kr["metricKey"])), 4
+                return kpi_panel(kr, kpi_query(kr, sel, p["target"], p["namespace"]))
             if key == "log_rates":
                 ts = timeseries.Panel().title("Logs: lines and errors per second").datasource(LOKI)
                 for i, (q, legend) in enumerate(((f"sum(rate({loki_sel} [$__auto]))", "lines"),
@@ -165,7 +191,7 @@ class DashboardGenerator:
             height = 0
             for i, key in enumerate(row):
                 builder, h = panel(key)
-                if key not in ("log_rates", "error_logs", "runbook"):
+                if key not in ("log_rates", "error_logs", "runbook") and not key.startswith("kpi:"):
                     builder = builder.datasource(PROM)
                 builder = builder.id(pid).grid_pos(GridPos(h=h, w=width, x=i * width, y=y))
                 b = b.with_panel(builder)

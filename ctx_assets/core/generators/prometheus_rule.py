@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
+from .. import slo_math as sm
 from .. import yamlout
 from ..sli import has_range, target_text, with_window
 from ..units import duration_seconds, matcher
@@ -33,20 +34,19 @@ def _selector(doc: dict[str, Any]) -> str:
 
 class PrometheusRuleGenerator:
     artifact_type: ClassVar[ArtifactType] = ArtifactType.prometheus_rule
-    code_version: ClassVar[str] = "1"
+    code_version: ClassVar[str] = "2"  # issue 19: one page + one ticket alert, period-scaled factors, Sloth records
 
     def design(self, task: dict[str, Any], source_checksum: str) -> Design:
         p = task["resolved_parameters"]
         budget = round(1 - p["objective"], 10)
         window = p["window"]
-        windows = list(cv.ERROR_RATIO_WINDOWS) + ([window] if window not in cv.ERROR_RATIO_WINDOWS else [])
-        days = (duration_seconds(window) or 2592000) / 86400
-        alerts = [{"name": name, "class": cls, "factor": factor, "long": long, "short": short,
-                   "exhaust_days": round(days / factor, 1)}
-                  for name, cls, factor, long, short in cv.BURN_RATE_ALERTS]
-        return designed(task, source_checksum, {"budget": budget, "windows": windows, "slo_window": window,
-                                                "alerts": alerts, "latency": p.get("latency_p99_seconds"),
-                                                "key_result_alerts": p.get("key_result_alerts", [])})
+        conditions = [vars(c) for c in sm.burn_conditions(window)]
+        scrape = duration_seconds(p.get("scrape_interval") or "30s") or 30
+        return designed(task, source_checksum, {
+            "budget": budget, "windows": sm.windows(window), "slo_window": window,
+            "period": sm.period_name(window), "period_days": round(sm.period_seconds(window) / 86400, 6),
+            "conditions": conditions, "absent_for": sm.prom_name(5 * scrape),
+            "latency": p.get("latency_p99_seconds"), "key_result_alerts": p.get("key_result_alerts", [])})
 
     def implement(self, d: Design) -> Rendered:
         p, plan = d.params, d.plan
@@ -54,49 +54,72 @@ class PrometheusRuleGenerator:
         slo = f"{t}-availability"
         req, err = f"{cv.REQUESTS_METRIC}{{{sel}}}", f"{cv.REQUESTS_METRIC}{{{sel},{cv.ERROR_MATCHER}}}"
         sli = p.get("sli_query")  # a key result's query (core/sli.py), else the HTTP semconv default
+        target_labels = {"job": t, "namespace": p["namespace"]}  # routes and dashboards select on them
+        sloth = {"slo": slo, "sloth_id": slo, "sloth_service": t, "sloth_slo": "availability"}
         # The query's own labels are unknown: the rule labels give the records the target's job and namespace.
-        record_labels = {"slo": slo, "job": t, "namespace": p["namespace"]} if sli else {"slo": slo}
+        record_labels = {**sloth, **target_labels} if sli else dict(sloth)
         records: list[dict[str, Any]] = []
         short = cv.error_ratio_record("5m")
         for w in plan["windows"]:
-            derived = w == plan["slo_window"] and w not in cv.ERROR_RATIO_WINDOWS
-            if derived or (sli and w != "5m" and not has_range(sli)):
-                expr = f"sum_over_time({short}{{{sel}}}[{w}]) / count_over_time({short}{{{sel}}}[{w}])"
+            if sli and w != "5m" and not has_range(sli):
+                expr = sm.mean_of_recorded(short, sel, w)
             elif sli:
-                expr = f"1 - ({with_window(sli, w)})"
+                expr = sm.ratio_from_good_fraction(with_window(sli, w))
             else:
-                expr = (f"sum by (job, namespace) (rate({err}[{w}])) / "
-                        f"sum by (job, namespace) (rate({req}[{w}]))")
-            records.append({"record": cv.error_ratio_record(w), "expr": expr, "labels": record_labels})
+                expr = sm.error_ratio(err, req, "job, namespace", w)
+            records.append({"record": cv.error_ratio_record(w), "expr": expr,
+                            "labels": {**record_labels, "sloth_window": w}})
         budget = _num(plan["budget"])
-        records.append({"record": "slo:error_budget:remaining_ratio",
-                        "expr": f"1 - {cv.error_ratio_record(plan['slo_window'])}{{{sel}}} / {budget}",
-                        "labels": {"slo": slo}})
+        meta = {**sloth, **target_labels}
+        period = cv.error_ratio_record(plan["period"])
+        records += [
+            {"record": cv.OBJECTIVE_RECORD, "expr": f"vector({_num(p['objective'])})", "labels": meta},
+            {"record": cv.BUDGET_RECORD, "expr": f"vector({budget})", "labels": meta},
+            {"record": cv.PERIOD_DAYS_RECORD, "expr": f"vector({_num(plan['period_days'])})", "labels": meta},
+            {"record": cv.CURRENT_BURN_RECORD, "expr": f"{short}{{{sel}}} / {budget}", "labels": meta},
+            {"record": cv.PERIOD_BURN_RECORD, "expr": f"{period}{{{sel}}} / {budget}", "labels": meta},
+            {"record": cv.BUDGET_REMAINING_RECORD, "expr": f"1 - {cv.PERIOD_BURN_RECORD}{{{sel}}}", "labels": meta},
+            {"record": cv.SLO_INFO_RECORD, "expr": "vector(1)",
+             "labels": {**meta, "sloth_mode": "ctx-assets", "sloth_spec": "prometheus/v1",
+                        "sloth_version": f"ctx-assets/{self.code_version}",
+                        "sloth_objective": f"{p['objective'] * 100:g}"}},
+        ]
         alerts: list[dict[str, Any]] = []
-        for a in plan["alerts"]:
-            threshold = f"({_num(a['factor'])} * {budget})"
-            sev = p["page_severity"] if a["class"] == "page" else p["ticket_severity"]
+        for name, cls in cv.BURN_RATE_ALERTS:
+            conds = [c for c in plan["conditions"] if c["severity"] == cls]
             alerts.append({
-                "alert": a["name"],
-                "expr": f"{cv.error_ratio_record(a['long'])}{{{sel}}} > {threshold} and "
-                        f"{cv.error_ratio_record(a['short'])}{{{sel}}} > {threshold}",
-                "labels": {"severity": sev, "priority": p["severity"], "slo": slo, "alert_class": a["class"]},
+                "alert": name,
+                "expr": " or ".join(self._condition(c, sel, budget) for c in conds),
+                "labels": {"severity": p["page_severity"] if cls == "page" else p["ticket_severity"],
+                           "priority": p["severity"], "slo": slo, "alert_class": cls, "sloth_severity": cls},
                 "annotations": self._annotations(
-                    p, a["name"], f"{t}: error budget burning {a['factor']}x too fast ({a['long']} and {a['short']})",
-                    f"{t} is failing more than {a['factor']}x its error budget of {float(budget) * 100:g}% "
-                    f"over {a['long']} and {a['short']}; at this rate the {plan['slo_window']} budget is gone "
-                    f"in about {a['exhaust_days']} days."),
+                    p, name, f"{t}: error budget burning too fast ("
+                    + " or ".join(f"{_num(c['factor'])}x over {c['long']} and {c['short']}" for c in conds) + ")",
+                    f"{t} is failing faster than its error budget of {float(budget) * 100:g}% allows: "
+                    + "; or ".join(f"{_num(c['factor'])}x over {c['long']} and {c['short']} (the whole "
+                                   f"{plan['slo_window']} budget gone in {sm.exhaust_text(c['exhaust_days'])})"
+                                   for c in conds) + "."),
             })
-        target_labels = {"job": t, "namespace": p["namespace"]}  # routes match them (notification policy)
+        sli_metrics = f"absent({with_window(sli, '5m')})" if sli else f"absent({req})"
+        alerts.append({
+            "alert": cv.ABSENT_ALERT, "expr": sli_metrics, "for": plan["absent_for"],
+            "labels": {"severity": p["page_severity"], "priority": p["severity"], "slo": slo, "alert_class": "page",
+                       **target_labels},
+            "annotations": self._annotations(
+                p, cv.ABSENT_ALERT, f"{t}: the SLI's metrics are missing",
+                f"No samples of {t}'s SLI metrics for {plan['absent_for']} (five scrape intervals): the scrape or "
+                f"the exporter is broken, and every SLO alert of {t} is blind until it is back."),
+        })
         if plan["latency"]:
             latency = p.get("latency_query") or (f"histogram_quantile(0.99, sum by (le, job, namespace) "
                                                  f"(rate({cv.BUCKET_METRIC}{{{sel}}}[5m])))")
+            # Its own slo label: the availability page inhibits only its own ticket, never this alert.
             alerts.append({
                 "alert": cv.LATENCY_ALERT,
                 "expr": f"{latency} > {_num(plan['latency'])}",
                 "for": "10m",
-                "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "slo": slo,
-                           "alert_class": "ticket", **(target_labels if p.get("latency_query") else {})},
+                "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "slo": f"{t}-latency",
+                           "alert_class": "ticket", **target_labels},
                 "annotations": self._annotations(p, cv.LATENCY_ALERT, f"{t}: p99 latency above {plan['latency']}s",
                                                  f"{t} p99 latency has been above the {plan['latency']}s "
                                                  "requirement for 10 minutes."),
@@ -122,6 +145,13 @@ class PrometheusRuleGenerator:
         return Rendered(yamlout.dump(doc, header=comment_header(d)), doc)
 
     @staticmethod
+    def _condition(c: dict[str, Any], sel: str, budget: str) -> str:
+        """Both windows above the factor; the window label dropped so the OR of conditions is one alert."""
+        threshold = f"({_num(c['factor'])} * {budget})"
+        return "(" + " and ".join(f"max without (sloth_window) ({cv.error_ratio_record(w)}{{{sel}}} > {threshold})"
+                                  for w in (c["short"], c["long"])) + ")"
+
+    @staticmethod
     def _annotations(p: dict[str, Any], alert: str, summary: str, description: str) -> dict[str, str]:
         return {"summary": summary, "description": description, "runbook_url": p["runbook_url"][alert],
                 "dashboard_url": p["dashboard_url"]}
@@ -141,49 +171,75 @@ class PrometheusRuleGenerator:
         records = [dict(r) for r in spec["groups"][0]["rules"]]
         for r in records:
             window = r.get("record", "").removeprefix(cv.error_ratio_record(""))
-            if window in cv.ERROR_RATIO_WINDOWS and "slo:sli_error" not in r["expr"]:
+            if r.get("record", "").startswith(cv.error_ratio_record("")) and "slo:sli_error" not in r["expr"]:
                 r["expr"] = f"1 - avg_over_time({TEST_GOOD_FRACTION}{{{sel}}}[{window}])"
-        return {"groups": [{**spec["groups"][0], "rules": records}, *spec["groups"][1:]]}
+        alerts = [dict(a, expr=f"absent({TEST_GOOD_FRACTION}{{{sel}}})") if a["alert"] == cv.ABSENT_ALERT else a
+                  for a in spec["groups"][1]["rules"]]
+        return {"groups": [{**spec["groups"][0], "rules": records}, {**spec["groups"][1], "rules": alerts},
+                           *spec["groups"][2:]]}
 
     @staticmethod
     def promtool_tests(r: Rendered, rule_file: str) -> dict[str, Any]:
-        """promtool unit tests: the fast page alert fires under a 15× burn within its 1h window, and no
-        burn-rate alert fires at half the budget (SRE workbook expectations)."""
+        """promtool unit tests: the page alert fires under a 15× burn within its 1h window, no burn-rate alert
+        fires at half the budget (SRE workbook expectations), a service without a single error records an error
+        ratio of 0 and its whole budget, and the absent alert fires when the SLI's metrics are gone."""
         groups = r.document["spec"]["groups"]
-        alerts = groups[1]["rules"]
-        fast = next(a for a in alerts if a["alert"] == cv.BURN_RATE_ALERTS[0][0])
-        slo = fast["labels"]["slo"]
-        budget = float(next(x for x in groups[0]["rules"] if x["record"] == "slo:error_budget:remaining_ratio")
-                       ["expr"].rsplit("/ ", 1)[1])
+        records, alerts = groups[0]["rules"], groups[1]["rules"]
+        fast = next(a for a in alerts if a["alert"] == cv.PAGE_ALERT)
+        absent = next(a for a in alerts if a["alert"] == cv.ABSENT_ALERT)
+        budget = float(next(x for x in records if x["record"] == cv.BUDGET_RECORD)["expr"][len("vector("):-1])
         job, ns = r.document["metadata"]["labels"]["app.kubernetes.io/name"], r.document["metadata"]["namespace"]
+        sourced = cv.ANNOTATION_SLI_SOURCE in r.document["metadata"]["annotations"]
+        ratio_1h = next(x for x in records if x["record"] == cv.error_ratio_record("1h"))
+        slo_labels = {k: v for k, v in ratio_1h["labels"].items() if k != "sloth_window"}
+        slo_labels.update(job=job, namespace=ns)
 
         def series(code: str, per_minute: float, minutes: int) -> dict[str, str]:
             return {"series": f'{cv.REQUESTS_METRIC}{{job="{job}",namespace="{ns}",{cv.STATUS_LABEL}="{code}"}}',
                     "values": f"0+{_num(per_minute)}x{minutes}"}
 
         def burning(factor: float, minutes: int) -> list[dict[str, str]]:
-            if cv.ANNOTATION_SLI_SOURCE in r.document["metadata"]["annotations"]:  # see promtool_rules
+            if sourced:  # see promtool_rules
                 return [{"series": f'{TEST_GOOD_FRACTION}{{job="{job}",namespace="{ns}"}}',
                          "values": f"{_num(1 - budget * factor)}+0x{minutes}"}]
             err = total * budget * factor
-            return [series("200", total - err, minutes), series("500", err, minutes)]
+            return [series("200", total - err, minutes)] + ([series("500", err, minutes)] if err else [])
+
+        def sample(record: str, value: float, window: str) -> dict[str, Any]:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted({**slo_labels, "sloth_window": window}.items()))
+            return {"labels": f"{record}{{{labels}}}", "value": value}
 
         total = 1000.0
-        exp = {"severity": fast["labels"]["severity"], "priority": fast["labels"]["priority"], "slo": slo,
-               "alert_class": "page", "job": job, "namespace": ns}
+        sel = f'{{job="{job}",namespace="{ns}"}}'
+        absent_for = sm.seconds(absent.get("for", "0s"))
+        period = next(x for x in records if x["record"] == cv.PERIOD_BURN_RECORD)["expr"].split("{")[0] \
+            .removeprefix(cv.error_ratio_record(""))
         return {
             "rule_files": [rule_file],
             "evaluation_interval": "1m",
             "tests": [
                 {"name": f"{job}: fast burn pages within the 1h window", "interval": "1m",
-                 "input_series": burning(15, 70),  # 15× the budget: above the 14.4× page threshold
+                 "input_series": burning(15, 70),  # 15× the budget: above the page factor (14.4 at 30d)
                  "alert_rule_test": [{"eval_time": "1h", "alertname": fast["alert"],
-                                      "exp_alerts": [{"exp_labels": exp, "exp_annotations": fast["annotations"]}]}]},
+                                      "exp_alerts": [{"exp_labels": {**slo_labels, **fast["labels"]},
+                                                      "exp_annotations": fast["annotations"]}]}]},
                 {"name": f"{job}: half the budget stays silent", "interval": "1m",
                  # The ratio is constant, so 6h of samples covers every window's verdict at a fraction
                  # of the cost of simulating 3 days at 1m steps.
                  "input_series": burning(0.5, 400),
                  "alert_rule_test": [{"eval_time": "6h", "alertname": a["alert"], "exp_alerts": []}
                                      for a in alerts]},
+                {"name": f"{job}: no errors at all is a ratio of 0 and the whole budget", "interval": "1m",
+                 "input_series": burning(0, 70),
+                 "promql_expr_test": [
+                     {"eval_time": "1h", "expr": f"{cv.error_ratio_record('1h')}{sel}",
+                      "exp_samples": [sample(cv.error_ratio_record("1h"), 0, "1h")]},
+                     {"eval_time": "1h", "expr": f"{cv.BUDGET_REMAINING_RECORD}{sel}",
+                      "exp_samples": [sample(cv.BUDGET_REMAINING_RECORD, 1, period)]}]},
+                {"name": f"{job}: the SLI's metrics are gone", "interval": "1m",
+                 "input_series": [{"series": 'up{job="someone-else"}', "values": "1+0x60"}],
+                 "alert_rule_test": [{"eval_time": sm.prom_name(absent_for + 120), "alertname": absent["alert"],
+                                      "exp_alerts": [{"exp_labels": absent["labels"],
+                                                      "exp_annotations": absent["annotations"]}]}]},
             ],
         }

@@ -11,13 +11,14 @@ from typing import Any, ClassVar
 from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
+from .. import slo_math as sm
 from ..sli import target_text
 from ..units import matcher
 from ._common import designed
 from .base import Design, Rendered, comment_header
 from .schemas import check_markdown_headings
 
-_BURN = {a[0]: a for a in cv.BURN_RATE_ALERTS}
+_BURN = dict(cv.BURN_RATE_ALERTS)  # alert name → page | ticket
 
 
 def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
@@ -34,13 +35,19 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
         mitigation = ["Fix the cause the diagnosis found; if the target itself is wrong, change it in the manifest "
                       "(reviewed like code) rather than silencing the alert."]
     elif name in _BURN:
-        _, cls, factor, long, short = _BURN[name]
-        meaning = (f"{t} is spending its error budget {factor}x faster than the SLO allows, measured over "
-                   f"{long} and confirmed over {short}.")
-        impact = ("Users see failed requests now; the monthly error budget runs out within days."
-                  if cls == "page" else "A slow leak of failed requests; the budget will not last the window.")
+        cls = _BURN[name]
+        conds = [c for c in sm.burn_conditions(p.get("window")) if c.severity == cls]
+        meaning = (f"{t} is spending its error budget too fast: "
+                   + " or ".join(f"{c.factor:g}x the sustainable rate over {c.long} and {c.short}" for c in conds)
+                   + f" (the {p.get('window') or '30d'} budget gone in "
+                   + " or ".join(sm.exhaust_text(c.exhaust_days) for c in conds)
+                   + "). One alert covers both conditions, so one outage is one notification.")
+        impact = ("Users see failed requests now; the error budget runs out within days."
+                  if cls == "page" else "A slow leak of failed requests; the budget will not last the window. "
+                  "While the page alert of the same SLO fires, this ticket is inhibited (the page covers it).")
         diagnosis = [f"Open the dashboard ({p['dashboard_path']}) and compare the burn-rate panel windows.",
-                     f"Query the error ratio: `{cv.error_ratio_record(short)}{{{sel}}}`."]
+                     f"Query the error ratio of each window: `{cv.error_ratio_record(conds[0].short)}{{{sel}}}`, "
+                     f"`{cv.error_ratio_record(conds[0].long)}{{{sel}}}`."]
         if p.get("sli_query"):  # the SLI is a key result's query
             diagnosis += [f"Run the SLI query (`{p['sli_source']}`, the good fraction): `{p['sli_query']}`.",
                           *cv.playbook(p["sli_query"])]
@@ -51,6 +58,18 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
         mitigation = [f"Roll back the last change: `kubectl -n {ns} rollout undo deploy/{t}`.",
                       "Shed or reroute load if a dependency is failing; scale out if saturated.",
                       "If the budget is gone, freeze risky releases until it recovers."]
+    elif name == cv.ABSENT_ALERT:
+        meaning = (f"Prometheus has no samples of {t}'s SLI metrics: the scrape, the exporter or the service "
+                   "itself is gone.")
+        impact = (f"Every SLO alert of {t} is blind while this lasts: an outage would not page. It pages itself "
+                  "for that reason.")
+        metric = p["sli_query"] if p.get("sli_query") else f"{cv.REQUESTS_METRIC}{{{sel}}}"
+        diagnosis = [f"Check the scrape: `up{{{sel}}}` and Prometheus → Status → Targets for `{t}`.",
+                     f"Query the SLI's metrics: `{metric}`.",
+                     f"Check the pods and the ServiceMonitor: `kubectl -n {ns} get pods,servicemonitor "
+                     f"-l app.kubernetes.io/name={t}`."]
+        mitigation = ["Restore the scrape (service port, ServiceMonitor selector, network policy) or the exporter.",
+                      "Until then watch the service by other means (logs, traces, synthetic checks)."]
     elif name == cv.LATENCY_ALERT:
         meaning = f"{t} p99 latency is above the {p.get('latency_p99') or 'required'} requirement for 10 minutes."
         impact = "The slowest 1% of requests are slower than promised; timeouts upstream may follow."
@@ -75,7 +94,7 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
 
 class RunbookGenerator:
     artifact_type: ClassVar[ArtifactType] = ArtifactType.runbook
-    code_version: ClassVar[str] = "1"
+    code_version: ClassVar[str] = "2"  # issue 19: page/ticket/absent sections
 
     def design(self, task: dict[str, Any], source_checksum: str) -> Design:
         p = task["resolved_parameters"]

@@ -193,6 +193,38 @@ class AlertmanagerModel(_M):
         return self
 
 
+class CrRoute(_M):
+    receiver: str | None = None
+    matchers: list[dict[str, str]] = Field(default_factory=list)
+    routes: list[CrRoute] = Field(default_factory=list)
+
+
+class AlertmanagerConfigSpec(_M):
+    route: CrRoute
+    receivers: list[Receiver] = Field(min_length=1)
+    inhibitRules: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _receivers_exist(self) -> AlertmanagerConfigSpec:
+        names = [r.name for r in self.receivers]
+        if len(set(names)) != len(names):
+            raise ValueError("receiver names must be unique")
+        stack = [self.route]
+        while stack:
+            r = stack.pop()
+            if r.receiver and r.receiver not in names:
+                raise ValueError(f"route uses undefined receiver {r.receiver!r}")
+            stack += r.routes
+        return self
+
+
+class AlertmanagerConfigModel(_M):
+    apiVersion: Literal["monitoring.coreos.com/v1alpha1"]
+    kind: Literal["AlertmanagerConfig"]
+    metadata: K8sMeta
+    spec: AlertmanagerConfigSpec
+
+
 def check_dashboard(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """What the Grafana JSON schema does not check: overlap, 24 columns, unique ids and refIds."""
     out: list[tuple[str, str]] = []
