@@ -15,6 +15,7 @@ from ctx_assets.defs.state import latest_artifact_metadata
 
 from .home import get_instance
 
+
 def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | None = None,
                    pre: Any = None) -> list[ArtifactStatus]:
     """`ctx status`: every artifact, then provenance.json."""

@@ -10,6 +10,7 @@ from dagster import AssetKey
 from ctx_assets.contracts.gates import GateName
 from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
 
+
 @dataclass
 class BuildSummary:
     problems: list[Any] = field(default_factory=list)
