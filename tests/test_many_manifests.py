@@ -134,3 +134,42 @@ def test_ctx_ui_serves_several_manifests(two):
             proc.wait(timeout=30)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
+    """SPEC §8a: 200 projects in ONE code location, every one served (its assets, its sensor's view). The
+    memory, process and time figures at this scale are bench/projects.py's."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    for i in range(200):
+        _manifest(folder, f"p{i:03d}", f"team-{i % 9}")
+    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    port = _port()
+    proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "ui", str(folder), "--port", str(port),
+                             "--out", str(tmp_path / "bundles")], cwd=ROOT, env={**os.environ, **env},
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline, projects = time.monotonic() + 300, set()
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            with contextlib.suppress(OSError, AssertionError, KeyError):
+                nodes = _graphql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
+                projects = {n["assetKey"]["path"][0] for n in nodes}
+                if len(projects) == 200:
+                    break
+            time.sleep(3)
+        assert projects == {f"p{i:03d}" for i in range(200)}
+        locations = _graphql(url, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
+        assert [e["name"] for e in locations["workspaceOrError"]["locationEntries"]] == ["ctx-assets"]
+        sensors = _graphql(url, '{ sensorsOrError(repositorySelector: {repositoryLocationName: "ctx-assets", '
+                                'repositoryName: "__repository__"}) { ... on Sensors { results { name } } } }')
+        assert len(sensors["sensorsOrError"]["results"]) == 1  # one sensor watches all 200
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=60)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

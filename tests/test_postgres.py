@@ -42,6 +42,29 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
     assert postgres.query("SELECT count(*) FROM runs WHERE status = 'SUCCESS'", db=db) == [(3,)]
 
 
+def test_embedded_on_dagsters_stock_postgres_storage(postgres, monkeypatch, tmp_path):
+    """SPEC §8a: on a user's instance with dagster-postgres's own storage, the build, status and the sensor
+    work as on ours (the storage has no bulk path and no one-query metadata read: the public ones are used)."""
+    env = postgres.home(tmp_path, stock=True)
+    manifest, out = small_manifest(tmp_path), tmp_path / "out"
+    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
+    assert r.returncode == 0 and {x["status"] for x in yaml.safe_load(r.stdout)["artifacts"]} == {"fresh"}
+    assert "postgres:" in (tmp_path / ".ctx" / "dagster" / "dagster.yaml").read_text()
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert type(get_instance().event_log_storage).__name__ == "PostgresEventLogStorage"  # stock, not ours
+    result, ctx = _sensor(manifest, out)
+    assert not getattr(result, "run_requests", None)  # what it recorded reads back: nothing is stale
+    edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert [r.job_name for r in result.run_requests] == [project_of(manifest).shared_job]
+    _run_shared(manifest, out)
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert _requests(result) == {"svc-0001": ALL_TYPES}
+
+
 def test_two_manifests_build_at_once_on_postgres(postgres, tmp_path):
     env = postgres.home(tmp_path)
     build_two_at_once(tmp_path, env, _manifest(tmp_path, "alpha", "team-a"), _manifest(tmp_path, "beta", "team-b"))

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: docs/, and the working directory of processes
 SCALING_YAML = ROOT / "docs" / "scaling" / "dagster.yaml"
 
@@ -79,11 +81,15 @@ class Postgres:
         return {"DAGSTER_PG_USERNAME": self.user, "DAGSTER_PG_PASSWORD": self.password,
                 "DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_DB": db}
 
-    def home(self, folder: Path) -> dict[str, str]:
-        """A ctx home whose Dagster instance is docs/scaling/dagster.yaml on a new database: the env to run with."""
+    def home(self, folder: Path, stock: bool = False) -> dict[str, str]:
+        """A ctx home whose Dagster instance is docs/scaling/dagster.yaml on a new database: the env to run with.
+        `stock`: dagster-postgres's own `storage: postgres` with the same config instead of our kept storage."""
         dagster_home = folder / ".ctx" / "dagster"
         dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SCALING_YAML, dagster_home / "dagster.yaml")
+        config = yaml.safe_load(SCALING_YAML.read_text())
+        if stock:
+            config["storage"] = {"postgres": config["storage"]["custom"]["config"]}
+        (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         return {"CTX_HOME": str(folder / ".ctx"), "DAGSTER_HOME": str(dagster_home),
                 **self.env(self.create_database())}
 
