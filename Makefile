@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench ui clean
+.PHONY: run test check lint bench ui clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,10 +21,16 @@ $(TEST_STAMP): $(STAMP) pyproject.toml
 run: $(STAMP)
 	$(BIN)/ctx build examples/online-boutique.contextcore.yaml
 
-# The whole test suite (lint included).
+# The whole test suite (lint included), two workers: what CI runs.
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
+
+# The fast lane, before each commit: lint + every test that needs no server, no Dagster run and no
+# external tool (tests/conftest.py, CHECK_MODULES).
+check: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -n 2 -m "not full"
 
 # SPEC §9 figures: bench/results.json and the table in docs/benchmarks.md.
 bench: $(STAMP)

@@ -23,6 +23,24 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 os.environ.setdefault("CTX_HOME", tempfile.mkdtemp(prefix="ctx-tests-home-"))
 
 
+# Test lanes. `make check` (before each commit, <= 60 s) runs the tests of these modules: pure core and CLI
+# commands that need no server, no Dagster run and no external tool; a test among them that does need one
+# carries @pytest.mark.full. Every other module is the full lane, `make test` (CI), which runs everything.
+# A new module is full until it is listed here.
+CHECK_MODULES = {
+    "test_alert_channels", "test_checksums", "test_cli_export", "test_cli_validate_init", "test_conformance",
+    "test_export_plan", "test_gates_export", "test_generators", "test_hostile_input", "test_loader",
+    "test_manifest_contracts", "test_migrate", "test_otlp_json", "test_packaging", "test_project_bundle",
+    "test_secrets", "test_seed_reader", "test_sli_sources", "test_slo_math",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] not in CHECK_MODULES:
+            item.add_marker(pytest.mark.full)
+
+
 def require(condition: bool, what: str) -> None:
     """Skip when a tool or the shared schemas are missing; under CI, fail instead."""
     if condition:

@@ -39,6 +39,7 @@ def _build(tmp_path, channels: list[str], criticality: str = "critical"):
                                       validators=ExternalValidators().validate)
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_contextcore_free_form_names_build_with_a_warning_and_pass_amtool(tmp_path):
     amtool = shutil.which("amtool")
     require(amtool is not None, "amtool (Debian package prometheus-alertmanager)")

@@ -46,6 +46,7 @@ def seventeen():
     return _run(data)
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_files_match_their_contracts(example):
     _, export, seed = example
     am = yaml.safe_load(export.files[ARTIFACT_MANIFEST_PATH])

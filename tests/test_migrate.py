@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from ctx_assets.core.migrate import migrate_v1
@@ -57,6 +58,7 @@ def test_validate_on_v1_says_to_migrate(tmp_path):
     assert f"{V1}:10:13: apiVersion: " in r.stderr and "ctx migrate" in r.stderr and "v1.1" in r.stderr
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_migrate_then_validate_and_build(tmp_path):
     new = tmp_path / "ledger.contextcore.yaml"
     r = run_ctx("migrate", str(V1), "--out", str(new))

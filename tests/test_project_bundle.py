@@ -37,6 +37,7 @@ def _tool(name: str) -> str:
     return path
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_kubectl_kustomize_prints_every_kubernetes_artifact_once(written):
     out, run = written
     r = subprocess.run([_tool("kubectl"), "kustomize", str(out)], capture_output=True, text=True, timeout=120)
@@ -77,6 +78,7 @@ def test_operator_bundle_validates_against_the_crds(written):
     assert set(seen) == {*crds, "ConfigMap"}
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_one_alertmanager_config_routes_every_target_and_passes_amtool(written):
     out, run = written
     amtool = _tool("amtool")
@@ -98,6 +100,7 @@ def test_one_alertmanager_config_routes_every_target_and_passes_amtool(written):
     assert route_receivers(doc["route"], {"job": "unknown", "severity": "critical"}) == ["online-boutique-default"]
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_plain_rule_files_load_in_one_promtool_run(written):
     out, _ = written
     files = sorted((out / "prometheus" / "plain").glob("*-rules.yaml"))

@@ -149,7 +149,7 @@ def test_span_exporter_redacts_secrets_in_any_span_string_and_passes_clean_spans
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
     from opentelemetry.trace import Status, StatusCode
 
-    from ctx_assets.resources import telemetry
+    from ctx_assets.telemetry import providers as telemetry
     from ctx_assets.telemetry.providers import RedactingExporter
 
     rebuilt: list[str] = []

@@ -151,6 +151,7 @@ def _promtool(tmp_path, doc):
     return subprocess.run([promtool, "test", "rules", str(tmp_path / "test.yaml")], capture_output=True, text=True)
 
 
+@pytest.mark.full  # an external tool or a Dagster run
 def test_unit_tests_of_source_rules_page_on_a_fast_burn_and_catch_a_wrong_threshold(tmp_path):
     doc = _doc(_one("sources", "prometheus_rule"))
     r = _promtool(tmp_path, doc)
