@@ -34,7 +34,7 @@ import yaml
 from ctx_assets.core import conventions as cv
 from ctx_assets.core.pipeline import build_without_orchestrator
 from ctx_assets.core.project_bundle import ALERTMANAGER_PATH, OVERVIEW_PATH, PLAIN_RULES_DIR
-from ctx_assets.scaling.servers import free_port
+from tests.support.servers import free_port
 
 from .conftest import require, write_manifest
 from .test_self_watch import _get, _query, _wait
