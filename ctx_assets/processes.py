@@ -1,7 +1,7 @@
 """Processes `ctx` starts and owns: the process table (/proc) and stopping a whole tree.
 
-`ctx ui` runs `dagster dev`, which starts a webserver, a daemon and code servers. They run in
-their own process group (a new session, so a terminal's Ctrl-C reaches only `ctx`), `ctx`
+`ctx ui` runs Dagster's code server (one, for every manifest), its webserver and its daemon. They
+run in one process group of their own (a new session, so a terminal's Ctrl-C reaches only `ctx`), `ctx`
 becomes their subreaper (a grandchild whose parent exits is re-parented to `ctx`, not init,
 so it is still found), and SIGTERM, SIGINT or SIGHUP to `ctx` stops all of them: SIGTERM to
 every process of the tree, SIGKILL to what is left after a grace period, all within 10 s.
@@ -15,9 +15,11 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 GRACE_SECONDS = 7.0  # SIGTERM → SIGKILL; with the kill wait below the tree is gone within 10 s
@@ -135,24 +137,74 @@ def _raise_stop(signum: int, _frame: FrameType | None) -> None:
     raise StopRequested(signum)
 
 
+@dataclass
+class Step:
+    """One process of a tree `ctx` runs: started after the one before it is `ready()`."""
+
+    name: str
+    argv: Sequence[str]
+    ready: Callable[[], bool] | None = None
+    ready_timeout: float = 120.0
+
+
 def run_owned(argv: Sequence[str], env: dict[str, str], grace: float = GRACE_SECONDS) -> tuple[int, str | None]:
     """Run `argv` as the leader of a new process group and wait. A stop signal to this process stops the
     whole tree. Returns (exit code, the stop signal's name or None when the child exited by itself)."""
+    code, stopped, _ = run_owned_steps([Step("child", argv)], env, grace)
+    return code, stopped
+
+
+def run_owned_steps(steps: Sequence[Step], env: dict[str, str], grace: float = GRACE_SECONDS,
+                    output: int | IO[bytes] | None = None,
+                    on_ready: Callable[[], None] | None = None) -> tuple[int, str | None, str]:
+    """Start `steps` in order (each once the one before is ready), call `on_ready`
+    when the last is, and wait until one of them exits or a stop signal comes; then stop the whole tree.
+    Returns (exit code of the one that exited, the stop signal's name or None, its step name)."""
     _become_subreaper()
     previous = {s: signal.signal(s, _raise_stop) for s in STOP_SIGNALS}
-    child, code, stopped = None, 0, None
+    started: list[tuple[Step, subprocess.Popen[bytes]]] = []
+    code, stopped, who = 0, None, ""
     try:
-        child = subprocess.Popen(list(argv), env=env, start_new_session=True)
-        code = child.wait()
+        for step in steps:
+            # each in a session of its own (a terminal's Ctrl-C reaches only ctx); stop_tree signals every
+            # descendant of ctx, so one call stops them all
+            started.append((step, subprocess.Popen(list(step.argv), env=env, stdout=output, stderr=output,
+                                                   start_new_session=True)))
+            deadline = time.monotonic() + step.ready_timeout
+            while step.ready is not None and not step.ready():
+                exited = _exited(started)
+                if exited or time.monotonic() > deadline:
+                    code, who = (exited[1], exited[0]) if exited else (1, f"{step.name} (not ready)")
+                    raise _Exited
+                time.sleep(0.2)
+        if on_ready:
+            on_ready()
+        while not (exited := _exited(started)):
+            time.sleep(0.5)
+        code, who = exited[1], exited[0]
     except StopRequested as stop:
         stopped = str(stop)
+    except _Exited:
+        pass
     finally:
         for s in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
             signal.signal(s, signal.SIG_IGN)
     try:
-        if child is not None:  # after a stop, or what the child left behind (a code server outliving it)
+        for _, child in started:  # after a stop, or what a child left behind (a run outliving its server)
             stop_tree(child, grace)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    return code, stopped
+    return code, stopped, who
+
+
+class _Exited(Exception):
+    """A step exited (or never became ready) while the others were starting."""
+
+
+def _exited(started: list[tuple[Step, subprocess.Popen[bytes]]]) -> tuple[str, int] | None:
+    for step, child in started:
+        code = child.poll()
+        if code is not None:
+            return step.name, code
+    return None
