@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -19,10 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from bench.run import ROOT, machine, manifest
+from bench.run import ROOT, manifest, record
 from tests.support.servers import SCALING_YAML, postgres_server
 
-RESULTS = ROOT / "bench" / "results.json"
 STORAGES = ("stock_sqlite", "kept_sqlite", "stock_postgres", "kept_postgres")
 
 
@@ -67,12 +65,7 @@ def main() -> None:
     with (postgres_server() if any("postgres" in k for k in kinds) else contextlib.nullcontext()) as pg:
         for kind in kinds:
             figures[f"embedded_{a.targets}_{kind}_seconds"] = measure(kind, a.targets, pg)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update(figures)
-    results.setdefault("embedded_machine", machine())
-    results["embedded_measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(figures, indent=2))
+    record(figures, "embedded")
 
 
 if __name__ == "__main__":

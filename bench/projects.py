@@ -29,10 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from bench.run import EXAMPLE, ROOT, machine
+from bench.run import EXAMPLE, ROOT, record
 from tests.support.servers import free_port
-
-RESULTS = ROOT / "bench" / "results.json"
 
 
 def make_folder(folder: Path, projects: int, targets: int) -> Path:
@@ -174,12 +172,7 @@ def main() -> None:
         manifests = make_folder(folder, a.projects, a.targets)
         figures = {} if a.skip_ui else ui(manifests, folder, a.projects, a.watch)
         figures.update(build_and_tick(manifests, folder, a.projects))
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update(figures)
-    results.setdefault("projects_machine", machine())
-    results["projects_measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(figures, indent=2))
+    record(figures, "projects")
 
 
 if __name__ == "__main__":

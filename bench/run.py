@@ -186,6 +186,18 @@ def _sub(part: str, **kw) -> dict:
         return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def record(figures: dict, what: str) -> None:
+    """Merge `figures` into bench/results.json (kept figures of other parts stay), stamped `<what>_measured_at`
+    with this machine."""
+    path = ROOT / "bench" / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results.update(figures)
+    results[f"{what}_machine"] = machine()
+    results[f"{what}_measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())

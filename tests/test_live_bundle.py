@@ -37,7 +37,7 @@ from ctx_assets.core.project_bundle import ALERTMANAGER_PATH, OVERVIEW_PATH, PLA
 from tests.support.servers import free_port
 
 from .conftest import require, write_manifest
-from .test_self_watch import _get, _query, _wait
+from .test_self_watch import _get, _query, _wait, stop_all
 
 NS = "shop"
 RPS = 10.0
@@ -232,13 +232,7 @@ def live(tmp_path_factory):
                   60, why=lambda: (tmp / "servers.log").read_text()[-3000:])
         yield {"prom": prom, "am": am, "sink": sink, "shop": shop, "out": out, "run": run, "tmp": tmp}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         for server in (sink.server, exporter):
             server.shutdown()
             server.server_close()

@@ -107,65 +107,30 @@ def test_two_manifests_of_one_project_are_refused(two, tmp_path):
     assert r.returncode == 2 and "both describe project" in r.stderr
 
 
-def test_ctx_ui_serves_several_manifests(two):
-    tmp, env, a, b = two
+@contextlib.contextmanager
+def ctx_ui(paths: list[Path], tmp: Path, env: dict[str, str]):
+    """`ctx ui PATHS` on a free port; yields its URL and the paths of every asset served once `wanted`
+    projects are all there (polled until then, 300 s at most). Stops the whole tree at the end."""
     port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "ui", str(a), str(b), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "ui", *map(str, paths), "--port", str(port),
                              "--out", str(tmp / "bundles")], cwd=ROOT, env={**os.environ, **env},
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline, paths = time.monotonic() + 180, set()
+
+    def served(wanted: set[str]) -> set[tuple[str, ...]]:
+        deadline, paths = time.monotonic() + 300, set()
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read()[-2000:]
             with contextlib.suppress(OSError, AssertionError, KeyError):
                 nodes = _graphql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
                 paths = {tuple(n["assetKey"]["path"]) for n in nodes}
-                if ("alpha", "dashboard") in paths and ("beta", "dashboard") in paths:
+                if wanted <= {p[0] for p in paths}:
                     break
             time.sleep(2)
-        assert ("alpha", "dashboard") in paths and ("beta", "dashboard") in paths, paths
-        locations = _graphql(url, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
-        assert [e["name"] for e in locations["workspaceOrError"]["locationEntries"]] == ["ctx-assets"]
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=30)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        return paths
 
-
-@pytest.mark.slow
-def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
-    """SPEC §8a: 200 projects in ONE code location, every one served (its assets, its sensor's view). The
-    memory, process and time figures at this scale are bench/projects.py's."""
-    folder = tmp_path / "manifests"
-    folder.mkdir()
-    for i in range(200):
-        _manifest(folder, f"p{i:03d}", f"team-{i % 9}")
-    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
-    port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "ui", str(folder), "--port", str(port),
-                             "--out", str(tmp_path / "bundles")], cwd=ROOT, env={**os.environ, **env},
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline, projects = time.monotonic() + 300, set()
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read()[-2000:]
-            with contextlib.suppress(OSError, AssertionError, KeyError):
-                nodes = _graphql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
-                projects = {n["assetKey"]["path"][0] for n in nodes}
-                if len(projects) == 200:
-                    break
-            time.sleep(3)
-        assert projects == {f"p{i:03d}" for i in range(200)}
-        locations = _graphql(url, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
-        assert [e["name"] for e in locations["workspaceOrError"]["locationEntries"]] == ["ctx-assets"]
-        sensors = _graphql(url, '{ sensorsOrError(repositorySelector: {repositoryLocationName: "ctx-assets", '
-                                'repositoryName: "__repository__"}) { ... on Sensors { results { name } } } }')
-        assert len(sensors["sensorsOrError"]["results"]) == 1  # one sensor watches all 200
+        yield url, served
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -173,3 +138,34 @@ def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
             proc.wait(timeout=60)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _locations(url: str) -> list[str]:
+    got = _graphql(url, "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }")
+    return [e["name"] for e in got["workspaceOrError"]["locationEntries"]]
+
+
+def test_ctx_ui_serves_several_manifests(two):
+    tmp, env, a, b = two
+    with ctx_ui([a, b], tmp, env) as (url, served):
+        paths = served({"alpha", "beta"})
+        assert ("alpha", "dashboard") in paths and ("beta", "dashboard") in paths, paths
+        assert _locations(url) == ["ctx-assets"]
+
+
+@pytest.mark.slow
+def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
+    """SPEC §8a: 200 projects in ONE code location, every one served, one sensor for all. The memory,
+    process and time figures at this scale are bench/projects.py's."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    names = {f"p{i:03d}" for i in range(200)}
+    for name in names:
+        _manifest(folder, name, "team-a")
+    env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
+    with ctx_ui([folder], tmp_path, env) as (url, served):
+        assert {p[0] for p in served(names)} == names
+        assert _locations(url) == ["ctx-assets"]
+        sensors = _graphql(url, '{ sensorsOrError(repositorySelector: {repositoryLocationName: "ctx-assets", '
+                                'repositoryName: "__repository__"}) { ... on Sensors { results { name } } } }')
+        assert len(sensors["sensorsOrError"]["results"]) == 1  # one sensor watches all 200

@@ -152,13 +152,18 @@ def servers(tmp_path, bundle_dir):
                 f"http://127.0.0.1:{p}/-/ready", timeout=2).status == 200, 30)
         yield f"http://127.0.0.1:{gw}", f"http://127.0.0.1:{prom}", spec["spec"]["groups"]
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each server, then SIGKILL the ones still there after 20 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def _query(prom: str, q: str) -> list[dict]:

@@ -13,6 +13,7 @@ from .trace import cmd_trace
 from .ui import cmd_ui
 from .validate import cmd_validate
 
+OUT = "output folder (default: out/<manifest name>; with a folder: the parent of one folder per bundle)"
 MANY = "a manifest, or a folder / glob of *.contextcore.yaml (one line per project, then the totals)"
 
 
@@ -40,8 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="run Export and Plan ingestion without the orchestrator")
     s.add_argument("path", help=MANY)
-    s.add_argument("--out", help="output folder (default: out/<manifest name>; with a folder: the parent of "
-                                 "one folder per bundle)")
+    s.add_argument("--out", help=OUT)
     s.add_argument("--json", action="store_true", help="machine-readable summary")
     s.add_argument("--artifacts", action="store_true",
                    help="also generate and validate every artifact (the whole bundle, no orchestrator)")
@@ -50,8 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="build the bundle through the Dagster asset graph")
     s.add_argument("path", help=MANY)
-    s.add_argument("--out", help="output folder (default: out/<manifest name>; with a folder: the parent of "
-                                 "one folder per bundle)")
+    s.add_argument("--out", help=OUT)
     s.add_argument("--json", action="store_true", help="machine-readable summary")
     s.add_argument("--targets", help="comma-separated targets to build (default: all)")
     s.add_argument("--stale-only", action="store_true",
@@ -61,8 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("status", help="fresh / stale / missing per artifact, with the cause")
     s.add_argument("path", help=MANY)
-    s.add_argument("--out", help="output folder (default: out/<manifest name>; with a folder: the parent of "
-                                 "one folder per bundle)")
+    s.add_argument("--out", help=OUT)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
 

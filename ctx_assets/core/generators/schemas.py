@@ -179,17 +179,9 @@ class AlertmanagerModel(_M):
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertmanagerModel:
-        names = [r.name for r in self.receivers]
-        if len(set(names)) != len(names):
-            raise ValueError("receiver names must be unique")
         if not self.route.receiver:
             raise ValueError("the root route needs a receiver")
-        stack = [self.route]
-        while stack:
-            r = stack.pop()
-            if r.receiver and r.receiver not in names:
-                raise ValueError(f"route uses undefined receiver {r.receiver!r}")
-            stack += r.routes
+        _routes_use_defined_receivers(self.route, self.receivers)
         return self
 
 
@@ -206,16 +198,21 @@ class AlertmanagerConfigSpec(_M):
 
     @model_validator(mode="after")
     def _receivers_exist(self) -> AlertmanagerConfigSpec:
-        names = [r.name for r in self.receivers]
-        if len(set(names)) != len(names):
-            raise ValueError("receiver names must be unique")
-        stack = [self.route]
-        while stack:
-            r = stack.pop()
-            if r.receiver and r.receiver not in names:
-                raise ValueError(f"route uses undefined receiver {r.receiver!r}")
-            stack += r.routes
+        _routes_use_defined_receivers(self.route, self.receivers)
         return self
+
+
+def _routes_use_defined_receivers(route: Any, receivers: list[Receiver]) -> None:
+    """Receiver names are unique and every route in the tree names one of them."""
+    names = [r.name for r in receivers]
+    if len(set(names)) != len(names):
+        raise ValueError("receiver names must be unique")
+    stack = [route]
+    while stack:
+        r = stack.pop()
+        if r.receiver and r.receiver not in names:
+            raise ValueError(f"route uses undefined receiver {r.receiver!r}")
+        stack += r.routes
 
 
 class AlertmanagerConfigModel(_M):
