@@ -1,4 +1,4 @@
-"""Embedded on a user's instance (SPEC §8a): `ctx build` of N targets on Dagster's stock SQLite and stock
+"""Embedded on a user's instance: `ctx build` of N targets on Dagster's stock SQLite and stock
 PostgreSQL storage, beside ctx's kept storages, each from a fresh home, in one run. Figures go into
 bench/results.json (`embedded_<N>_<storage>_seconds`).
 

@@ -1,7 +1,7 @@
 """The orchestration floor: the same graph shape (assets, the artifacts multi-asset, check specs, jobs,
 range runs, one materialization and one `artifact_gates` evaluation per artifact) with no-op bodies.
 
-For information only (SPEC §9): what Dagster's events cost at a size, so the benchmark can say
+For information only: what Dagster's events cost at a size, so the benchmark can say
 how much of a full build is orchestration and how much is our own work.
 """
 

@@ -1,4 +1,4 @@
-"""Many projects (SPEC §9): N manifests × T targets in one `ctx ui`, and `ctx build FOLDER` against
+"""Many projects: N manifests × T targets in one `ctx ui`, and `ctx build FOLDER` against
 `ctx export --artifacts FOLDER`. Measured at the size asked, never extrapolated; the figures go into
 bench/results.json beside `make bench`'s.
 

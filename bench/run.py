@@ -1,10 +1,10 @@
-"""`make bench`: the SPEC §9 figures, all measured in one run, into bench/results.json and
+"""`make bench`: the benchmark figures, all measured in one run, into bench/results.json and
 docs/benchmarks.md. Every part runs in its own subprocess (fresh memory, fresh instance, fresh caches);
 `ctx build` and `ctx export --artifacts` are timed as a user runs them (a fresh `ctx` process each).
 
     python -m bench.run [--dagster-targets N] [--huge N] [--large N]
 
---dagster-targets: the large Dagster build (default 1,000, SPEC §9); --huge: the largest (default
+--dagster-targets: the large Dagster build (default 1,000); --huge: the largest (default
 10,000; 0 skips it). A figure is recorded at the size it was measured, never extrapolated.
 """
 
@@ -26,7 +26,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "online-boutique.contextcore.yaml"
-PEER = {"export_2": 0.53, "export_100": 1.02, "export_1000": 7.16}  # ContextCore `manifest export`, SPEC §9
+PEER = {"export_2": 0.53, "export_100": 1.02, "export_1000": 7.16}  # ContextCore `manifest export`
 
 
 def manifest(n: int, folder: Path) -> Path:

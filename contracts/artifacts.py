@@ -1,4 +1,4 @@
-"""Artifact types and the expected-output contract (one contract per type, SPEC §4)."""
+"""Artifact types and the expected-output contract (one contract per type)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Export contracts: the artifact manifest and the onboarding metadata (SPEC §4).
+"""Export contracts: the artifact manifest and the onboarding metadata.
 
 Export models mirror source models field for field; the field-preservation gate
 compares the pairs in `EXPORT_MODEL_PAIRS` generically, so a field added to a

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 
 class GateName(StrEnum):
-    """The gates of SPEC §6; these strings are the asset-check and span names."""
+    """The gates; these strings are the asset-check and span names."""
 
     manifest_schema = "manifest_schema"
     field_preservation = "field_preservation"

@@ -1,4 +1,4 @@
-"""The artisan context seed (SPEC §4): one task per artifact, in dependency order."""
+"""The artisan context seed: one task per artifact, in dependency order."""
 
 from __future__ import annotations
 

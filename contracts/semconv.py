@@ -1,4 +1,4 @@
-"""Span, event, attribute, baggage and metric names (SPEC §7), defined once.
+"""Span, event, attribute, baggage and metric names, defined once.
 
 ContextCore task semantics (task.*), OpenTelemetry CI/CD conventions (cicd.*)
 and the pipeline's own (pipeline.*, gate.*, calibration.*, checksum.*, size.*).

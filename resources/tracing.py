@@ -1,4 +1,4 @@
-"""Tasks as spans: the Dagster resource that traces every run (SPEC §7), without monkeypatching.
+"""Tasks as spans: the Dagster resource that traces every run, without monkeypatching.
 
 A run is a trace. Under `ctx build`, several Dagster runs (shared stages, one per
 target, output) hang under one root span, the build (the epic); a run launched

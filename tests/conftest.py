@@ -99,11 +99,6 @@ def postgres():
         yield pg
 
 
-@pytest.fixture
-def example_data() -> dict[str, Any]:
-    return yaml.safe_load(EXAMPLE.read_text())
-
-
 def registry_breaking_prometheus_rule(target: str) -> dict:
     """The generator registry with a PrometheusRule generator that emits a broken expr for `target`
     (so its artifact_schema gate fails): the one failure injection the blocking tests share."""

@@ -1,4 +1,4 @@
-"""`ctx validate` and `ctx init` through a subprocess, as a user runs them (SPEC §2, §8)."""
+"""`ctx validate` and `ctx init` through a subprocess, as a user runs them."""
 
 from __future__ import annotations
 

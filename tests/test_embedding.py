@@ -1,4 +1,4 @@
-"""ctx-assets inside a Dagster user's own project (SPEC §8a), each case a real process:
+"""ctx-assets inside a Dagster user's own project, each case a real process:
 
 (a) a project with its own `resources` package, its own asset and `multiprocess_executor`, merging two
     manifests through `contextcore_definitions`, passes `dagster definitions validate`;

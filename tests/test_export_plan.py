@@ -1,4 +1,4 @@
-"""Export and plan ingestion: each problem of the statement, by section (SPEC §4)."""
+"""Export and plan ingestion: each problem of the statement, by section."""
 
 from __future__ import annotations
 

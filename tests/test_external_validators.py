@@ -1,4 +1,4 @@
-"""promtool and amtool on generated artifacts (SPEC §5), through the product's resource and directly.
+"""promtool and amtool on generated artifacts, through the product's resource and directly.
 
 Under CI=true a missing tool fails these tests instead of skipping them.
 """

@@ -1,4 +1,4 @@
-"""Every expected fault ends in one line naming the cause and the path, with its exit code (SPEC §8), and
+"""Every expected fault ends in one line naming the cause and the path, with its exit code, and
 the previous bundle intact: a bad `--out` (2, before any run), disk full, read-only, permission denied and
 an unusable instance during a run (3), a failed gate (1, without Dagster's error blocks).
 

@@ -1,4 +1,4 @@
-"""Each export/plan gate fails on a crafted input and says why (SPEC §6)."""
+"""Each export/plan gate fails on a crafted input and says why."""
 
 from __future__ import annotations
 

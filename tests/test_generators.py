@@ -1,4 +1,4 @@
-"""Artifact content per SPEC §5, provenance, determinism, size estimates, plug-ins, blocking."""
+"""Artifact content, provenance, determinism, size estimates, plug-ins, blocking."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hostile values stop at `ctx validate`: exit 2, FILE:LINE:COL, nothing written (issue 10, SPEC §2/§8).
+"""Hostile values stop at `ctx validate`: exit 2, FILE:LINE:COL, nothing written (issue 10).
 
 Every hostile value from the issue is a case here, plus the neighbours each rule exists for."""
 

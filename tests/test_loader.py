@@ -1,4 +1,4 @@
-"""Safe YAML loading (SPEC §8): tags never execute, limits hold, locations kept."""
+"""Safe YAML loading: tags never execute, limits hold, locations kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Manifest v2 models and cross-field rules (SPEC §2)."""
+"""Manifest v2 models and cross-field rules."""
 
 from __future__ import annotations
 

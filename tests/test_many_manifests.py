@@ -1,4 +1,4 @@
-"""Many manifests, one Dagster instance (SPEC §8): own asset key prefix and partitions per project.
+"""Many manifests, one Dagster instance: own asset key prefix and partitions per project.
 
 Two manifests that share every target name are built at the same time into one home; both
 must succeed and both statuses stay true. `ctx ui a b` serves both from one code location.
@@ -155,7 +155,7 @@ def test_ctx_ui_serves_several_manifests(two):
 
 @pytest.mark.slow
 def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
-    """SPEC §8a: 200 projects in ONE code location, every one served, one sensor for all. The memory,
+    """200 projects in ONE code location, every one served, one sensor for all. The memory,
     process and time figures at this scale are bench/projects.py's."""
     folder = tmp_path / "manifests"
     folder.mkdir()

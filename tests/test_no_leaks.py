@@ -1,4 +1,4 @@
-"""Nothing of the secret corpus leaves the process (issue 10 item 2, SPEC §8).
+"""Nothing of the secret corpus leaves the process (issue 10 item 2).
 
 Every corpus secret is put into every manifest field that can reach an output (one manifest) and
 into every field whose validation message quotes the value (another manifest). Then validate,

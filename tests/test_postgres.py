@@ -43,7 +43,7 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
 
 
 def test_embedded_on_dagsters_stock_postgres_storage(postgres, monkeypatch, tmp_path):
-    """SPEC §8a: on a user's instance with dagster-postgres's own storage, the build, status and the sensor
+    """on a user's instance with dagster-postgres's own storage, the build, status and the sensor
     work as on ours (the storage has no bulk path and no one-query metadata read: the public ones are used)."""
     env = postgres.home(tmp_path, stock=True)
     manifest, out = small_manifest(tmp_path), tmp_path / "out"

@@ -1,5 +1,5 @@
 """The secret scan: every kind of the corpus is caught and redacted, look-alikes are not, and the
-example and test manifests produce no false positive (SPEC §8, issue 10)."""
+example and test manifests produce no false positive (issue 10)."""
 
 from __future__ import annotations
 

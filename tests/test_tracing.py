@@ -1,4 +1,4 @@
-"""Tasks as spans (SPEC §7): the span model of a build, failures, exporters, metrics, logs, `ctx trace`."""
+"""Tasks as spans: the span model of a build, failures, exporters, metrics, logs, `ctx trace`."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
     proc = _start_ui(tmp_path, port, {"CTX_TEST_UI_MARKER": marker.split("=", 1)[1]})
     try:
         dagster = _marked(marker) - {proc.pid}
-        assert len(dagster) >= 4, dagster  # dagster dev, webserver, daemon, code server(s)
+        assert len(dagster) >= 3, dagster  # the code server, the webserver, the daemon
         start = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)  # the ctx process only
         while _marked(marker) - {proc.pid} and time.monotonic() - start < 30:
@@ -107,15 +107,27 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
 
 
 def _listening_addresses(port: int) -> set[str]:
-    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout if shutil.which("ss") else ""
-    return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines() if line.split()[3].endswith(f":{port}")}
+    """Addresses with a listening TCP socket on `port`, from the kernel's tables (/proc/net/tcp, tcp6)."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, hexport = local.split(":")
+                if state == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                    raw = bytes.fromhex(addr)
+                    # the kernel writes each 32-bit word in host (little-endian) order
+                    words = b"".join(raw[k:k + 4][::-1] for k in range(0, len(raw), 4))
+                    found.add(socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words))
+    return found
 
 
 def test_ui_binds_loopback_only(ui):
     _, port = ui
     addrs = _listening_addresses(port)
-    if addrs:  # `ss` is there: the webserver listens on loopback and nowhere else
-        assert addrs <= {"127.0.0.1", "[::1]"}, addrs
+    assert addrs, "nothing listens on the UI's port"
+    assert addrs <= {"127.0.0.1", "::1"}, addrs
+
 
 
 def _render(url: str, tmp: Path) -> str:

@@ -47,7 +47,7 @@ GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Everything ctx prints passes the one redaction path (SPEC §8), whatever printed it.
+    # Everything ctx prints passes the one redaction path, whatever printed it.
     if not isinstance(sys.stdout, RedactingStream):
         sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     parser = build_parser()

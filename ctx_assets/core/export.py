@@ -1,4 +1,4 @@
-"""Export stage: manifest → artifact manifest + onboarding metadata (SPEC §4).
+"""Export stage: manifest → artifact manifest + onboarding metadata.
 
 Pure: a validated manifest and its bytes in, serialised files and gate results
 out. Nothing computed here is dropped before writing (problem statement §1.1).

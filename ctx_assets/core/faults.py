@@ -1,7 +1,7 @@
 """Expected faults as one line each: an unusable output folder (exit 2, before any run) and
 environment faults during a run (exit 3: disk full, permission, read-only file system, instance).
 
-A fault is named by its cause and the path it hit, never by a stack trace (SPEC §8).
+A fault is named by its cause and the path it hit, never by a stack trace.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sane ranges for numbers and length limits for text in a manifest (SPEC §2, §8).
+"""Sane ranges for numbers and length limits for text in a manifest.
 
 Hostile or accidental values stop at `ctx validate` with a location instead of
 failing a gate later (a 1 MB description used to validate and then fail the

@@ -1,4 +1,4 @@
-"""Plan ingestion: export → artisan context seed (SPEC §4, problem statement §2.1, §2.4).
+"""Plan ingestion: export → artisan context seed (problem statement §2.1, §2.4).
 
 Each task carries everything DESIGN needs — derivation rules, resolved
 parameters, contract, calibration, constraints, coverage — so nothing has to be

@@ -1,4 +1,4 @@
-"""Secret detection and the one redaction path (SPEC §8).
+"""Secret detection and the one redaction path.
 
 A secret is never written anywhere. At the manifest boundary `redact` replaces
 every credential-looking value by REDACTED and reports it as a violation of the

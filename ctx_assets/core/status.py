@@ -1,4 +1,4 @@
-"""Freshness of every artifact: fresh, stale (with the cause) or missing (SPEC §3, `ctx status`).
+"""Freshness of every artifact: fresh, stale (with the cause) or missing (`ctx status`).
 
 Compares what the current manifest would feed each generator (the seed task's
 fingerprint and its parts) with what the last materialization recorded, and the

@@ -1,4 +1,4 @@
-"""Manifest validation: schema (pydantic) plus the cross-field rules of SPEC §2.
+"""Manifest validation: schema (pydantic) plus the cross-field rules.
 
 All problems are collected and returned at once, each located in the file.
 Cross-field rules read the raw mapping defensively so they also report when

@@ -9,7 +9,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetK
 from ctx_assets.contracts.gates import GateName, GateOutcome, GateResult
 from ctx_assets.core.secrets import scrub
 
-# Partitioned check specs are "preview" in 1.13; they are what gives per-target gate results (SPEC §3).
+# Partitioned check specs are "preview" in 1.13; they are what gives per-target gate results.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 MANIFEST_GATES = [GateName.manifest_schema]

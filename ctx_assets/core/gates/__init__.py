@@ -1,1 +1,1 @@
-"""Gate functions: pure, each returning a typed GateResult (SPEC §6)."""
+"""Gate functions: pure, each returning a typed GateResult."""
