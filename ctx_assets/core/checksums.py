@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import yaml
 
+from .escape import json_controls
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -49,7 +51,7 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def pretty_json(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n"
+    return json_controls(orjson.dumps(obj, option=orjson.OPT_INDENT_2)) + b"\n"
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml emitter when present

@@ -21,7 +21,7 @@ from .limits import number_problems, text_problems
 from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
 from .logql import check_logql
 from .secrets import redact_text
-from .sli import PROMQL_PREFIX, promql, substitute, unbalanced
+from .sli import PROMQL_PREFIX, parse_problem, promql, substitute
 from .units import (
     CHANNEL_FORMS,
     duration_seconds,
@@ -145,8 +145,8 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
             if isinstance(source, str) and source.lower().startswith(PROMQL_PREFIX):
                 if promql(source) is None:
                     out.append((f"{path}.dataSource", "expected a PromQL query after 'promql:'"))
-                elif unbalanced(promql(source) or ""):
-                    out.append((f"{path}.dataSource", f"PromQL has {unbalanced(promql(source) or '')}"))
+                elif why := parse_problem(promql(source) or ""):
+                    out.append((f"{path}.dataSource", why))
             if kr.get("window") is not None and duration_seconds(str(kr["window"])) is None:
                 out.append((f"{path}.window", f"expected a window such as \"30d\", got {kr['window']!r}"))
     for i, t in enumerate(_list(strategy.get("tactics"))):

@@ -13,6 +13,7 @@ from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from .. import yamlout
+from ..escape import go_template, go_template_printed
 from ..sli import has_range, target_text, with_window
 from ..units import duration_seconds, matcher
 from ._common import designed
@@ -33,7 +34,7 @@ def _selector(doc: dict[str, Any]) -> str:
 
 class PrometheusRuleGenerator:
     artifact_type: ClassVar[ArtifactType] = ArtifactType.prometheus_rule
-    code_version: ClassVar[str] = "1"
+    code_version: ClassVar[str] = "2"  # 2: manifest text escaped (issue 22)
 
     def design(self, task: dict[str, Any], source_checksum: str) -> Design:
         p = task["resolved_parameters"]
@@ -93,7 +94,9 @@ class PrometheusRuleGenerator:
                                                  f"(rate({cv.BUCKET_METRIC}{{{sel}}}[5m])))")
             alerts.append({
                 "alert": cv.LATENCY_ALERT,
-                "expr": f"{latency} > {_num(plan['latency'])}",
+                # a key result's query is one expression (validate.py); parenthesised, `a or b` stays whole
+                "expr": f"({latency}) > {_num(plan['latency'])}" if p.get("latency_query") else
+                        f"{latency} > {_num(plan['latency'])}",
                 "for": "10m",
                 "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "slo": slo,
                            "alert_class": "ticket", **(target_labels if p.get("latency_query") else {})},
@@ -105,7 +108,8 @@ class PrometheusRuleGenerator:
             target = f"{k['operator']} {target_text(k['target'], k['unit'])}"
             alerts.append({
                 "alert": k["alert"], "expr": k["expr"], "for": "5m",
-                "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "key_result": k["metric_key"],
+                "labels": {"severity": p["ticket_severity"], "priority": p["severity"],
+                           "key_result": go_template(k["metric_key"]),
                            "alert_class": "ticket", **target_labels},
                 "annotations": self._annotations(
                     p, k["alert"], f"{t}: key result {k['metric_key']} off target ({target})",
@@ -123,8 +127,9 @@ class PrometheusRuleGenerator:
 
     @staticmethod
     def _annotations(p: dict[str, Any], alert: str, summary: str, description: str) -> dict[str, str]:
-        return {"summary": summary, "description": description, "runbook_url": p["runbook_url"][alert],
-                "dashboard_url": p["dashboard_url"]}
+        """Prometheus executes annotations (and labels) as Go templates: manifest text in them stays text."""
+        return {"summary": go_template(summary), "description": go_template(description),
+                "runbook_url": go_template(p["runbook_url"][alert]), "dashboard_url": go_template(p["dashboard_url"])}
 
     def check_schema(self, r: Rendered) -> list[tuple[str, str]]:
         return check_model(PrometheusRuleModel, r.document)
@@ -178,7 +183,8 @@ class PrometheusRuleGenerator:
                 {"name": f"{job}: fast burn pages within the 1h window", "interval": "1m",
                  "input_series": burning(15, 70),  # 15× the budget: above the 14.4× page threshold
                  "alert_rule_test": [{"eval_time": "1h", "alertname": fast["alert"],
-                                      "exp_alerts": [{"exp_labels": exp, "exp_annotations": fast["annotations"]}]}]},
+                                      "exp_alerts": [{"exp_labels": exp, "exp_annotations": {
+                                          k: go_template_printed(v) for k, v in fast["annotations"].items()}}]}]},
                 {"name": f"{job}: half the budget stays silent", "interval": "1m",
                  # The ratio is constant, so 6h of samples covers every window's verdict at a fraction
                  # of the cost of simulating 3 days at 1m steps.
