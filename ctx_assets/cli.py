@@ -35,6 +35,7 @@ EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 2
 EXIT_ENVIRONMENT = 3
+EXIT_INTERNAL = 4  # a bug in ctx: never shared with a failed gate (1), so scripts can tell them apart
 
 
 class CliError(Exception):
@@ -403,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ctx",
         description="Turn a ContextCore manifest into a validated observability bundle.",
         epilog="Exit codes: 0 ok, 1 a blocking gate failed, 2 invalid input or arguments (a bad --out too), "
-               "3 an environment fault during the run (disk full, permission, instance).",
+               "3 an environment fault during the run (disk full, permission, instance), 4 an internal error "
+               "(a bug in ctx; --debug shows the traceback).",
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -516,9 +518,11 @@ def main(argv: list[str] | None = None) -> int:
         reason = storage_error(e)
         if reason:  # the instance's database, read outside a run (ctx status)
             return _fail(args, str(instance_unusable(os.environ.get("DAGSTER_HOME"), reason)), EXIT_ENVIRONMENT)
-        print(f"ctx: internal error: {type(e).__name__}: {e} (run with --debug for details)",
-              file=sys.stderr)
-        return EXIT_GATE_FAILED
+        message = f"internal error: {type(e).__name__}: {e}"
+        if getattr(args, "json", False):
+            _print_json({"ok": False, "error": message, "internal": True, "exit_code": EXIT_INTERNAL})
+        print(f"ctx: {message} (run with --debug for details)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -211,8 +211,9 @@ def test_promtool_and_amtool_accept_the_hostile_bundle(tmp_path):
     (whose expected annotations are what Prometheus prints for the escaped text), `amtool check-config`."""
     import shutil
 
-    from ctx_assets.core.pipeline import build_without_orchestrator
     from ctx_assets.resources.validators import ExternalValidators
+
+    from ctx_assets.core.pipeline import build_without_orchestrator
 
     from .conftest import require
 
