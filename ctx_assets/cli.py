@@ -92,7 +92,10 @@ def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    if (code := _invalid(args.path, args.json)) is not None:
+        return code
     check_out_dir(out)
+    _prepare_out(out, _project(args.path))
     if args.artifacts:
         from ctx_assets.resources.validators import ExternalValidators
 
@@ -161,11 +164,46 @@ def _out_for(path: str, out: str | None) -> Path:
     return Path(out or default_out(path))
 
 
+def _prepare_out(out: Path, project: str | None) -> None:
+    """Before a run writes into `out` (issue 22): refuse a folder that holds another project's bundle
+    (exit 2), claim it for this one, and remove temp files killed writers left behind."""
+    from .core.fsio import OwnedByAnotherProject, claim, sweep_leftover_temps
+
+    if project is None:
+        return
+    try:
+        claim(out, project)
+    except OwnedByAnotherProject as e:
+        raise CliError(str(e)) from e
+    sweep_leftover_temps(out)
+
+
+def _invalid(path: str, as_json: bool) -> int | None:
+    """Validate before anything is written (no instance, span or log line for an invalid manifest): exit 2
+    with every problem, or None when the manifest is valid."""
+    _, _, problems = validate_file(path)
+    if not problems:
+        return None
+    for p in problems:
+        print(p, file=sys.stderr)
+    if as_json:
+        _print_json({"ok": False, "problems": [p.model_dump() for p in problems]})
+    return EXIT_INVALID_INPUT
+
+
+def _project(path: str) -> str | None:
+    _, model, _ = validate_file(path)  # memoized: the file was just validated
+    return model.project_id if model else None
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from ctx_assets.defs.runner import run_build
 
+    if (code := _invalid(args.path, args.json)) is not None:
+        return code
     out = _out_for(args.path, args.out)
     check_out_dir(out)  # before any run: a bad --out is invalid input (exit 2), not a failed build
+    _prepare_out(out, _project(args.path))
     targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
