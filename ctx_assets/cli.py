@@ -203,8 +203,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         return code
     out = _out_for(args.path, args.out)
     check_out_dir(out)  # before any run: a bad --out is invalid input (exit 2), not a failed build
-    _prepare_out(out, _project(args.path))
     targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
+    _, model, _ = validate_file(args.path)
+    unknown = sorted(set(targets or []) - {t.name for t in model.spec.targets}) if model else []
+    if unknown:  # a typo writes nothing, not even the folder's project record
+        raise CliError(f"unknown target(s): {', '.join(unknown)}")
+    _prepare_out(out, _project(args.path))
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
