@@ -7,6 +7,7 @@ A missing tool is reported ("not installed") as a warning, never a crash.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -137,7 +138,8 @@ class ExternalValidators(ConfigurableResource):
         for r in results:
             reps.setdefault(shape_of[r.artifact_id], r)
         todo = [r for k, r in reps.items() if not self.cached(tool, what, k.encode())]
-        with tempfile.TemporaryDirectory(prefix=f"ctx-{tool}-") as tmp:
+        sweep_validator_temps()
+        with tempfile.TemporaryDirectory(prefix=f"ctx-{tool}-{os.getpid()}-") as tmp:  # the pid: see the sweep
             verdict = run(Path(tmp), todo) if todo else {}
         for k, r in reps.items():
             if r.artifact_id in verdict and verdict[r.artifact_id].result == "passed":
@@ -268,3 +270,25 @@ def _rendered(r: ArtifactResult) -> Any:
     from ctx_assets.core.generators.base import Rendered
 
     return Rendered(r.content or b"", r.document)
+
+
+_TEMP_DIR_RE = re.compile(r"^ctx-(?:promtool|amtool)-(\d+)-")
+
+
+def sweep_validator_temps() -> list[Path]:
+    """Remove the validator temp folders (`ctx-promtool-PID-…`) of processes that are gone (killed with
+    kill -9 mid-validation): the next run cleans up after them. Live processes' folders are left alone."""
+    from ctx_assets.core.fsio import process_alive
+
+    removed = []
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_DIR_RE.match(entry.name)
+        if m and entry.is_dir(follow_symlinks=False) and not process_alive(int(m.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed

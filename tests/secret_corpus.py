@@ -72,6 +72,35 @@ CORPUS: dict[str, list[tuple[str, str]]] = {
     "curl user:password": [(_j("curl -u admin:", "Pa55", "Fake", "W0rd https://api.example.com/v1"),
                             _j("Pa55", "Fake", "W0rd"))],
     "password in prose": [(_j("the staging db password is ", "Tr0ub4dor", "&Fake3"), _j("Tr0ub4dor", "&Fake3"))],
+    # issue 22: kinds the first rule set did not know
+    "npm token": [(_j("npm_", "FAKE0fake1FAKE2fake3", "FAKE4fake5FAKE6f"), _j("FAKE0fake1FAKE2fake3", "FAKE4fake5")),
+                  (_j("//registry.npmjs.org/:_authToken=", "0000fa4e-", "0000-fa4e-0000-", "00000000fa4e"),
+                   _j("0000fa4e-", "0000-fa4e-0000-", "00000000fa4e"))],
+    "PyPI token": [(_j("pypi-", "AgEIcHlwaS5vcmc", "CJFAKEfake0000", "EXAMPLEexample", "FAKEfake0000EXAMPLE",
+                       "example0000FAKEfakeFAKE", "fake000000"), _j("CJFAKEfake0000", "EXAMPLEexample"))],
+    "Twilio key": [(_j("AC", "deadbeef0000", "0000cafe0000", "feedf00d"), _j("deadbeef0000", "0000cafe0000")),
+                   (_j("twilio api key SK", "00fa4e00", "00000000fa4e0000", "00000000"),
+                    _j("00fa4e00", "00000000fa4e"))],
+    "SendGrid API key": [(_j("SG.", "FAKEfake0000", "EXAMPLE000", ".", "FAKEfake0000EXAMPLE0000", "fakeFAKEfake",
+                             "00000000"), _j("FAKEfake0000EXAMPLE0000", "fakeFAKEfake"))],
+    "high-entropy credential": [
+        (_j("the deploy token for CI is ", "FAKEq7Lm2Kp", "4Rt8Vb6Nc3Hd0"), _j("FAKEq7Lm2Kp", "4Rt8Vb6Nc3Hd0")),
+        (_j("datadog api key ", "fAkE9x2Q", "mZ7pL0vK3w"), _j("fAkE9x2Q", "mZ7pL0vK3w")),
+    ],
+}
+
+# A credential that is not written plainly: base64-wrapped (decoded and scanned), and one split across
+# two neighbouring fields (scanned joined). Each: (field values in document order, needles).
+_WRAPPED_TOKEN = _j("ghp_", "FAKE9fake8FAKE7fake6", "FAKE5fake4FAKE3f")
+WRAPPED: dict[str, tuple[list[str], list[str]]] = {
+    "base64-wrapped GitHub token": ([base64.b64encode(_WRAPPED_TOKEN.encode()).decode()],
+                                    [base64.b64encode(_WRAPPED_TOKEN.encode()).decode()[:40]]),
+    "base64-wrapped password": ([base64.b64encode(_j("db_password=", "Fake", "Pass", "7781").encode()).decode()],
+                                [base64.b64encode(_j("db_password=", "Fake", "Pass", "7781").encode()).decode()]),
+    "Stripe key split across two fields": ([_j("sk_live_"), _j("FAKEfake", "2222EXAMPLE2222fake")],
+                                           [_j("FAKEfake", "2222EXAMPLE2222fake")]),
+    "password split from its keyword": ([_j("root password:"), _j("Fake", "Pass", "-3141")],
+                                        [_j("Fake", "Pass", "-3141")]),
 }
 
 # Look-alikes that must not trip the scan.
@@ -98,4 +127,6 @@ NEGATIVES: list[str] = [
     "Basic authentication is disabled; use the bearer token from vault:kv/api",
     "pagerduty-critical",
     "#checkout-alerts",
+    "AC" + "deadbeef0000" * 5,  # a hex run longer than a Twilio SID
+    "sk-learn-" + "pipeline-upgrade-notes",
 ]

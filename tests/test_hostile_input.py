@@ -130,3 +130,129 @@ def test_kpi_metric_key_reaches_promql_as_a_valid_name(tmp_path):
         v.decode() if isinstance(v, bytes) else str(v) for v in run.files.values()]
     assert not any("checkout.conversion rate{" in t or "checkout.conversion rate[" in t for t in texts)
     assert all("kpi:checkout" not in t or "kpi:checkout_conversion_rate" in t for t in texts)
+
+
+# --- issue 22: input limits before reading, and every validation path ends in exit 2 ----------------------
+
+_BASE = yaml.safe_dump(MINIMAL, sort_keys=False)
+LIMITS: dict[str, tuple[str, str, list[str]]] = {
+    # case -> (manifest text, field path or "" for the file, words the message must contain)
+    "flow_nesting_500": (_BASE + "x-deep: " + "[" * 500 + "]" * 500 + "\n", "", ["nesting limit"]),
+    "block_nesting_300": (_BASE + "x-deep:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(300))
+                          + "  " * 301 + "v\n", "", ["nesting limit"]),
+    "merge_of_a_scalar": (_BASE + "x-merge:\n  <<: 5\n", "x-merge", ["merge key"]),
+    "impossible_date": (_BASE.replace("name: mini", "name: mini\n  lastUpdated: 2026-13-45"),
+                        "metadata.lastUpdated", ["not a valid date", "month"]),
+    "impossible_changelog_date": (_BASE.replace("name: mini", "name: mini\n  changelog: [{date: 2026-02-30, "
+                                                "summary: s}]"), "metadata.changelog[0].date", ["not a valid date"]),
+    # an explicit key (`? K`): libyaml itself refuses implicit keys over 1,024 characters
+    "one_mb_key": (_BASE + "x-keys:\n  ? " + "k" * 1_048_576 + "\n  : 1\n", "x-keys", ["mapping key is 1,048,576",
+                                                                                  "limit is 256"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIMITS))
+def test_input_limits_exit_2_with_a_located_line(tmp_path, case):
+    text, path, words = LIMITS[case]
+    f = tmp_path / "m.contextcore.yaml"
+    f.write_text(text)
+    r = run_ctx("validate", str(f))
+    assert r.returncode == 2, r.stdout + r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    prefix = rf"{re.escape(str(f))}:(\d+):(\d+): " + (rf"{re.escape(path)}: " if path else "")
+    line = next(x for x in r.stderr.splitlines() if re.match(prefix, x))
+    assert int(re.match(prefix, line).group(1)) > 1 or case == "merge_of_a_scalar", line  # where it is, not 1:1
+    for w in words:
+        assert w in line, line
+
+
+def test_merge_key_override_is_valid_and_own_keys_win():
+    text = _BASE + "x-t: &t {a: 1, name: base}\nx-o: {<<: *t, name: own}\nx-l: {<<: [{a: first}, {a: second, b: 2}]}\n"
+    data = parse_manifest_bytes(text.encode(), "m.yaml").data
+    assert data["x-o"] == {"a": 1, "name": "own"}
+    assert data["x-l"] == {"a": "first", "b": 2}  # of a list of mappings the earlier one wins (YAML merge spec)
+
+
+def _not_regular(tmp_path, kind: str):
+    import os
+
+    target = tmp_path / "m.contextcore.yaml"
+    if kind == "symlink to /dev/zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "fifo without a writer":
+        os.mkfifo(target)
+    elif kind == "symlink loop":
+        (tmp_path / "other").symlink_to(target)
+        target.symlink_to(tmp_path / "other")
+    elif kind == "folder":
+        target.mkdir()
+    return target
+
+
+@pytest.mark.parametrize("kind,words", [("symlink to /dev/zero", ["character device", "use -"]),
+                                        ("fifo without a writer", ["FIFO"]),
+                                        ("symlink loop", ["symbolic link loop"]),
+                                        ("folder", ["is a directory"])])
+def test_only_regular_files_are_read(tmp_path, kind, words):
+    """/dev/zero used to be read until memory ran out and a FIFO hung forever: refused before reading.
+    (The subprocess timeout turns a hang into a failure, it is not a timing assert.)"""
+    f = _not_regular(tmp_path, kind)
+    r = run_ctx("validate", str(f), timeout=120)
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.splitlines()[0]
+    assert line.startswith(f"{f}:1:1: ") and all(w in line for w in words), line
+
+
+def test_stdin_is_read_once_with_dash_and_a_pipe_path_is_refused_with_the_hint(tmp_path):
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    text = yaml.safe_dump(MINIMAL)
+    r = subprocess.run([sys.executable, "-m", "ctx_assets.cli", "validate", "-"], input=text, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "valid (1 target" in r.stdout, r.stderr
+    r = subprocess.run([sys.executable, "-m", "ctx_assets.cli", "validate", "/dev/stdin"], input=text, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "use - (standard input)" in r.stderr, r.stderr
+    assert "file is empty" not in r.stderr
+
+
+def test_size_cap_is_checked_on_the_open_file_before_reading(tmp_path, monkeypatch):
+    from ctx_assets.core import loader
+
+    f = tmp_path / "m.contextcore.yaml"
+    f.write_text(yaml.safe_dump(MINIMAL))
+    monkeypatch.setattr(loader, "MAX_BYTES", 10)
+    with pytest.raises(ManifestLoadError) as e:
+        loader.read_manifest(f)
+    assert "limit is 10" in e.value.problems[0].message
+
+
+def test_migrate_with_a_mistyped_field_is_exit_2_located(tmp_path):
+    f = tmp_path / "v1.yaml"
+    f.write_text("apiVersion: contextcore.io/v1alpha1\nkind: ProjectContext\nmetadata: {name: x}\n"
+                 "spec: {targets: [{kind: Deployment, name: api, namespace: shop}]}\n"
+                 "strategies: [{id: S1, objectiveRefs: 5, tactics: [{id: T1}]}]\n")
+    r = run_ctx("migrate", str(f), "--out", str(tmp_path / "v2.yaml"))
+    assert r.returncode == 2 and "internal error" not in r.stderr, r.stderr
+    assert f"{f}:5:" in r.stderr and "strategies[0].objectiveRefs must be a list" in r.stderr
+    assert not (tmp_path / "v2.yaml").exists()
+
+
+def test_internal_error_has_its_own_exit_code_and_a_json_error_object(monkeypatch, capsys):
+    import json
+
+    from ctx_assets import cli
+    from ctx_assets.cli import parser
+
+    def bug(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(parser, "cmd_validate", bug)
+    assert cli.main(["validate", "x.yaml", "--json"]) == cli.EXIT_INTERNAL == 4
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc == {"ok": False, "error": "internal error: KeyError: 'a bug'", "internal": True, "exit_code": 4}
+    assert err.startswith("ctx: internal error: KeyError") and cli.EXIT_GATE_FAILED != cli.EXIT_INTERNAL

@@ -17,7 +17,7 @@ import yaml
 from ctx_assets.core.limits import DEFAULT_TEXT_LIMIT, TEXT_LIMITS
 
 from .conftest import EXAMPLE, run_ctx
-from .secret_corpus import CORPUS
+from .secret_corpus import CORPUS, WRAPPED
 
 TEXTS = [t for items in CORPUS.values() for t, _ in items]
 NEEDLES = [n for items in CORPUS.values() for _, n in items]
@@ -25,6 +25,8 @@ JOINED = " | ".join(TEXTS)
 # Secrets a key name gives away (no pattern needed): `password: X` anywhere in the manifest.
 KEYED = {"password": "plainliteral-" + "fake123", "apiKey": "keyliteral-" + "fake456"}
 NEEDLES += list(KEYED.values())
+# Base64-wrapped and split credentials (issue 22): each case's values side by side in one list.
+NEEDLES += [n for _, needles in WRAPPED.values() for n in needles]
 
 
 class _Rotation:
@@ -73,6 +75,7 @@ def _output_fields_manifest() -> dict:
     d["insights"] = [{"id": "I1", "summary": pick("summary"), "recommendedActions": TEXTS}]
     d["x-notes"] = {f"n{i}": t for i, t in enumerate(TEXTS)}
     d["x-config"] = dict(KEYED)
+    d["x-wrapped"] = {case.replace(" ", "-"): values for case, (values, _) in WRAPPED.items()}
     return d
 
 
@@ -90,6 +93,7 @@ def _failing_fields_manifest() -> dict:
     kr.update(window=one_line, unit=one_line, target=one_line)
     d["strategy"]["tactics"] = [{"id": "T1", "description": "d", "linkedObjectives": [one_line]}]
     d["x-config"] = copy.deepcopy(KEYED)
+    d["x-wrapped"] = {case.replace(" ", "-"): values for case, (values, _) in WRAPPED.items()}
     return d
 
 

@@ -55,7 +55,7 @@ def test_ratio_source_drives_every_error_ratio_window_and_the_burn_alerts():
 def test_latency_source_in_seconds_and_a_key_result_alert_of_its_own():
     alerts = {a["alert"]: a for a in _doc(_one("sources", "prometheus_rule"))["spec"]["groups"][1]["rules"]}
     latency = alerts[cv.LATENCY_ALERT]
-    assert latency["expr"] == "histogram_quantile(0.99, rate(checkout_duration_seconds_bucket[5m])) > 0.15"
+    assert latency["expr"] == "(histogram_quantile(0.99, rate(checkout_duration_seconds_bucket[5m]))) > 0.15"
     assert latency["labels"]["job"] == "svc-0001" and latency["labels"]["namespace"] == "team-1"  # routable
     queue = alerts["QueueDepthOffTarget"]
     assert queue["expr"] == "(max(queue_depth{namespace='team-1'})) > 100.0"
@@ -122,8 +122,13 @@ def test_a_gauge_source_without_a_ratio_and_one_without_ranges(tmp_path):
 
 @pytest.mark.parametrize("source,message", [
     ("promql:", "expected a PromQL query"),
-    ("promql:sum(rate(x[5m])", "unbalanced brackets"),
-    ('promql:up{job="x}', 'an unclosed "'),
+    ("promql:sum(rate(x[5m])", "PromQL does not parse"),
+    ('promql:up{job="x}', "PromQL does not parse"),
+    # issue 22: a query that closes what it did not open breaks out of the generated `1 - (…)`
+    ('promql:avg_over_time(up{job="$target"}[5m])) or vector(1) or (up', "PromQL does not parse"),
+    ("promql:up up", "PromQL does not parse"),
+    ("promql:up[5m]", "range vector"),
+    ('promql:"text"', "a string"),
 ])
 def test_bad_sources_are_invalid_input(tmp_path, source, message):
     data = manifest_with_targets(1)

@@ -21,6 +21,7 @@ from ctx_assets.settings import SettingsError
 from .common import (
     EXIT_ENVIRONMENT,
     EXIT_GATE_FAILED,
+    EXIT_INTERNAL,
     EXIT_INVALID_INPUT,
     EXIT_OK,
     CliError,
@@ -28,8 +29,8 @@ from .common import (
 )
 from .parser import build_parser
 
-__all__ = ["EXIT_ENVIRONMENT", "EXIT_GATE_FAILED", "EXIT_INVALID_INPUT", "EXIT_OK", "CliError", "build_parser",
-           "main"]
+__all__ = ["EXIT_ENVIRONMENT", "EXIT_GATE_FAILED", "EXIT_INTERNAL", "EXIT_INVALID_INPUT", "EXIT_OK", "CliError",
+           "build_parser", "main"]
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
@@ -76,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         reason = storage_error(e)
         if reason:  # the instance's database, read outside a run (ctx status)
             return _fail(args, str(instance_unusable(os.environ.get("DAGSTER_HOME"), reason)), EXIT_ENVIRONMENT)
-        print(f"ctx: internal error: {type(e).__name__}: {e} (run with --debug for details)",
-              file=sys.stderr)
-        return EXIT_GATE_FAILED
+        message = f"internal error: {type(e).__name__}: {e}"
+        if getattr(args, "json", False):
+            print_json({"ok": False, "error": message, "internal": True, "exit_code": EXIT_INTERNAL})
+        print(f"ctx: {message} (run with --debug for details)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 

@@ -10,17 +10,35 @@ from ctx_assets.core.faults import check_out_dir
 from ctx_assets.core.text import plural
 
 from . import many
-from .common import EXIT_GATE_FAILED, EXIT_INVALID_INPUT, EXIT_OK, CliError, out_for, print_json
+from .common import (
+    EXIT_GATE_FAILED,
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    CliError,
+    invalid_manifest,
+    out_for,
+    prepare_out,
+    print_json,
+    project_id,
+)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _build_many(args)
     from ctx_assets.build import run_build
+    from ctx_assets.core.validate import validate_file
 
+    if (code := invalid_manifest(args.path, args.json)) is not None:
+        return code
     out = out_for(args.path, args.out)
     check_out_dir(out)  # before any run: a bad --out is invalid input (exit 2), not a failed build
     targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
+    _, model, _ = validate_file(args.path)
+    unknown = sorted(set(targets or []) - {t.name for t in model.spec.targets}) if model else []
+    if unknown:  # a typo writes nothing, not even the folder's project record
+        raise CliError(f"unknown target(s): {', '.join(unknown)}")
+    prepare_out(out, project_id(args.path))
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
@@ -72,6 +90,7 @@ def _build_many(args: argparse.Namespace) -> int:
     defs = definitions_for(projects)  # once: every project's jobs are in it
     totals, results = many.Totals(), []
     for p, m, out in zip(projects, found, dirs, strict=True):
+        prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed, nothing written
         s = build_with(lambda: defs, p, m, out, stale_only=not args.all, debug=args.debug)
         code = _code(s)
         totals.add(code, **{"artifacts built": len(s.materialized)})

@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_INVALID_INPUT = 2
 EXIT_ENVIRONMENT = 3
+EXIT_INTERNAL = 4  # a bug in ctx: never shared with a failed gate (1), so scripts can tell them apart
 
 
 class CliError(Exception):
@@ -51,6 +52,42 @@ def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:
         print(f"  gate {g.gate}{where}: {g.result}" + (" (blocking)" if g.blocks else ""), file=sys.stderr)
         for v in g.violations:
             print(f"    - {v.field}: {v.message}", file=sys.stderr)
+
+
+def invalid_manifest(path: str | Path, as_json: bool) -> int | None:
+    """Validate before anything is written (no instance, span or log line for an invalid manifest): exit 2
+    with every problem, or None when the manifest is valid."""
+    from ctx_assets.core.validate import validate_file
+
+    _, _, problems = validate_file(str(path))
+    if not problems:
+        return None
+    for p in problems:
+        print(p, file=sys.stderr)
+    if as_json:
+        print_json({"ok": False, "problems": [p.model_dump() for p in problems]})
+    return EXIT_INVALID_INPUT
+
+
+def project_id(path: str | Path) -> str | None:
+    from ctx_assets.core.validate import validate_file
+
+    _, model, _ = validate_file(str(path))  # memoized: the file was just validated
+    return model.project_id if model else None
+
+
+def prepare_out(out: Path, project: str | None) -> None:
+    """Before a run writes into `out`: refuse a folder that holds another project's bundle (exit 2), claim it
+    for this one, and remove temp files killed writers left behind."""
+    from ctx_assets.core.fsio import OwnedByAnotherProject, claim, sweep_leftover_temps
+
+    if project is None:
+        return
+    try:
+        claim(out, project)
+    except OwnedByAnotherProject as e:
+        raise CliError(str(e)) from e
+    sweep_leftover_temps(out)
 
 
 def out_for(path: str | Path, out: str | None) -> Path:

@@ -12,7 +12,17 @@ from ctx_assets.core.pipeline import build_without_orchestrator, export_and_plan
 from ctx_assets.core.text import plural
 
 from . import many
-from .common import EXIT_GATE_FAILED, EXIT_INVALID_INPUT, EXIT_OK, out_for, print_gates, print_json
+from .common import (
+    EXIT_GATE_FAILED,
+    EXIT_INVALID_INPUT,
+    EXIT_OK,
+    invalid_manifest,
+    out_for,
+    prepare_out,
+    print_gates,
+    print_json,
+    project_id,
+)
 
 
 class _Progress:
@@ -49,8 +59,11 @@ def _run(args: argparse.Namespace, path: str | Path, out: Path, show_progress: b
 def cmd_export(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _export_many(args)
+    if (code := invalid_manifest(args.path, args.json)) is not None:
+        return code
     out = out_for(args.path, args.out)
     check_out_dir(out)
+    prepare_out(out, project_id(args.path))
     run = _run(args, args.path, out, show_progress=not args.json)
     if run.problems:
         for p in run.problems:
@@ -97,6 +110,7 @@ def _export_many(args: argparse.Namespace) -> int:
         check_out_dir(d)
     totals, projects = many.Totals(), []
     for m, out in zip(found, dirs, strict=True):
+        prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed
         run = _run(args, m, out, show_progress=False)
         gates = run.all_gates()
         if run.problems:

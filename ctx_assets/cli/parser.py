@@ -22,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ctx",
         description="Turn a ContextCore manifest into a validated observability bundle.",
         epilog="Exit codes: 0 ok, 1 a blocking gate failed, 2 invalid input or arguments (a bad --out too), "
-               "3 an environment fault during the run (disk full, permission, instance). With a folder: "
-               "the worst of its projects'.",
+               "3 an environment fault during the run (disk full, permission, instance), 4 an internal error "
+               "(a bug in ctx; --debug shows the traceback). With a folder: the worst of its projects'.",
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from .escape import json_controls
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -48,4 +50,4 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def pretty_json(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n"
+    return json_controls(orjson.dumps(obj, option=orjson.OPT_INDENT_2)) + b"\n"

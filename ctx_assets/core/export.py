@@ -9,8 +9,11 @@ the output against them.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import ValidationError
 
 from ctx_assets.contracts.artifacts import ArtifactType, artifact_id
 from ctx_assets.contracts.export import (
@@ -55,8 +58,27 @@ class ExportResult:
 
 def redact_manifest(m: ContextManifest) -> tuple[ContextManifest, list[Violation]]:
     """Secrets are removed at the input boundary, so nothing derived from the manifest can carry one."""
-    data, found = redact(m.dump())
-    return (ContextManifest.model_validate(data) if found else m), found
+    original = m.dump()
+    data, found = redact(original)
+    if not found:
+        return m, found
+    try:
+        return ContextManifest.model_validate(data), found
+    except ValidationError as e:  # a redacted neighbour of a split credential in a typed field (an enum):
+        for err in e.errors():  # the schema held that value before, so it is no credential: put it back
+            _restore(data, original, err["loc"])
+        return ContextManifest.model_validate(data), found
+
+
+def _restore(data: Any, original: Any, loc: tuple[Any, ...]) -> None:
+    for part in loc[:-1]:
+        if isinstance(data, dict | list) and isinstance(original, dict | list):
+            try:
+                data, original = data[part], original[part]
+            except (KeyError, IndexError, TypeError):
+                return
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        data[loc[-1]] = original[loc[-1]]
 
 
 def _rules_as_dicts(shared: Shared) -> dict[str, list[dict[str, str]]]:

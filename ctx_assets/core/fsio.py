@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,3 +57,59 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise
     except OSError as e:  # name the file being written, not its temp file (a failed write names none)
         raise type(e)(e.errno, e.strerror, str(path)) from e
+
+
+# `write_atomic`'s temp files: `.NAME.PID.N.tmp`. A process killed between open and rename leaves one.
+_TEMP_RE = re.compile(r"^\..+\.(\d+)\.\d+\.tmp$")
+OWNER_FILE = ".ctx-project"  # the project whose bundle an output folder holds (one line: its id)
+
+
+def process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def sweep_leftover_temps(root: Path) -> list[Path]:
+    """Remove the temp files of writers that are gone (killed mid-write: kill -9, power cut) below
+    `root`; a live writer's are left alone. Returns what was removed."""
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for folder, _, files in os.walk(root):
+        for name in files:
+            m = _TEMP_RE.match(name)
+            if m and not process_alive(int(m.group(1))):
+                path = Path(folder) / name
+                try:
+                    path.unlink()
+                    removed.append(path)
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+class OwnedByAnotherProject(ValueError):
+    pass
+
+
+def claim(root: Path, project: str) -> None:
+    """Record that `root` holds `project`'s bundle; refuse (OwnedByAnotherProject) when it holds another
+    project's: two projects built into one folder would overwrite each other's files silently."""
+    marker = root / OWNER_FILE
+    try:
+        owner = marker.read_text().strip()
+    except FileNotFoundError:
+        owner = ""
+    if owner and owner != project:
+        raise OwnedByAnotherProject(f"--out {root} holds the bundle of project {owner!r} ({marker}); build "
+                                    f"project {project!r} into its own folder (or delete {marker} to hand the "
+                                    "folder over)")
+    if not owner:
+        write_atomic(marker, f"{project}\n".encode())

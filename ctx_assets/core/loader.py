@@ -8,7 +8,11 @@ MAX_NODES), and (3) every field path maps to its line and column.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +29,14 @@ MAX_ALIASES = 200
 MAX_NODES = 500_000
 # No manifest number needs more; a longer one is an attack on int() (Python refuses past 4,300 digits).
 MAX_INT_DIGITS = 18
+# ContextCore manifests nest ~6 deep; 64 leaves room for any extension section and keeps every recursive
+# walk (ours, pydantic's) far from Python's recursion limit (depth 260-990 used to end in an internal error).
+MAX_DEPTH = 64
+MAX_KEY_CHARS = 256  # the longest field name a manifest needs is ~30; a 1 MB key is an attack
+STDIN = "-"
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_MERGE = f"{_CORE}merge"
 
 
 class ManifestLoadError(Exception):
@@ -95,9 +105,14 @@ class _Builder:
         if isinstance(node, MappingNode):
             if node.tag != f"{_CORE}map":
                 raise self.fail(node, path, f"tag {node.tag!r} is not allowed (safe YAML only)")
-            self.constructor.flatten_mapping(node)
+            merged = self.merged(node, path)
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    continue
+                if isinstance(key_node, ScalarNode) and len(key_node.value) > MAX_KEY_CHARS:
+                    raise self.fail(key_node, path, f"mapping key is {len(key_node.value):,} characters; "
+                                                    f"the limit is {MAX_KEY_CHARS}")
                 key = self.build(key_node, path + ".<key>")
                 if not isinstance(key, str | int | float | bool) or key is None:
                     raise self.fail(key_node, path, "mapping keys must be scalars")
@@ -106,8 +121,28 @@ class _Builder:
                 if key in out:
                     raise self.fail(key_node, child, "duplicate key")
                 out[key] = self.build(value_node, child)
-            return out
+            # YAML merge keys: the mapping's own keys override merged ones ({<<: *base, name: x} is valid)
+            return {**{k: v for k, v in merged.items() if k not in out}, **out} if merged else out
         raise self.fail(node, path, "unsupported YAML node")
+
+    def merged(self, node: MappingNode, path: str) -> dict[str, Any]:
+        """The values `<<` merge into this mapping (YAML merge-key spec: of a list of mappings the
+        earlier ones win). A merge of anything but a mapping or a list of mappings is a located error."""
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                continue
+            if isinstance(value_node, MappingNode):
+                sources = [value_node]
+            elif isinstance(value_node, SequenceNode) and all(isinstance(n, MappingNode) for n in value_node.value):
+                sources = list(value_node.value)
+            else:
+                raise self.fail(value_node, path, "a merge key (<<) takes a mapping or a list of mappings "
+                                                  "(an alias such as *base)")
+            for source in reversed(sources):
+                built = self.build(source, path)
+                out.update(built)
+        return out
 
 
 # libyaml's composer when available (the pure-Python one is most of the parse time of a large
@@ -149,6 +184,28 @@ def _expanded_size(root: Node, limit: int) -> tuple[int, int]:
     return size(root), reuses
 
 
+def _too_deep(root: Node, limit: int) -> tuple[Node, bool] | None:
+    """(the first node nested deeper than `limit`, reached again through an alias), or None. Iterative
+    (no recursion to exhaust) over the shared node graph: a node is walked again only when reached
+    deeper than before, so aliases cost at most `limit` visits each; a recursive alias ends here too."""
+    best: dict[int, int] = {}
+    stack: list[tuple[Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, again = stack.pop()
+        if depth > limit:
+            return node, again
+        seen = best.get(id(node), 0)
+        if seen >= depth:
+            continue
+        again = again or seen > 0
+        best[id(node)] = depth
+        if isinstance(node, SequenceNode):
+            stack.extend((n, depth + 1, again) for n in node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend((n, depth + 1, again) for pair in node.value for n in pair)
+    return None
+
+
 def _problem(file: str, message: str, line: int = 1, col: int = 1) -> ManifestLoadError:
     return ManifestLoadError([Problem(file=file, line=line, column=col, path="", message=message)])
 
@@ -184,6 +241,12 @@ def parse_manifest_bytes(raw: bytes, file: str) -> LoadedManifest:
         m = root.start_mark
         raise _problem(file, "top level must be a mapping (apiVersion, kind, metadata, spec)",
                        m.line + 1, m.column + 1)
+    deep = _too_deep(root, MAX_DEPTH)
+    if deep is not None:
+        m = deep[0].start_mark
+        why = "through aliases (a recursive alias expands without end: alias expansion limit)" if deep[1] else \
+            "(nesting limit)"
+        raise _problem(file, f"nesting is deeper than {MAX_DEPTH} levels {why}", m.line + 1, m.column + 1)
     expanded, aliases = _expanded_size(root, MAX_NODES)
     if expanded > MAX_NODES:
         raise _problem(file, f"document expands to more than {MAX_NODES} nodes through aliases "
@@ -191,21 +254,61 @@ def parse_manifest_bytes(raw: bytes, file: str) -> LoadedManifest:
     if aliases > MAX_ALIASES:
         raise _problem(file, f"more than {MAX_ALIASES} aliases (alias limit)", root.start_mark.line + 1, 1)
     builder = _Builder(file)
-    data = builder.build(root, "")
+    try:
+        data = builder.build(root, "")
+    except yaml.MarkedYAMLError as e:  # a core-schema scalar the constructor refuses
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise _problem(file, f"invalid YAML: {' '.join(x for x in (e.context, e.problem) if x)}", line, col) from None
     return LoadedManifest(path=file, raw=raw, data=data, marks=builder.marks)
 
 
-def load_manifest_file(path: str | Path) -> LoadedManifest:
-    p = Path(path)
+_KIND = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+         stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
+
+
+def read_manifest(path: str | Path) -> bytes:
+    """The manifest's bytes, read once, with the limits checked before reading: a regular file (a symlink
+    to one is fine), at most MAX_BYTES as fstat says on the open file and as read; `-` is standard input,
+    read once up to the same limit. A FIFO, a device (`/dev/zero`), a socket or a folder is refused
+    without reading (opened non-blocking: a FIFO without a writer cannot hang us)."""
+    name = str(path)
+    if name == STDIN:
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise _problem("<stdin>", f"standard input is more than {MAX_BYTES} bytes; the limit is {MAX_BYTES}")
+        return raw
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise _problem(str(p), f"file is {size} bytes; the limit is {MAX_BYTES}")
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise _problem(str(p), "no such file") from None
-    except IsADirectoryError:
-        raise _problem(str(p), "is a directory; expected a .contextcore.yaml file") from None
-    except PermissionError:
-        raise _problem(str(p), "permission denied") from None
-    return parse_manifest_bytes(raw, str(p))
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        reason = {errno.ENOENT: "no such file", errno.ELOOP: "symbolic link loop (too many levels of links)",
+                  errno.EACCES: "permission denied", errno.ENOTDIR: "a parent of it is not a folder",
+                  errno.ENAMETOOLONG: "file name too long", errno.ENXIO: "a socket or a FIFO without a writer; "
+                  "ctx reads regular files (or - for standard input)"}.get(e.errno or 0, e.strerror or str(e))
+        raise _problem(name, reason) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+        os.close(fd)
+        if st.st_size > MAX_BYTES and stat.S_ISREG(st.st_mode):
+            raise _problem(name, f"file is {st.st_size} bytes; the limit is {MAX_BYTES}")
+        what = _KIND.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        hint = "expected a .contextcore.yaml file" if stat.S_ISDIR(st.st_mode) else \
+            "ctx reads regular files; to read a pipe use - (standard input)"
+        raise _problem(name, f"is {what}; {hint}")
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        chunks, size = [], 0
+        while size <= MAX_BYTES:  # a file that grows while we read is cut at the limit, not followed
+            chunk = f.read(min(1 << 20, MAX_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_BYTES:
+        raise _problem(name, f"file is more than {MAX_BYTES} bytes; the limit is {MAX_BYTES}")
+    return raw
+
+
+def load_manifest_file(path: str | Path) -> LoadedManifest:
+    raw = read_manifest(path)
+    return parse_manifest_bytes(raw, "<stdin>" if str(path) == STDIN else str(path))

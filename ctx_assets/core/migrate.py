@@ -34,7 +34,20 @@ _GROUP_FIELDS = ("id", "description", "horizon", "rationale")
 
 
 class MigrationError(ValueError):
-    """The input is not a v1.1 manifest this command can convert."""
+    """The input is not a v1.1 manifest this command can convert (`field`: where, for the location)."""
+
+    def __init__(self, message: str, field: str = "apiVersion"):
+        super().__init__(message)
+        self.field = field
+
+
+def _list_field(v: Any, where: str) -> list[Any]:
+    """A field v1.1 types as a list: absent is empty, anything else but a list is a located error."""
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise MigrationError(f"{where} must be a list, got {type(v).__name__} {str(v)[:40]!r}", where)
+    return v
 
 
 @dataclass
@@ -73,14 +86,14 @@ def migrate_v1(data: dict[str, Any], today: str) -> Migration:
                          "(superseded by keyResults, as ContextCore's migration does)")
         objectives.append({k: v for k, v in o.items() if k not in ("metric", "target")})
     tactics, groups = [], []
-    for s in _items(data.get("strategies")):
-        refs = list(s.get("objectiveRefs") or [])
+    for i, s in enumerate(_items(data.get("strategies"))):
+        refs = list(_list_field(s.get("objectiveRefs"), f"strategies[{i}].objectiveRefs"))
         # v1.1's model defaults (horizon now, status planned, severity medium) are written out, as ContextCore does.
         groups.append({"horizon": "now", **{k: s[k] for k in _GROUP_FIELDS if k in s}, "objectiveRefs": refs})
         tactics += [{"status": "planned", **t, "linkedObjectives": refs} for t in _items(s.get("tactics"))]
     insights = [{"id": i.get("id") or _insight_id(str(i.get("summary", ""))), "severity": "medium",
                  **{k: v for k, v in i.items() if k != "id"}} for i in _items(data.get("insights"))]
-    changelog = list(meta.get("changelog") or [])
+    changelog = list(_list_field(meta.get("changelog"), "metadata.changelog"))
     changelog.append({"date": today, "version": "2.0", "actor": "agent:ctx-migrate",
                       "summary": "Migrated from v1.1 to v2.0; flattened the strategy/tactic hierarchy; "
                                  "added an empty guidance section"})
@@ -109,8 +122,8 @@ def migrate_file(path: str, out_name: str, today: str) -> tuple[str, list[str], 
     except ManifestLoadError as e:
         return "", [], e.problems
     except MigrationError as e:
-        line, col = loaded.locate("apiVersion")
-        return "", [], [Problem(file=path, line=line, column=col, path="apiVersion", message=redact_text(str(e)))]
+        line, col = loaded.locate(e.field)
+        return "", [], [Problem(file=path, line=line, column=col, path=e.field, message=redact_text(str(e)))]
     text = (f"# Migrated by `ctx migrate` from {Path(path).name} (ContextCore v1.1) on {today}.\n"
             + yaml.safe_dump(migration.manifest, sort_keys=False, allow_unicode=True, width=120))
     _, _, problems = validate_bytes(text.encode(), out_name)

@@ -100,19 +100,56 @@ def _top_level_slashes(query: str) -> tuple[list[int], int, str]:
     return cuts, depth, quote
 
 
-def unbalanced(query: str) -> str | None:
-    """What is unbalanced in a query (brackets or quotes), for a validation message; None when fine."""
-    _, depth, quote = _top_level_slashes(query)
-    return f"an unclosed {quote}" if quote else ("unbalanced brackets" if depth else None)
+def _parse(query: str) -> tuple[Any, str | None]:
+    """(expression, None) or (None, why): promql-parser (Rust-backed, the Prometheus grammar), imported
+    when a query is met. A Rust panic surfaces as pyo3's PanicException, a BaseException: caught too."""
+    import promql_parser
+
+    try:
+        return promql_parser.parse(query), None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 (ValueError for a syntax error; a panic otherwise)
+        return None, str(e) if isinstance(e, ValueError) else type(e).__name__
+
+
+def parse_problem(query: str) -> str | None:
+    """Why a `promql:` query is not ONE well-formed PromQL expression that may be embedded in the
+    generated rules (`1 - (q)`, `(q) > t`), or None. Parsed by promql-parser (the Prometheus grammar,
+    not a regex): a query that closes a bracket it did not open (`…[5m])) or vector(1) or (up`), holds
+    two expressions, or whose comment would swallow what follows it is refused; so is a range vector or
+    a string, which no rule can compare. `$target`/`$namespace` stand for DNS labels."""
+    import promql_parser as pp
+
+    text = substitute(query, "target", "namespace")
+    expr, why = _parse(text)
+    if expr is None:
+        return f"PromQL does not parse (one well-formed expression expected): {why}"
+    if isinstance(expr, pp.MatrixSelector | pp.SubqueryExpr):
+        return "PromQL is a range vector (`x[5m]`); wrap it in a function such as avg_over_time(...)"
+    if isinstance(expr, pp.StringLiteral):
+        return "PromQL is a string; expected an instant vector or a scalar"
+    wrapped, why = _parse(f"1 - ({text})")  # the shape every generated rule embeds it in
+    if wrapped is None or not (isinstance(wrapped, pp.BinaryExpr) and isinstance(wrapped.rhs, pp.ParenExpr)):
+        return f"PromQL must be one expression that can be embedded in a rule ({why or 'it is not'})"
+    return None
 
 
 def split_ratio(query: str) -> tuple[str, str] | None:
-    """(numerator, denominator) when the query is one top-level division `A / B`, else None."""
+    """(numerator, denominator) when the query is one top-level division `A / B`, else None (the parser
+    decides what is top level: `a / b or c` is an `or`, `a / on(x) b` keeps its matching)."""
+    import promql_parser as pp
+
     cuts, _, _ = _top_level_slashes(query)
     if len(cuts) != 1:
         return None
     a, b = query[:cuts[0]].strip(), query[cuts[0] + 1:].strip()
-    return (a, b) if a and b else None
+    top, _ = _parse(substitute(query, "target", "namespace"))
+    if not (a and b and isinstance(top, pp.BinaryExpr) and str(top.op) == "/" and top.modifier is None):
+        return None
+    if any(_parse(substitute(x, "target", "namespace"))[0] is None for x in (a, b)):
+        return None
+    return a, b
 
 
 def target_text(target: float, unit: str) -> str:

@@ -7,6 +7,7 @@ the schema pass has failed elsewhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,10 @@ from ctx_assets.contracts.manifest import TARGET_NAME_MAX, TARGET_NAME_RE, TIME_
 
 from .checksums import sha256_hex
 from .limits import number_problems, text_problems
-from .loader import LoadedManifest, ManifestLoadError, load_manifest_file, parse_manifest_bytes
+from .loader import STDIN, LoadedManifest, ManifestLoadError, parse_manifest_bytes, read_manifest
 from .logql import check_logql
 from .secrets import redact_text
-from .sli import PROMQL_PREFIX, promql, substitute, unbalanced
+from .sli import PROMQL_PREFIX, parse_problem, promql, substitute
 from .units import (
     CHANNEL_FORMS,
     duration_seconds,
@@ -80,6 +81,22 @@ def _channel_problem(ch: Any) -> str | None:
     return None
 
 
+_DATE_LIKE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _date_problem(value: Any) -> str | None:
+    """A value written as a date (`2026-13-45`) must be a real one (the loader keeps dates as the text
+    the author wrote; YAML would have called it a timestamp)."""
+    m = _DATE_LIKE.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    try:
+        dt.datetime(*(int(x) for x in m.groups(default="0")))
+    except ValueError as e:
+        return f"{value!r} is not a valid date ({e}); expected YYYY-MM-DD"
+    return None
+
+
 def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(field path, message) for every cross-field rule broken."""
     out: list[tuple[str, str]] = []
@@ -128,6 +145,14 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
         if why := _channel_problem(ch):
             out.append((f"spec.observability.alertChannels[{i}]", why))
 
+    meta = _dict(data.get("metadata"))
+    dates = [("metadata.lastUpdated", meta.get("lastUpdated"))]
+    dates += [(f"metadata.changelog[{i}].date", _dict(c).get("date"))
+              for i, c in enumerate(_list(meta.get("changelog")))]
+    dates += [(f"guidance.questions[{i}].answeredAt", _dict(q).get("answeredAt"))
+              for i, q in enumerate(_list(_dict(data.get("guidance")).get("questions")))]
+    out += [(p, why) for p, v in dates if (why := _date_problem(v))]
+
     strategy = _dict(data.get("strategy"))
     objective_ids = {_dict(o).get("id") for o in _list(strategy.get("objectives"))}
     for i, o in enumerate(_list(strategy.get("objectives"))):
@@ -145,8 +170,8 @@ def cross_field_rules(data: dict[str, Any]) -> list[tuple[str, str]]:
             if isinstance(source, str) and source.lower().startswith(PROMQL_PREFIX):
                 if promql(source) is None:
                     out.append((f"{path}.dataSource", "expected a PromQL query after 'promql:'"))
-                elif unbalanced(promql(source) or ""):
-                    out.append((f"{path}.dataSource", f"PromQL has {unbalanced(promql(source) or '')}"))
+                elif why := parse_problem(promql(source) or ""):
+                    out.append((f"{path}.dataSource", why))
             if kr.get("window") is not None and duration_seconds(str(kr["window"])) is None:
                 out.append((f"{path}.window", f"expected a window such as \"30d\", got {kr['window']!r}"))
     for i, t in enumerate(_list(strategy.get("tactics"))):
@@ -198,19 +223,21 @@ _LAST: dict[tuple[str, str], Validated] = {}
 
 def validate_file(path: str | Path) -> Validated:
     """Memoized on the file's bytes: a build validates the same manifest in several stages (the CLI,
-    the manifest and export assets), ~0.2 s each at 1,000 targets. Callers never mutate the result."""
+    the manifest and export assets), ~0.2 s each at 1,000 targets. The file is read once per call, with
+    the loader's limits (`read_manifest`: regular files or `-`, size). Callers never mutate the result."""
     try:
-        key = (str(path), sha256_hex(Path(path).read_bytes()))
-    except OSError:
-        key = None  # the loader reports the error with its location
-    if key is not None and key in _LAST:
+        raw = read_manifest(path)
+    except ManifestLoadError as e:
+        return None, None, e.problems
+    name = "<stdin>" if str(path) == STDIN else str(path)
+    key = (name, sha256_hex(raw))
+    if key in _LAST:
         return _LAST[key]
     try:
-        loaded = load_manifest_file(path)
+        loaded = parse_manifest_bytes(raw, name)
     except ManifestLoadError as e:
         return None, None, e.problems
     model, problems = validate_loaded(loaded)
-    if key is not None:
-        _LAST.clear()
-        _LAST[key] = (loaded, model, problems)
+    _LAST.clear()
+    _LAST[key] = (loaded, model, problems)
     return loaded, model, problems

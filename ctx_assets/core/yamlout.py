@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from .escape import yaml_double_quoted
+
 _PLAIN_RE = re.compile(r"^[A-Za-z0-9_/.][A-Za-z0-9_./ ():@+-]*$")
 _DURATION_RE = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _RESOLVER = yaml.resolver.Resolver()
@@ -47,7 +49,7 @@ def _scalar(v: Any) -> str:
         return s
     if s.isprintable() and s and s[0] != " " and s[-1] != " ":
         return "'" + s.replace("'", "''") + "'"  # PromQL/LogQL with "quotes" stays readable
-    return json.dumps(s, ensure_ascii=False)
+    return yaml_double_quoted(json.dumps(s, ensure_ascii=False))  # every control character escaped
 
 
 def dump(obj: Any, anchors: dict[int, str] | None = None, header: str = "") -> bytes:

@@ -19,6 +19,7 @@ from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from .. import slo_math as sm
+from ..escape import json_controls
 from ..sli import belongs_to, has_range, source_query, substitute, with_window
 from ..units import is_availability_metric, matcher
 from ._common import designed
@@ -202,7 +203,8 @@ class DashboardGenerator:
         doc = orjson.loads(orjson.dumps(b.build(), default=lambda o: o.to_json()))
         doc["schemaVersion"] = 39
         doc["annotations"] = {"list": []}
-        return Rendered(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n", doc)
+        body = json_controls(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        return Rendered(body + b"\n", doc)
 
     def check_schema(self, r: Rendered) -> list[tuple[str, str]]:
         return check_dashboard(r.document)

@@ -12,6 +12,7 @@ from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from .. import yamlout
+from ..escape import go_template
 from ..logql import check_logql
 from ._common import designed
 from .base import Design, Rendered, comment_header
@@ -49,7 +50,7 @@ class LokiRuleGenerator:
                      "summary": f"{p['target']}: burst of error logs",
                      "description": f"More than {plan['burst_per_minute']} error log lines a minute from "
                                     f"{p['target']} for {plan['for']}.",
-                     "runbook_url": p["runbook_url"]}},
+                     "runbook_url": go_template(p["runbook_url"])}},
             ],
         }]}
         return Rendered(yamlout.dump(doc, header=comment_header(d)), doc)

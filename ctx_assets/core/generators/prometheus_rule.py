@@ -14,6 +14,7 @@ from ctx_assets.contracts.artifacts import ArtifactType
 from .. import conventions as cv
 from .. import slo_math as sm
 from .. import yamlout
+from ..escape import go_template, go_template_printed
 from ..sli import has_range, target_text, with_window
 from ..units import duration_seconds, matcher
 from ._common import designed
@@ -34,7 +35,8 @@ def _selector(doc: dict[str, Any]) -> str:
 
 class PrometheusRuleGenerator:
     artifact_type: ClassVar[ArtifactType] = ArtifactType.prometheus_rule
-    code_version: ClassVar[str] = "2"  # issue 19: one page + one ticket alert, period-scaled factors, Sloth records
+    # 2: one page + one ticket alert, period factors, Sloth records (issue 19); 3: manifest text escaped (issue 22)
+    code_version: ClassVar[str] = "3"
 
     def design(self, task: dict[str, Any], source_checksum: str) -> Design:
         p = task["resolved_parameters"]
@@ -116,7 +118,9 @@ class PrometheusRuleGenerator:
             # Its own slo label: the availability page inhibits only its own ticket, never this alert.
             alerts.append({
                 "alert": cv.LATENCY_ALERT,
-                "expr": f"{latency} > {_num(plan['latency'])}",
+                # a key result's query is one expression (validate.py); parenthesised, `a or b` stays whole
+                "expr": f"({latency}) > {_num(plan['latency'])}" if p.get("latency_query") else
+                        f"{latency} > {_num(plan['latency'])}",
                 "for": "10m",
                 "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "slo": f"{t}-latency",
                            "alert_class": "ticket", **target_labels},
@@ -128,7 +132,8 @@ class PrometheusRuleGenerator:
             target = f"{k['operator']} {target_text(k['target'], k['unit'])}"
             alerts.append({
                 "alert": k["alert"], "expr": k["expr"], "for": "5m",
-                "labels": {"severity": p["ticket_severity"], "priority": p["severity"], "key_result": k["metric_key"],
+                "labels": {"severity": p["ticket_severity"], "priority": p["severity"],
+                           "key_result": go_template(k["metric_key"]),
                            "alert_class": "ticket", **target_labels},
                 "annotations": self._annotations(
                     p, k["alert"], f"{t}: key result {k['metric_key']} off target ({target})",
@@ -153,8 +158,9 @@ class PrometheusRuleGenerator:
 
     @staticmethod
     def _annotations(p: dict[str, Any], alert: str, summary: str, description: str) -> dict[str, str]:
-        return {"summary": summary, "description": description, "runbook_url": p["runbook_url"][alert],
-                "dashboard_url": p["dashboard_url"]}
+        """Prometheus executes annotations (and labels) as Go templates: manifest text in them stays text."""
+        return {"summary": go_template(summary), "description": go_template(description),
+                "runbook_url": go_template(p["runbook_url"][alert]), "dashboard_url": go_template(p["dashboard_url"])}
 
     def check_schema(self, r: Rendered) -> list[tuple[str, str]]:
         return check_model(PrometheusRuleModel, r.document)
@@ -221,8 +227,8 @@ class PrometheusRuleGenerator:
                 {"name": f"{job}: fast burn pages within the 1h window", "interval": "1m",
                  "input_series": burning(15, 70),  # 15× the budget: above the page factor (14.4 at 30d)
                  "alert_rule_test": [{"eval_time": "1h", "alertname": fast["alert"],
-                                      "exp_alerts": [{"exp_labels": {**slo_labels, **fast["labels"]},
-                                                      "exp_annotations": fast["annotations"]}]}]},
+                                      "exp_alerts": [{"exp_labels": printed({**slo_labels, **fast["labels"]}),
+                                                      "exp_annotations": printed(fast["annotations"])}]}]},
                 {"name": f"{job}: half the budget stays silent", "interval": "1m",
                  # The ratio is constant, so 6h of samples covers every window's verdict at a fraction
                  # of the cost of simulating 3 days at 1m steps.
@@ -243,3 +249,8 @@ class PrometheusRuleGenerator:
                                                       "exp_annotations": absent["annotations"]}]}]},
             ],
         }
+
+
+def printed(texts: dict[str, str]) -> dict[str, str]:
+    """What Prometheus prints for each label or annotation (escaped manifest text expands back to itself)."""
+    return {k: go_template_printed(v) for k, v in texts.items()}

@@ -12,6 +12,7 @@ from ctx_assets.contracts.artifacts import ArtifactType
 
 from .. import conventions as cv
 from .. import slo_math as sm
+from ..escape import md_code, md_text
 from ..sli import target_text
 from ..units import matcher
 from ._common import designed
@@ -26,12 +27,14 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
     key_results = {k["alert"]: k for k in p.get("key_result_alerts", [])}
     if name in key_results:
         k = key_results[name]
-        goal = f"{k['operator']} {target_text(k['target'], k['unit'])}" + (
-            f" over {k['window']}" if k.get("window") else "")
-        meaning = f"Key result `{k['metric_key']}` of objective {k['objective']} is off its target ({goal})."
-        impact = f"Objective {k['objective']} is not being met while this lasts."
-        diagnosis = [f"Run the key result's query (`{k['source']}`): `{k['query']}`.", *cv.playbook(k["query"]),
-                     f"Open the dashboard ({p['dashboard_path']}): the KPI panel {k['metric_key']}."]
+        goal = md_text(f"{k['operator']} {target_text(k['target'], k['unit'])}" + (
+            f" over {k['window']}" if k.get("window") else ""))
+        meaning = (f"Key result {md_code(k['metric_key'])} of objective {md_text(k['objective'])} is off its "
+                   f"target ({goal}).")
+        impact = f"Objective {md_text(k['objective'])} is not being met while this lasts."
+        diagnosis = [f"Run the key result's query ({md_code(k['source'])}): {md_code(k['query'])}.",
+                     *cv.playbook(k["query"]),
+                     f"Open the dashboard ({p['dashboard_path']}): the KPI panel {md_text(k['metric_key'])}."]
         mitigation = ["Fix the cause the diagnosis found; if the target itself is wrong, change it in the manifest "
                       "(reviewed like code) rather than silencing the alert."]
     elif name in _BURN:
@@ -49,7 +52,8 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
                      f"Query the error ratio of each window: `{cv.error_ratio_record(conds[0].short)}{{{sel}}}`, "
                      f"`{cv.error_ratio_record(conds[0].long)}{{{sel}}}`."]
         if p.get("sli_query"):  # the SLI is a key result's query
-            diagnosis += [f"Run the SLI query (`{p['sli_source']}`, the good fraction): `{p['sli_query']}`.",
+            diagnosis += [f"Run the SLI query ({md_code(p['sli_source'])}, the good fraction): "
+                          f"{md_code(p['sli_query'])}.",
                           *cv.playbook(p["sli_query"])]
         else:
             diagnosis.append(f"Find the failing routes: `sum by (http_route) (rate({cv.REQUESTS_METRIC}{{{sel},"
@@ -71,9 +75,11 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
         mitigation = ["Restore the scrape (service port, ServiceMonitor selector, network policy) or the exporter.",
                       "Until then watch the service by other means (logs, traces, synthetic checks)."]
     elif name == cv.LATENCY_ALERT:
-        meaning = f"{t} p99 latency is above the {p.get('latency_p99') or 'required'} requirement for 10 minutes."
+        meaning = (f"{t} p99 latency is above the {md_text(p.get('latency_p99') or 'required')} requirement "
+                   "for 10 minutes.")
         impact = "The slowest 1% of requests are slower than promised; timeouts upstream may follow."
-        diagnosis = [f"Run the latency query (`{p['latency_source']}`, seconds): `{p['latency_query']}`.",
+        diagnosis = [f"Run the latency query ({md_code(p['latency_source'])}, seconds): "
+                     f"{md_code(p['latency_query'])}.",
                      *cv.playbook(p["latency_query"])] if p.get("latency_query") else [
             f"Latency by route: `histogram_quantile(0.99, sum by (le, http_route) (rate("
             f"{cv.BUCKET_METRIC}{{{sel}}}[5m])))`."]
@@ -94,7 +100,7 @@ def _alert_section(name: str, p: dict[str, Any]) -> list[str]:
 
 class RunbookGenerator:
     artifact_type: ClassVar[ArtifactType] = ArtifactType.runbook
-    code_version: ClassVar[str] = "2"  # issue 19: page/ticket/absent sections
+    code_version: ClassVar[str] = "3"  # 2: page/ticket/absent sections (issue 19); 3: manifest text escaped
 
     def design(self, task: dict[str, Any], source_checksum: str) -> Design:
         p = task["resolved_parameters"]
@@ -105,32 +111,33 @@ class RunbookGenerator:
         p = d.params
         t = p["target"]
         out = [comment_header(d, "<!-- ", " -->").rstrip(), "", f"# Runbook: {t}", "", "## Overview", "",
-               f"{t} ({p['kind']} in namespace `{p['namespace']}`) is part of {p['project_id']}"
-               + (f": {p['description']}" if p.get("description") else "") + ".",
+               f"{t} ({md_text(p['kind'])} in namespace `{p['namespace']}`) is part of {p['project_id']}"
+               + (f": {md_text(p['description'])}" if p.get("description") else "") + ".",
                f"Business criticality **{p['criticality']}**; availability objective **{p['objective_percent']}%**"
-               + (f", p99 latency **{p['latency_p99']}**" if p.get("latency_p99") else "") + ".", "",
-               f"- Dashboard: `{p['dashboard_path']}`" + (f" ({p['dashboard_url']})" if p.get("dashboard_url") else ""),
+               + (f", p99 latency **{md_text(p['latency_p99'])}**" if p.get("latency_p99") else "") + ".", "",
+               f"- Dashboard: `{p['dashboard_path']}`"
+               + (f" ({md_text(p['dashboard_url'])})" if p.get("dashboard_url") else ""),
                f"- Alert rules: `prometheus/rules/{t}-prometheus-rules.yaml`, `loki/rules/{t}-loki-rules.yaml`"]
         if p.get("wiki"):
-            out.append(f"- Wiki: {p['wiki']}")
+            out.append(f"- Wiki: {md_text(p['wiki'])}")
         out += ["", "## Risks", ""]
         if not p["risks"]:
             out += ["No risks are recorded in the manifest; add them under `spec.risks`.", ""]
         for r in p["risks"]:
-            out += [f"### {r['type']}: {r['description']} ({r.get('priority', 'P3')})", "",
-                    f"- Mitigation: {r.get('mitigation') or 'none recorded — add one to the manifest'}"]
+            out += [f"### {md_text(r['type'])}: {md_text(r['description'])} ({md_text(r.get('priority', 'P3'))})",
+                    "", f"- Mitigation: {md_text(r.get('mitigation') or 'none recorded — add one to the manifest')}"]
             if r.get("controls"):
-                out.append(f"- Controls: {', '.join(r['controls'])}")
+                out.append(f"- Controls: {', '.join(md_text(c) for c in r['controls'])}")
             out.append("")
         out += ["## Escalation", "", "| team | slack | email | on-call |", "| --- | --- | --- | --- |"]
-        out += [f"| {o.get('team', '')} | {o.get('slack', '')} | {o.get('email', '')} | {o.get('oncall', '')} |"
+        out += ["| " + " | ".join(md_text(o.get(k) or "") for k in ("team", "slack", "email", "oncall")) + " |"
                 for o in p["owners"]] or ["| (no owners in the manifest) | | | |"]
         out += ["", "Page the on-call first; escalate to the owning team's channel after 15 minutes without "
                 "progress.", "", "## Procedures", "",
                 "### Check health", "", f"1. `kubectl -n {p['namespace']} get pods -l app.kubernetes.io/name={t}`",
                 f"2. Compare the dashboard availability stat with the {p['objective_percent']}% objective.",
                 "", "### Roll back", "",
-                f"1. `kubectl -n {p['namespace']} rollout undo {p['kind'].lower()}/{t}`",
+                "1. " + md_code(f"kubectl -n {p['namespace']} rollout undo {p['kind'].lower()}/{t}"),
                 "2. Watch the burn-rate panel return below 1x.", "", "## Alerts", ""]
         for name in d.plan["alerts"]:
             out += _alert_section(name, p)
