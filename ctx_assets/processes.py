@@ -186,15 +186,15 @@ def run_owned_steps(steps: Sequence[Step], env: dict[str, str], grace: float = G
         stopped = str(stop)
     except _Exited:
         pass
-    finally:
+    finally:  # also when starting one failed: what was started is stopped, never left behind
         for s in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
             signal.signal(s, signal.SIG_IGN)
-    try:
-        for _, child in started:  # after a stop, or what a child left behind (a run outliving its server)
-            stop_tree(child, grace)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        try:
+            for _, child in started:  # after a stop, or what a child left behind (a run outliving its server)
+                stop_tree(child, grace)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
     return code, stopped, who
 
 

@@ -169,3 +169,34 @@ def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
         sensors = _graphql(url, '{ sensorsOrError(repositorySelector: {repositoryLocationName: "ctx-assets", '
                                 'repositoryName: "__repository__"}) { ... on Sensors { results { name } } } }')
         assert len(sensors["sensorsOrError"]["results"]) == 1  # one sensor watches all 200
+
+
+def test_build_status_and_export_of_a_folder_say_one_line_per_project_and_exit_with_the_worst(two, tmp_path):
+    tmp, env, a, b = two
+    bundles = tmp / "bundles"
+    r = run_ctx("build", str(a.parent), "--out", str(bundles), env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("alpha: 21 built, 0 blocked") and lines[1].startswith("beta: 21 built, 0 blocked")
+    assert lines[-1] == "2 projects: 2 ok, 42 artifacts built"
+    assert (bundles / "alpha" / "export" / "provenance.json").exists()
+    r = run_ctx("status", str(a.parent), "--out", str(bundles), env=env)
+    assert r.returncode == 0 and "alpha: 22 fresh, 0 stale, 0 missing" in r.stdout, r.stdout
+
+    # beta now carries a credential: its export is blocked (exit 1), alpha still builds; the worst code wins
+    data = yaml.safe_load(b.read_text())
+    data["metadata"]["links"] = {"repository": "https://ci:t0ps3cretpw@git.example.com/x"}
+    b.write_text(yaml.safe_dump(data, sort_keys=False))
+    r = run_ctx("build", str(a.parent), "--out", str(bundles), "--json", env=env)
+    assert r.returncode == 1, r.stderr[-2000:]
+    doc = yaml.safe_load(r.stdout)
+    assert [(p["project"], p["exit_code"]) for p in doc["projects"]] == [("alpha", 0), ("beta", 1)]
+    assert "t0ps3cretpw" not in r.stdout + r.stderr
+    r = run_ctx("export", str(a.parent), "--out", str(tmp / "pure"), env=env)
+    assert r.returncode == 1 and "beta: blocked by secret_scan" in r.stdout, r.stdout
+    assert (tmp / "pure" / "alpha" / "export" / "artifact-manifest.yaml").exists()
+    # a folder with no manifest, and --targets with a folder, are invalid input
+    empty = tmp / "empty"
+    empty.mkdir()
+    assert run_ctx("build", str(empty), env=env).returncode == 2
+    assert run_ctx("build", str(a.parent), "--targets", "svc-0000", env=env).returncode == 2

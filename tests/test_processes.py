@@ -139,3 +139,17 @@ def test_runs_of_exited_owners_fail_live_and_foreign_ones_stay(monkeypatch, tmp_
                       "alive, no /proc": DagsterRunStatus.STARTED}
     reason = [e.message for e in instance.all_logs(runs["dead"]) if e.is_dagster_event][-1]
     assert f"pid {dead_pid}" in reason and "exited before the run finished" in reason
+
+
+def test_a_step_that_cannot_start_leaves_none_of_the_started_ones_behind(tmp_path):
+    """`ctx ui` starts three processes in turn; when one cannot start, the ones already running are stopped."""
+    marker = tmp_path / "first.pid"
+    first = [sys.executable, "-c", f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); "
+                                   "time.sleep(600)"]
+    code = ("import pathlib; from ctx_assets.processes import Step, run_owned_steps; "
+            f"run_owned_steps([Step('first', {first!r}, ready=pathlib.Path({str(marker)!r}).exists), "
+            "Step('second', ['/nonexistent/program'])], {}, grace=1.0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "FileNotFoundError" in r.stderr
+    pid = int(marker.read_text())
+    assert proc_stat(pid) is None, "the first step outlived the failed start"
