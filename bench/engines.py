@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.run import ROOT, machine, manifest, timed_ctx
-from ctx_assets.defs.project import project_of
+from ctx_assets.defs.project import STAGE_TAG, project_of
 from ctx_assets.workspaces import write_workspace
 from tests.support.engines import (
     celery_steps,
@@ -66,7 +66,7 @@ def _done(env: dict[str, str]) -> bool:
         failed = [r.job_name for r in runs if r.status.value in ("FAILURE", "CANCELED")]
         if failed:
             raise SystemExit(f"runs failed: {failed}")
-        return any(r.job_name == "ctx_output" for r in runs) and all(r.is_finished for r in runs)
+        return any(r.tags.get(STAGE_TAG) == "output" for r in runs) and all(r.is_finished for r in runs)
 
 
 def celery_build(n: int, folder: Path, home: dict[str, str], timeout: float) -> dict:
@@ -89,7 +89,7 @@ def celery_build(n: int, folder: Path, home: dict[str, str], timeout: float) -> 
             daemon.stop()
     with instance_of(env) as instance:
         records = instance.get_run_records()
-    chunks = [r for r in records if r.dagster_run.job_name == "ctx_artifacts"]
+    chunks = [r for r in records if r.dagster_run.tags.get(STAGE_TAG) == "artifacts"]
     if not fresh(path, out, env):
         raise SystemExit("the sensor's build left a bundle that is not fresh")
     return {"seconds": max(r.end_time for r in records) - t0, "runs": len(records),
@@ -97,7 +97,7 @@ def celery_build(n: int, folder: Path, home: dict[str, str], timeout: float) -> 
             "first_run_created_seconds": min(r.create_timestamp.timestamp() for r in records) - t0,
             "artifact_runs": len(chunks),
             "artifact_runs_seconds": max(r.end_time for r in chunks) - min(r.start_time for r in chunks),
-            "workers": sorted({w for job, w, _, _ in celery_steps(env) if job == "ctx_artifacts"})}
+            "workers": sorted({w for job, w, _, _ in celery_steps(env) if job == "artifacts"})}
 
 
 @contextlib.contextmanager

@@ -29,7 +29,6 @@ from ctx_assets.contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.defs.artifacts import artifact_checks, artifact_specs
 from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, EXPORT_GATES, MANIFEST_GATES, SEED_GATES, specs
-from ctx_assets.defs.jobs import project_jobs
 from ctx_assets.defs.project import project_of
 from ctx_assets.translator import ContextCoreTranslator
 
@@ -78,6 +77,6 @@ def floor_definitions(targets: list[str], manifest_path: str) -> Any:
             return MaterializeResult()
 
         return Definitions(assets=[manifest_asset, export_asset, seed_asset, artifacts, provenance_asset],
-                           jobs=project_jobs(p), executor=in_process_executor)
+                           executor=in_process_executor)
 
     return factory

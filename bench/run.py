@@ -80,8 +80,7 @@ def part_defs(n: int, folder: Path) -> dict:
     t = time.perf_counter()
     from ctx_assets.location import defs
 
-    for job in defs.jobs:
-        defs.resolve_job_def(job.name)
+    defs.resolve_implicit_global_asset_job_def()
     defs.resolve_asset_graph()
     return {"definitions_load_seconds": time.perf_counter() - t}
 
@@ -96,7 +95,8 @@ def part_sensor(n: int, folder: Path) -> dict:
     instance = get_instance()
     (p,) = projects_for([path], bundle_dirs=[out])
     defs = definitions_for([p])
-    defs.resolve_job_def(p.shared_job).execute_in_process(instance=instance, raise_on_error=False)
+    job = defs.resolve_implicit_global_asset_job_def()
+    job.execute_in_process(instance=instance, asset_selection=p.stage_keys("shared"), raise_on_error=False)
 
     def tick(cursor):
         ctx = build_sensor_context(instance=instance, cursor=cursor)
@@ -111,7 +111,7 @@ def part_sensor(n: int, folder: Path) -> dict:
     past = time.time() - 60
     os.utime(path, (past, past))
     t1, r1, cursor = tick(cursor)  # phase 1: detects the edit, requests the shared stages
-    defs.resolve_job_def(p.shared_job).execute_in_process(instance=instance, raise_on_error=False)
+    job.execute_in_process(instance=instance, asset_selection=p.stage_keys("shared"), raise_on_error=False)
     t2, r2, cursor = tick(cursor)  # phase 2: one run request, for the edited target
     return {"sensor_tick_seconds": max(t1, t2), "sensor_phase1_seconds": t1, "sensor_phase2_seconds": t2,
             "sensor_phase2_requests": len(getattr(r2, "run_requests", []) or [])}

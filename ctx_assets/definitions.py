@@ -18,12 +18,11 @@ from pathlib import Path
 
 from dagster import Definitions
 
-from ctx_assets.core.bundle_dir import bundle_name
+from ctx_assets.core.bundle_dir import folder_name
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.resources.output_store import OutputStore
 
 from .defs.assets import project_assets
-from .defs.jobs import project_jobs
 from .defs.project import Project, project_of
 from .defs.resource_keys import shared_resources
 from .defs.sensors import manifest_sensor
@@ -78,7 +77,7 @@ def projects_for(manifests: Sequence[Path], out_root: str | Path | None = None,
             raise ManifestSelectionError(
                 f"{m} and {seen[p.prefix]} both describe project {p.id!r}; one Dagster instance keeps one "
                 "record per project (give each its own spec.project.id)")
-        out = Path(bundle_dirs[i] if bundle_dirs else root / bundle_name(m)).resolve()
+        out = Path(bundle_dirs[i] if bundle_dirs else root / folder_name(p.name, m)).resolve()
         if out in folders:
             raise ManifestSelectionError(f"{m} and {folders[out]} would both write their bundle to {out}; "
                                          "give each its own metadata.name")
@@ -98,14 +97,12 @@ def sensor_name(projects: Sequence[Project]) -> str:
 def definitions_for(projects: Sequence[Project], translator: ContextCoreTranslator | None = None) -> Definitions:
     tr = translator or ContextCoreTranslator()
     assets: list = []
-    jobs: list = []
     resources: dict = dict(shared_resources())
     for p in projects:
         assets += project_assets(p, tr)
-        jobs += project_jobs(p)
         resources[p.store_key] = OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir))
-    sensors = [manifest_sensor(list(projects), sensor_name(projects), jobs)] if projects else []
-    return Definitions(assets=assets, jobs=jobs, sensors=sensors, resources=resources)
+    sensors = [manifest_sensor(list(projects), sensor_name(projects))] if projects else []
+    return Definitions(assets=assets, sensors=sensors, resources=resources)
 
 
 def contextcore_definitions(manifests: ManifestPaths, *, out_dir: str | Path | None = None,
@@ -121,8 +118,9 @@ def contextcore_definitions(manifests: ManifestPaths, *, out_dir: str | Path | N
             tags, kinds and descriptions.
 
     Every name is unique per project: asset keys `<project>/<asset>`, partitions `<project>__targets`,
-    jobs `<project>__ctx_*`, the resource `ctx_assets_store__<project>`; the tracer and validators
-    (`ctx_assets_tracer`, `ctx_assets_validators`) are shared objects. No executor: yours applies.
+    the resource `ctx_assets_store__<project>`; the tracer and validators (`ctx_assets_tracer`,
+    `ctx_assets_validators`) are shared objects. No jobs: runs are asset selections on the location's
+    implicit asset job, tagged `ctx/project` and `ctx/stage`. No executor: yours applies.
 
     Raises:
         ManifestSelectionError: nothing found, or two manifests of one project / one bundle folder.

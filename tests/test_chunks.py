@@ -9,7 +9,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_EN
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
 from ctx_assets.defs.partitions import artifact_runs, chunk_size
-from ctx_assets.defs.project import project_of
+from ctx_assets.defs.project import STAGE_TAG, project_of
 from ctx_assets.workspaces import write_workspace
 from tests.support.engines import fresh, instance_of, queued_sqlite_home, runs_finished, start_daemon
 from tests.support.servers import wait_for
@@ -70,7 +70,7 @@ def test_the_sensor_queues_one_run_per_chunk(tmp_path):
     with instance_of(env) as instance:
         records = instance.get_run_records()
         chunks = sorted((r.dagster_run.tags[RANGE_START], r.dagster_run.tags[RANGE_END])
-                        for r in records if r.dagster_run.job_name.endswith("__ctx_artifacts"))
+                        for r in records if r.dagster_run.tags.get(STAGE_TAG) == "artifacts")
         assert chunks == [("svc-0000", "svc-0001"), ("svc-0002", "svc-0003"), ("svc-0004", "svc-0005")]
         for r in records:  # every run went through the queue, and the queue held to its limit
             assert r.dagster_run.status.value == "SUCCESS"

@@ -13,8 +13,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_
 
 from ctx_assets.build import compute_status, get_instance, run_build
 from ctx_assets.core.artifact_types import TYPE_ORDER
-from ctx_assets.defs.project import project_of
-from ctx_assets.defs.sensors import PROJECT_TAG
+from ctx_assets.defs.project import PROJECT_TAG, STAGE_TAG, project_of
 
 from .conftest import EXAMPLE, registry_breaking_prometheus_rule
 from .dagster_env import edit, isolate, project_defs, settle, small_manifest
@@ -59,8 +58,9 @@ def _sensor(manifest: Path, out: Path, cursor: str | None = None):
     return defs.get_sensor_def(f"{p.prefix}__manifest_sensor")(ctx), ctx
 
 
-def _job(manifest: Path, kind: str) -> str:
-    return getattr(project_of(manifest), kind)
+def _stages(result) -> list[str]:
+    """The stage of each run a sensor result requests (its `ctx/stage` tag)."""
+    return [r.tags[STAGE_TAG] for r in result.run_requests]
 
 
 def _requests(result) -> dict[str, list[str]]:
@@ -77,8 +77,9 @@ def _requests(result) -> dict[str, list[str]]:
 
 def _run_shared(manifest: Path, out: Path) -> None:
     p, defs = project_defs(manifest, out)
-    job = defs.resolve_job_def(p.shared_job)
-    assert job.execute_in_process(instance=get_instance(), raise_on_error=False).success
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert job.execute_in_process(instance=get_instance(), asset_selection=p.stage_keys("shared"),
+                                  raise_on_error=False).success
 
 
 def test_sensor_one_target_edit_requests_only_that_target(env):
@@ -87,13 +88,13 @@ def test_sensor_one_target_edit_requests_only_that_target(env):
     assert not getattr(result, "run_requests", None)  # nothing changed since the build
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert [r.job_name for r in result.run_requests] == [_job(manifest, "shared_job")]  # phase 1: shared stages first
+    assert _stages(result) == ["shared"]  # phase 1: shared stages first
     _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {"svc-0001": ALL_TYPES}  # the namespace feeds all seven, of one target only
     again, ctx = _sensor(manifest, out, ctx.cursor)  # the cursor survives: no artifact is asked for again
     # no artifact run in flight: provenance
-    assert [r.job_name for r in again.run_requests] == [_job(manifest, "output_job")]
+    assert _stages(again) == ["output"]
     again, _ = _sensor(manifest, out, ctx.cursor)
     assert not getattr(again, "run_requests", None)
 
@@ -114,7 +115,7 @@ def test_sensor_adds_a_new_target(env):
     edit(manifest, lambda d: d["spec"]["targets"].append({"kind": "Deployment", "name": "newcomer",
                                                            "namespace": "x"}))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert result.run_requests[0].job_name == _job(manifest, "shared_job")
+    assert _stages(result) == ["shared"]
     _run_shared(manifest, out)
     assert "newcomer" in get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name)
     result, _ = _sensor(manifest, out, ctx.cursor)
@@ -188,7 +189,7 @@ def test_instance_is_sqlite_in_project_home(env, tmp_path):
 
 def _run_request(manifest: Path, out: Path, request) -> None:
     """What the daemon does with a run request."""
-    job = project_defs(manifest, out)[1].resolve_job_def(request.job_name)
+    job = project_defs(manifest, out)[1].resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(instance=get_instance(), partition_key=request.partition_key, tags=request.tags,
                                   asset_selection=request.asset_selection, raise_on_error=False).success
 
@@ -212,16 +213,15 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     assert status.status == "stale" and status.cause.startswith("artifacts rebuilt after it: svc-0001-")
 
     instance = get_instance()
-    instance.add_run(DagsterRun(job_name="other__ctx_artifacts", run_id="1" * 32, tags={PROJECT_TAG: "other"},
-                                status=DagsterRunStatus.STARTED))  # another manifest's run: not waited for
-    busy = instance.add_run(DagsterRun(job_name=_job(manifest, "target_job"), run_id="0" * 32,
-                                       status=DagsterRunStatus.STARTED,
-                                       tags={PROJECT_TAG: project_of(manifest).prefix}))
+    instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id="1" * 32,  # another manifest's: not waited for
+                                tags={PROJECT_TAG: "other", STAGE_TAG: "artifacts"}, status=DagsterRunStatus.STARTED))
+    busy = instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id="0" * 32, status=DagsterRunStatus.STARTED,
+                                       tags=project_of(manifest).run_tags("artifacts")))
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert result.skip_message == "waiting for 1 artifact run to finish before provenance"
     instance.report_run_failed(busy)
     result, ctx = _sensor(manifest, out, ctx.cursor)  # the other project's run still going does not hold it
-    assert [r.job_name for r in result.run_requests] == [_job(manifest, "output_job")]
+    assert _stages(result) == ["output"]
     _run_request(manifest, out, result.run_requests[0])
     assert all(s.status == "fresh" for s in compute_status(manifest, out))
     result, _ = _sensor(manifest, out, ctx.cursor)

@@ -102,7 +102,7 @@ def test_user_project_with_its_own_resources_package_validates(user_project):
         keys = sorted(k.to_user_string() for k in d.resolve_asset_graph().get_all_asset_keys())
         graph = d.resolve_asset_graph()
         print(json.dumps({"mark": resources.MARK, "keys": keys,
-                          "executor": d.resolve_job_def("shop__ctx_artifacts").executor_def.name,
+                          "executor": d.resolve_implicit_global_asset_job_def().executor_def.name,
                           "groups": sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()
                                             if k.path[0] == "shop"}),
                           "sensors": [s.name for s in d.sensors], "resources": sorted(d.resources)}))

@@ -12,7 +12,7 @@ import yaml
 
 from ctx_assets.build import get_instance, run_build
 from ctx_assets.dagster_compat.postgres_storage import POOL_SIZE, SCHEMA_LOCK
-from ctx_assets.defs.project import project_of
+from ctx_assets.defs.project import STAGE_TAG, project_of
 from tests.support.servers import wait_for
 
 from .conftest import EXAMPLE, ROOT, run_ctx
@@ -65,7 +65,7 @@ def sensor_sees_one_target_edit(manifest, out) -> None:
     assert not getattr(result, "run_requests", None)
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert [r.job_name for r in result.run_requests] == [project_of(manifest).shared_job]
+    assert [r.tags[STAGE_TAG] for r in result.run_requests] == ["shared"]
     _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {"svc-0001": ALL_TYPES}

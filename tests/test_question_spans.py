@@ -75,7 +75,7 @@ def test_a_later_run_in_another_trace_links_back_through_the_seed_metadata(trace
     exporter.clear()
     # A run the sensor or the UI would launch: one target, its own trace, no `ctx build` around it.
     _, defs = project_defs(manifest, tmp / "out")
-    result = defs.resolve_job_def(project.target_job).execute_in_process(
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=instance, partition_key="svc-0000", run_config=QUIET, asset_selection=[project.key("dashboard")])
     assert result.success
     (dash,) = _artifact_spans(exporter.get_finished_spans()).values()

@@ -103,9 +103,10 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
             bt.failures.append(summary.errors[-1])
             return summary
         chosen = all_targets if not targets else [t for t in all_targets if t in set(targets)]
-        defs = definitions()
+        job = definitions().resolve_implicit_global_asset_job_def()  # runs are asset selections on it
         progress("stage shared: manifest → export → context_seed")
-        shared = _execute(defs.resolve_job_def(project.shared_job), instance, debug, summary)
+        shared = _execute(job, instance, debug, summary, tags=project.run_tags("shared"),
+                          asset_selection=project.stage_keys("shared"))
         if not shared.success and not summary.failed_gates:
             summary.errors.append(f"shared stages failed: {_failure(shared)}")
         if not shared.success or summary.failed_gates:
@@ -123,24 +124,25 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
         if selection:
             with reporting(progress):
-                _build_artifacts(defs, project, instance, selection, summary, progress, debug)
+                _build_artifacts(job, project, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
-        _execute(defs.resolve_job_def(project.output_job), instance, debug, summary)
+        _execute(job, instance, debug, summary, tags=project.run_tags("output"),
+                 asset_selection=project.stage_keys("output"))
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
 
 
-def _build_artifacts(defs: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],
+def _build_artifacts(job: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],
                      summary: BuildSummary, progress: Callable[[str], None], debug: bool) -> None:
-    job = defs.resolve_job_def(p.target_job)
     runs = artifact_runs(selection, list(instance.get_dynamic_partitions(p.targets.name)))
     for i, (types, targets) in enumerate(runs, 1):
         what = targets[0] if len(targets) == 1 else f"{len(targets)} targets ({targets[0]} … {targets[-1]})"
         progress(f"stage artisan: run {i}/{len(runs)}: {what}, {len(types)} type{'s' if len(types) != 1 else ''}")
         before = len(summary.materialized)
         result = _execute(job, instance, debug, summary, partition_key=targets[0] if len(targets) == 1 else None,
-                          tags=range_tags(targets), asset_selection=[p.key(t) for t in types])
+                          tags={**p.run_tags("artifacts"), **range_tags(targets)},
+                          asset_selection=[p.key(t) for t in types])
         for target in targets:
             for t in types:
                 aid = f"{target}-{t.replace('_', '-')}"

@@ -73,7 +73,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
              ready=lambda: _serving("127.0.0.1", grpc_port), ready_timeout=600),
         Step("webserver", [str(bin_dir / "dagster-webserver"), "-h", args.host, "-p", str(args.port), "-w",
                            str(served)],
-             ready=lambda: _answers(f"http://{args.host}:{args.port}/server_info"), ready_timeout=180),
+             ready=lambda: _answers(f"http://{args.host}:{args.port}/server_info"), ready_timeout=600),
         Step("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(served)]),
     ]
     log_path = settings().home / "logs" / "dagster-ui.log"

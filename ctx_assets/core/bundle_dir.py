@@ -18,7 +18,11 @@ def bundle_name(manifest: str | Path) -> str:
     except ManifestLoadError:
         data = None
     metadata = data.get("metadata") if isinstance(data, dict) else None
-    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return folder_name(metadata.get("name") if isinstance(metadata, dict) else None, manifest)
+
+
+def folder_name(name: object, manifest: str | Path) -> str:
+    """`name` when it is usable as a folder (a DNS label), else the manifest's file name."""
     if not (isinstance(name, str) and _DNS_LABEL.match(name)):
         name = Path(manifest).name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".contextcore")
     return name or "bundle"

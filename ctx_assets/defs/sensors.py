@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetSelection,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -42,12 +43,11 @@ from ctx_assets.settings import settings
 
 from .owners import owner_tags
 from .partitions import artifact_runs, range_tags
-from .project import Project
+from .project import STAGES, Project
 from .state import latest_artifact_metadata, latest_metadata
 
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
              DagsterRunStatus.STARTED]
-PROJECT_TAG = "ctx/project"  # on the sensor's runs: which project a run builds
 
 
 def plan_requests(old: dict[str, str], new: dict[str, str],
@@ -61,13 +61,16 @@ def plan_requests(old: dict[str, str], new: dict[str, str],
     return out
 
 
-def manifest_sensor(projects: list[Project], name: str, jobs: list[Any]) -> SensorDefinition:
+def manifest_sensor(projects: list[Project], name: str) -> SensorDefinition:
     """One sensor for every project of a `contextcore_definitions` call: a tick reads each manifest's
     checksum (an idle tick over 200 projects is 200 small reads) and does work only for edited ones,
     within a time budget; projects not reached wait for the next tick, in turn."""
     stores = {p.prefix: OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir)) for p in projects}
 
-    @sensor(name=name, minimum_interval_seconds=10, jobs=jobs, default_status=DefaultSensorStatus.RUNNING,
+    keys = [k for p in projects for stage in STAGES for k in p.stage_keys(stage)]
+
+    @sensor(name=name, minimum_interval_seconds=10, asset_selection=AssetSelection.assets(*keys),
+            default_status=DefaultSensorStatus.RUNNING,
             description="Rebuilds only the artifacts whose manifest slice changed, then provenance; adds and "
                         f"removes targets. Watches {plural(len(projects), 'manifest')}.")
     def _sensor(context: SensorEvaluationContext) -> Any:
@@ -138,7 +141,8 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
 
     if latest_metadata(instance, p.key("context_seed")).get("source_checksum") != sha:
         return ({**cursor, "pending": True, "pending_sha": sha},
-                [RunRequest(run_key=f"{p.prefix}-shared-{sha[:16]}", job_name=p.shared_job, tags=_tags(p))], None)
+                [RunRequest(run_key=f"{p.prefix}-shared-{sha[:16]}", asset_selection=p.stage_keys("shared"),
+                            tags=_tags(p, "shared"))], None)
 
     # Compared with what was materialized, not with a copy in the cursor (7,000 fingerprints at 1,000
     # targets would fill the sensor's page); a failed run's artifacts are simply asked for again.
@@ -148,9 +152,10 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
     old = {aid: recorded.get(types_of[aid], {}).get("fingerprint") for aid in types_of}
     wanted = plan_requests(old, fps, types_of)
     order = list(instance.get_dynamic_partitions(p.targets.name))
-    requests = [RunRequest(run_key=f"{p.prefix}-{targets[0]}-{len(targets)}-{sha[:16]}", job_name=p.target_job,
+    requests = [RunRequest(run_key=f"{p.prefix}-{targets[0]}-{len(targets)}-{sha[:16]}",
                            partition_key=targets[0] if len(targets) == 1 else None,
-                           tags={**_tags(p), **range_tags(targets)}, asset_selection=[p.key(t) for t in types])
+                           tags={**_tags(p, "artifacts"), **range_tags(targets)},
+                           asset_selection=[p.key(t) for t in types])
                 for types, targets in artifact_runs(wanted, order)]
     cursor = {"sha": sha, "pending": False, "provenance": True}
     if not requests:
@@ -158,16 +163,16 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
     return cursor, requests, None
 
 
-def _tags(p: Project) -> dict[str, str]:
-    """The sensor's runs name their project and, under `ctx ui`, their owner (owners.py)."""
-    return {PROJECT_TAG: p.prefix, **owner_tags()}
+def _tags(p: Project, stage: str) -> dict[str, str]:
+    """The sensor's runs name their project and stage and, under `ctx ui`, their owner (owners.py)."""
+    return {**p.run_tags(stage), **owner_tags()}
 
 
 def _provenance(instance: Any, store: OutputStore, p: Project, cursor: dict[str, Any],
                 fresh: str = "manifest unchanged") -> tuple[dict[str, Any], list[RunRequest], str | None]:
     """Phase 3: once none of this project's artifact runs is in flight, provenance.json when an artifact was
     rebuilt after it or the manifest changed since (the `ctx status` rule)."""
-    busy = instance.get_runs_count(RunsFilter(job_name=p.target_job, statuses=IN_FLIGHT))
+    busy = instance.get_runs_count(RunsFilter(tags=p.run_tags("artifacts"), statuses=IN_FLIGHT))
     if busy:
         return cursor, [], f"waiting for {plural(busy, 'artifact run')} to finish before provenance"
     cursor = {**cursor, "provenance": False}
@@ -178,4 +183,4 @@ def _provenance(instance: Any, store: OutputStore, p: Project, cursor: dict[str,
     status = provenance_status(seed, latest_artifact_metadata(instance, p), store.root, PROVENANCE_PATH)
     if status.status == FRESH:
         return cursor, [], f"{fresh}; provenance is fresh"
-    return cursor, [RunRequest(job_name=p.output_job, tags=_tags(p))], None
+    return cursor, [RunRequest(asset_selection=p.stage_keys("output"), tags=_tags(p, "output"))], None

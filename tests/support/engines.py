@@ -15,6 +15,8 @@ from unittest import mock
 import yaml
 from dagster import DagsterInstance
 
+from ctx_assets.defs.project import STAGE_TAG
+
 from .servers import ROOT, Process, redis_server, start
 
 BIN = Path(sys.executable).parent  # dagster-daemon, dagster-celery and celery next to this interpreter
@@ -99,8 +101,8 @@ def fresh(manifest: Path, out: Path, env: dict[str, str]) -> bool:
 
 
 def celery_steps(env: dict[str, str]) -> list[tuple[str, str | None, float, float]]:
-    """(job, celery worker or None, start, end) of every successful step of every run, from the events the
-    workers wrote; every run must have succeeded."""
+    """(stage, celery worker or None, start, end) of every successful step of every run, from the events the
+    workers wrote; every run must have succeeded. The stage is the run's `ctx/stage` tag."""
     from dagster import DagsterEventType as T
 
     with instance_of(env) as instance:
@@ -116,5 +118,6 @@ def celery_steps(env: dict[str, str]) -> list[tuple[str, str | None, float, floa
                 elif ev and ev.event_type == T.STEP_START:
                     start[ev.step_key] = entry.timestamp
                 elif ev and ev.event_type == T.STEP_SUCCESS:
-                    steps.append((run.job_name, worker.get(ev.step_key), start[ev.step_key], entry.timestamp))
+                    steps.append((run.tags.get(STAGE_TAG, run.job_name), worker.get(ev.step_key), start[ev.step_key],
+                                  entry.timestamp))
         return steps
