@@ -102,7 +102,8 @@ def test_every_target_is_a_failed_partition_of_every_artifact_naming_the_gate(we
                      for name in ARTIFACT_ASSETS)
     data = _graphql(webserver, "{ " + nodes + """
       checks: assetCheckExecutions(assetKey: {path: ["two", "runbook"]}, checkName: "artifact_gates", limit: 10) {
-        partition status evaluation { success description metadataEntries { label ... on TextMetadataEntry { text } } } }
+        partition status
+        evaluation { success description metadataEntries { label ... on TextMetadataEntry { text } } } }
     }""")
     for name in ARTIFACT_ASSETS:
         (node,) = data[name]

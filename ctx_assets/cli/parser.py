@@ -34,9 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="overwrite an existing file")
     s.set_defaults(func=cmd_init)
 
-    s = sub.add_parser("validate", help="check a manifest; every problem as FILE:LINE:COL")
+    s = sub.add_parser("validate", help="check a manifest as `ctx build` would (schema, then every gate that needs no "
+                                        "output); every problem as FILE:LINE:COL")
     s.add_argument("path")
     s.add_argument("--json", action="store_true", help="machine-readable result")
+    s.add_argument("--no-gates", action="store_true",
+                   help="the schema and cross-field rules only (no secret scan, no export or artifact gates)")
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("export", help="run Export and Plan ingestion without the orchestrator")
