@@ -8,6 +8,7 @@ from .build import cmd_build
 from .export import cmd_export
 from .init import cmd_init
 from .migrate import cmd_migrate
+from .schema import cmd_schema
 from .status import cmd_status
 from .trace import cmd_trace
 from .ui import cmd_ui
@@ -41,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-gates", action="store_true",
                    help="the schema and cross-field rules only (no secret scan, no export or artifact gates)")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the manifest's JSON Schema (for editors' YAML language server)")
+    s.add_argument("--markdown", action="store_true", help="the field reference instead (docs/manifest.md)")
+    s.set_defaults(func=cmd_schema)
 
     s = sub.add_parser("export", help="run Export and Plan ingestion without the orchestrator")
     s.add_argument("path", help=MANY)
