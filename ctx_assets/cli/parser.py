@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", help=MANY)
     s.add_argument("--out", help=OUT)
     s.add_argument("--json", action="store_true")
+    s.add_argument("--verbose", "-v", action="store_true", help="list every artifact, fresh ones too")
     s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("trace", help="print a run's trace as a tree (default: the last run)")
