@@ -87,7 +87,10 @@ def test_slack_webhook_as_channel_is_refused_by_the_secret_gate_without_echo(tmp
     url, needle = CORPUS["Slack webhook URL"][0]
     data = {**MINIMAL, "spec": {**MINIMAL["spec"], "observability": {"alertChannels": [url]}}}
     path = write_manifest(tmp_path / "m.yaml", data)
-    assert run_ctx("validate", str(path)).returncode == 0  # a free string to the schema ...
+    assert run_ctx("validate", str(path), "--no-gates").returncode == 0  # a free string to the schema ...
+    checked = run_ctx("validate", str(path))  # ... refused by validate as by build, never echoed
+    assert checked.returncode == 1 and "spec.observability.alertChannels[0]" in checked.stderr
+    assert needle not in checked.stdout + checked.stderr
     out = tmp_path / "out"
     r = run_ctx("export", str(path), "--artifacts", "--no-external", "--out", str(out))
     assert r.returncode == 1, r.stderr  # ... and a credential to the secret gate

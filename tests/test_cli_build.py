@@ -50,6 +50,12 @@ def test_build_status_trace_and_a_failed_rebuild(tmp_path):
 
     r = run_ctx("status", str(manifest), "--out", str(out), env=env)
     assert r.returncode == 0 and "15 fresh, 0 stale, 0 missing" in r.stdout
+    # a header and a summary; each artifact only with --verbose (or when it is not fresh)
+    assert r.stdout.splitlines()[0] == f"{manifest} -> {out}: 14 artifacts and provenance.json"
+    assert "svc-0001-dashboard" not in r.stdout and "--verbose lists every artifact" in r.stdout
+    r = run_ctx("status", str(manifest), "--out", str(out), "--verbose", env=env)
+    rows = [line.split() for line in r.stdout.splitlines()[1:-1]]
+    assert rows[0] == ["ARTIFACT", "STATUS", "CAUSE"] and len(rows) == 16 and all(x[1] == "fresh" for x in rows[1:])
     edit(manifest, lambda d: d["spec"]["targets"][0].update(namespace="elsewhere"))
     r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
     rows = {a["id"]: a for a in json.loads(r.stdout)["artifacts"]}

@@ -157,3 +157,48 @@ def test_init_next_steps_run_as_printed(tmp_path, how):
     assert validate.startswith("ctx validate ") == (how == "on PATH"), validate
     done = subprocess.run(validate, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "valid (1 target," in done.stdout, (validate, done.stderr)
+
+
+FAKE_AWS_KEY = "AKIAIOSFODNN7EXAMPLQ"
+
+
+def _with_credential(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    data["spec"]["targets"].append({"kind": "Deployment", "name": "web", "namespace": "shop"})
+    data["spec"]["risks"] = [{"type": "security", "description": "leaked keys", "priority": "P1",
+                              "mitigation": f"rotate key {FAKE_AWS_KEY} weekly"}]
+    return write_manifest(tmp_path / "cred.contextcore.yaml", data)
+
+
+def test_validate_refuses_a_credential_as_build_would_with_the_field_and_no_value(tmp_path):
+    path = _with_credential(tmp_path)
+    r = run_ctx("validate", str(path))
+    assert r.returncode == 1, r.stderr  # as `ctx build` exits on a failed blocking gate
+    line = next(x for x in r.stderr.splitlines() if "spec.risks[0].mitigation" in x)
+    assert line.startswith(f"{path}:") and "(gate secret_scan)" in line
+    file_line, col = (int(x) for x in line[len(str(path)) + 1:].split(":")[:2])
+    text = path.read_text().splitlines()
+    assert "mitigation" in text[file_line - 1] and col > 1  # located at the field in the file
+    assert "blocks the whole project" in r.stderr
+    assert FAKE_AWS_KEY not in r.stdout + r.stderr
+    j = run_ctx("validate", str(path), "--json")
+    assert j.returncode == 1 and FAKE_AWS_KEY not in j.stdout
+    body = json.loads(j.stdout)
+    assert body["valid"] is False and [g["gate"] for g in body["gates"]] == ["secret_scan"]
+    assert body["gates"][0]["violations"][0]["field"] == "spec.risks[0].mitigation"
+    schema_only = run_ctx("validate", str(path), "--no-gates")
+    assert schema_only.returncode == 0 and "schema only" in schema_only.stdout
+
+
+def test_validate_runs_the_artifact_gates_build_would_run(tmp_path, monkeypatch, capfd):
+    """An artifact gate that fails (a broken PromQL expr for one target) fails validate, naming the artifact."""
+    from ctx_assets.cli import main
+
+    from .conftest import registry_breaking_prometheus_rule
+
+    monkeypatch.setattr("ctx_assets.core.artisan.registry", lambda: registry_breaking_prometheus_rule("api"))
+    path = write_manifest(tmp_path / "m.contextcore.yaml", copy.deepcopy(MINIMAL))
+    assert main(["validate", str(path)]) == 1
+    err = capfd.readouterr().err
+    assert "gate artifact_schema [api-prometheus-rule]" in err and "blocks those artifacts' targets" in err
+    assert main(["validate", str(path), "--no-gates"]) == 0

@@ -132,7 +132,8 @@ def test_no_corpus_secret_reaches_any_stream_file_span_or_the_dagster_home(tmp_p
         ctx(f"{label} trace --json", "trace", "--last", "--json")
 
     # What the product had to do with them: refuse (secret gate) or reject (validation), never exit 0.
-    assert codes["outputs validate"] == 0
+    # validate refuses what build refuses (the secret gate), with the field and never the value
+    assert codes["outputs validate"] == codes["outputs validate --json"] == 1
     assert codes["outputs export --artifacts"] == codes["outputs build"] == codes["outputs status"] == 1
     assert codes["invalid validate"] == codes["invalid build"] == codes["invalid export --json"] == 2
     files = [f for root in (out, home) if root.exists() for f in root.rglob("*") if f.is_file()]

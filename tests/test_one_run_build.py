@@ -165,10 +165,18 @@ def test_the_ui_shows_per_target_status_and_per_target_gate_results(webserver):
     }""")
     status = data["dashboard"][0]["assetPartitionStatuses"]
     assert sorted(status["materializedPartitions"]) == [t for t in TARGETS if t != BAD]
-    # blocked by the failed gate upstream: missing (not materializing forever); the storage records one
-    # planned event per asset for a range run, so Dagster does not mark it failed (docs/architecture.md)
-    assert BAD in status["unmaterializedPartitions"] and not status["materializingPartitions"]
+    # blocked by the failed gate upstream: a failed partition (not missing, not materializing forever), and
+    # its artifact_gates evaluation names the gate that blocked it
+    assert status["failedPartitions"] == [BAD] and not status["materializingPartitions"]
     checks = {c["partition"]: c["evaluation"] for c in data["checks"]}
     assert {p: e["success"] for p, e in checks.items()} == {t: t != BAD for t in TARGETS}
     meta = {m["label"]: m.get("text") for m in checks[BAD]["metadataEntries"]}
     assert meta["gate.artifact_schema"] == "failed" and meta["gate.size_estimate"] == "passed"
+    failed_rule = _graphql(webserver, """{ a: assetNodes(assetKeys: [{path: ["online_boutique", "prometheus_rule"]}]) {
+      assetPartitionStatuses { ... on DefaultPartitionStatuses { failedPartitions } } }
+      blocked: assetCheckExecutions(assetKey: {path: ["online_boutique", "dashboard"]}, checkName: "artifact_gates",
+                                    limit: 50) { partition evaluation { success description } } }""")
+    assert failed_rule["a"][0]["assetPartitionStatuses"]["failedPartitions"] == [BAD]
+    blocked = {c["partition"]: c["evaluation"] for c in failed_rule["blocked"]}
+    assert not blocked[BAD]["success"]
+    assert blocked[BAD]["description"] == f"blocked by artifact_schema on {BAD}-prometheus-rule"

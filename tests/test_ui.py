@@ -85,7 +85,9 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
     port, marker = _port(), f"CTX_TEST_UI_MARKER={uuid.uuid4().hex}"
     proc = _start_ui(tmp_path, port, {"CTX_TEST_UI_MARKER": marker.split("=", 1)[1]})
     try:
-        dagster = _marked(marker) - {proc.pid}
+        deadline = time.monotonic() + 60  # the daemon starts once the webserver answers
+        while len(dagster := _marked(marker) - {proc.pid}) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert len(dagster) >= 3, dagster  # the code server, the webserver, the daemon
         start = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)  # the ctx process only
@@ -95,6 +97,11 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
         assert not _marked(marker) - {proc.pid}, "Dagster processes outlived ctx ui"
         assert stopped_after <= 10, stopped_after
         assert proc.wait(timeout=10) == 0
+        # ctx's own lines only: the URL once, the stop; Dagster's warnings, colours and "Aborted!" are in its log
+        err = proc.stderr.read()  # type: ignore[union-attr]
+        assert err.count(f"Dagster UI on http://127.0.0.1:{port}") == 1, err
+        assert "\x1b[" not in err and "Aborted!" not in err and "Warning" not in err, err
+        assert all(line.startswith(("ctx ui:", "Dagster UI on")) for line in err.splitlines()), err
         with socket.socket() as s:  # the port is free again: nothing listens (closed connections may linger)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))

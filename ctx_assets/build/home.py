@@ -24,7 +24,7 @@ STOCK_SQLITE = """storage:
   sqlite:
     base_dir: {home}
 """
-DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite{kept} (ctx_assets.storage).
+DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite{kept}.
 # Delete this file to get the current default back; see docs/scaling.md for Postgres.
 {storage}# The runs the sensor launches under `ctx ui` queue: at most one per core at once.
 run_queue:
@@ -40,7 +40,8 @@ def dagster_home() -> Path:
     cfg = home / "dagster.yaml"
     public = public_api_only()  # Dagster's own SQLite storage; else ours, kept connected
     storage = (STOCK_SQLITE if public else KEPT_SQLITE).format(home=home)
-    wanted = DEFAULT_INSTANCE_YAML.format(kept="" if public else ", kept connected", storage=storage,
+    wanted = DEFAULT_INSTANCE_YAML.format(kept=" (Dagster's own storage)" if public else ", kept connected",
+                                          storage=storage,
                                           cores=os.cpu_count() or 2)
     # A home ctx made keeps up with ctx's default (same files, same layout); a hand-written one is left alone.
     if not cfg.exists() or (cfg.read_text().startswith(INSTANCE_MARKER) and cfg.read_text() != wanted):

@@ -110,6 +110,8 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
         if not shared.success and not summary.failed_gates:
             summary.errors.append(f"shared stages failed: {_failure(shared)}")
         if not shared.success or summary.failed_gates:
+            if summary.failed_gates and not summary.errors:
+                _record_blocked(job, project, instance, chosen, summary, debug)
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
         if stale_only:
@@ -151,6 +153,19 @@ def _build_artifacts(job: Any, p: Project, instance: DagsterInstance, selection:
         if not result.success and not summary.failed_gates and len(summary.materialized) == before:
             summary.errors.append(f"artifact run failed: {_failure(result)}")
         progress(f"stage artisan: {len(summary.materialized) - before}/{len(types) * len(targets)} built")
+
+
+def _record_blocked(job: Any, p: Project, instance: DagsterInstance, targets: list[str], summary: BuildSummary,
+                    debug: bool) -> None:
+    """A gate blocked the shared stages: one artifact run over the targets, which builds nothing and records
+    each artifact as a failed partition naming the gate (defs/artifacts.py), so the UI says what ctx says.
+    Its events stay out of the summary (the gate is reported once, by the shared stages)."""
+    order = list(instance.get_dynamic_partitions(p.targets.name))
+    for types, chunk in artifact_runs({t: [x.value for x in TYPE_ORDER] for t in targets if t in order}, order):
+        result = _execute(job, instance, debug, BuildSummary(), tags={**p.run_tags("artifacts"), **range_tags(chunk)},
+                          partition_key=chunk[0] if len(chunk) == 1 else None,
+                          asset_selection=[p.key(t) for t in types])
+        summary.run_ids.append(result.run_id)
 
 
 def _failure(result: Any) -> str:

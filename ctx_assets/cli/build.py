@@ -15,6 +15,7 @@ from .common import (
     EXIT_INVALID_INPUT,
     EXIT_OK,
     CliError,
+    claim_written,
     invalid_manifest,
     out_for,
     prepare_out,
@@ -43,6 +44,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
     s = run_build(args.path, out, targets=targets, stale_only=not args.all, progress=say, debug=args.debug)
+    claim_written(out, project_id(args.path))
     if s.problems:
         for p in s.problems:
             print(p, file=sys.stderr)
@@ -87,11 +89,12 @@ def _build_many(args: argparse.Namespace) -> int:
     for d in dirs:
         check_out_dir(d)
     projects = projects_for(found, bundle_dirs=dirs)
-    defs = definitions_for(projects)  # once: every project's jobs are in it
+    defs = definitions_for(projects)  # once for every project
     totals, results = many.Totals(), []
     for p, m, out in zip(projects, found, dirs, strict=True):
         prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed, nothing written
         s = build_with(lambda: defs, p, m, out, stale_only=not args.all, debug=args.debug)
+        claim_written(out, project_id(m))
         code = _code(s)
         totals.add(code, **{"artifacts built": len(s.materialized)})
         results.append({"project": p.id, "manifest": str(m), "out": str(out), "exit_code": code, **_summary_json(s)})

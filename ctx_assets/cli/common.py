@@ -77,17 +77,27 @@ def project_id(path: str | Path) -> str | None:
 
 
 def prepare_out(out: Path, project: str | None) -> None:
-    """Before a run writes into `out`: refuse a folder that holds another project's bundle (exit 2), claim it
-    for this one, and remove temp files killed writers left behind."""
-    from ctx_assets.core.fsio import OwnedByAnotherProject, claim, sweep_leftover_temps
+    """Before a run writes into `out`: refuse a folder that holds another project's bundle (exit 2), claim an
+    existing one for this project, and remove temp files killed writers left behind. A folder that does not
+    exist yet is not made here: a run that writes nothing (a blocked gate) leaves nothing (claim_written)."""
+    from ctx_assets.core.fsio import sweep_leftover_temps
 
-    if project is None:
+    if project is None or not out.is_dir():
+        return
+    claim_written(out, project)
+    sweep_leftover_temps(out)
+
+
+def claim_written(out: Path, project: str | None) -> None:
+    """Record that `out` holds `project`'s bundle, once something was written there."""
+    from ctx_assets.core.fsio import OwnedByAnotherProject, claim
+
+    if project is None or not out.is_dir():
         return
     try:
         claim(out, project)
     except OwnedByAnotherProject as e:
         raise CliError(str(e)) from e
-    sweep_leftover_temps(out)
 
 
 def out_for(path: str | Path, out: str | None) -> Path:

@@ -16,6 +16,7 @@ from .common import (
     EXIT_GATE_FAILED,
     EXIT_INVALID_INPUT,
     EXIT_OK,
+    claim_written,
     invalid_manifest,
     out_for,
     prepare_out,
@@ -65,6 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_out_dir(out)
     prepare_out(out, project_id(args.path))
     run = _run(args, args.path, out, show_progress=not args.json)
+    claim_written(out, project_id(args.path))
     if run.problems:
         for p in run.problems:
             print(p, file=sys.stderr)
@@ -112,6 +114,7 @@ def _export_many(args: argparse.Namespace) -> int:
     for m, out in zip(found, dirs, strict=True):
         prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed
         run = _run(args, m, out, show_progress=False)
+        claim_written(out, project_id(m))
         gates = run.all_gates()
         if run.problems:
             code, line = EXIT_INVALID_INPUT, f"invalid manifest ({plural(len(run.problems), 'problem')})"

@@ -8,6 +8,7 @@ from .build import cmd_build
 from .export import cmd_export
 from .init import cmd_init
 from .migrate import cmd_migrate
+from .schema import cmd_schema
 from .status import cmd_status
 from .trace import cmd_trace
 from .ui import cmd_ui
@@ -34,10 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="overwrite an existing file")
     s.set_defaults(func=cmd_init)
 
-    s = sub.add_parser("validate", help="check a manifest; every problem as FILE:LINE:COL")
+    s = sub.add_parser("validate", help="check a manifest as `ctx build` would (schema, then every gate that needs no "
+                                        "output); every problem as FILE:LINE:COL")
     s.add_argument("path")
     s.add_argument("--json", action="store_true", help="machine-readable result")
+    s.add_argument("--no-gates", action="store_true",
+                   help="the schema and cross-field rules only (no secret scan, no export or artifact gates)")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the manifest's JSON Schema (for editors' YAML language server)")
+    s.add_argument("--markdown", action="store_true", help="the field reference instead (docs/manifest.md)")
+    s.set_defaults(func=cmd_schema)
 
     s = sub.add_parser("export", help="run Export and Plan ingestion without the orchestrator")
     s.add_argument("path", help=MANY)
@@ -62,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", help=MANY)
     s.add_argument("--out", help=OUT)
     s.add_argument("--json", action="store_true")
+    s.add_argument("--verbose", "-v", action="store_true", help="list every artifact, fresh ones too")
     s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("trace", help="print a run's trace as a tree (default: the last run)")

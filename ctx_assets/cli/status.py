@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ctx_assets.core.pipeline import export_and_plan
+from ctx_assets.core.text import plural
 
 from . import many
 from .common import EXIT_GATE_FAILED, EXIT_INVALID_INPUT, EXIT_OK, out_for, print_gates, print_json
@@ -36,13 +37,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"out": str(out), "artifacts": [r.as_dict() for r in rows]})
         return EXIT_OK
-    width = max(len(r.artifact_id) for r in rows)
-    for r in rows:
-        print(f"{r.artifact_id:<{width}}  {r.status:<8} {r.cause}")
     counts = _counts(rows)
+    shown = rows if args.verbose else [r for r in rows if r.status != "fresh"]
+    print(f"{args.path} -> {out}: {plural(len(rows) - 1, 'artifact')} and provenance.json")
+    if shown:
+        width = max(len(r.artifact_id) for r in shown + [_HEADER])
+        for r in [_HEADER, *shown]:
+            print(f"{r.artifact_id:<{width}}  {r.status:<8} {r.cause}")
     print(f"{counts['fresh']} fresh, {counts['stale']} stale, {counts['missing']} missing"
-          + ("  (ctx build --stale-only rebuilds the rest)" if counts["stale"] + counts["missing"] else ""))
+          + ("  (ctx build rebuilds the rest)" if counts["stale"] + counts["missing"] else "")
+          + ("" if args.verbose or not counts["fresh"] else "; --verbose lists every artifact"))
     return EXIT_OK
+
+
+class _Row:
+    artifact_id, status, cause = "ARTIFACT", "STATUS", "CAUSE"
+
+
+_HEADER = _Row()
 
 
 def _counts(rows: list) -> dict[str, int]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 TEMPLATE = """\
-# ContextCore context manifest v2. Edit the values, then:
+# yaml-language-server: $schema={schema}
+# ContextCore context manifest v2 (every field: `ctx schema --markdown`). Edit the values, then:
 #   ctx validate {path}
 #   ctx build {path}
 apiVersion: contextcore.io/v1alpha2
@@ -99,7 +100,7 @@ guidance:
 NEXT_STEPS = """\
 Next steps:
   1. Edit {path}: targets, requirements, risks, alert channels.
-  2. {ctx} validate {path}        # every problem with file:line:col
+  2. {ctx} validate {path}        # every problem with file:line:col, and what build's gates would refuse
   3. {ctx} build {path}           # the bundle, through the Dagster asset graph
   4. {ctx} status {path}          # fresh / stale / missing per artifact
   5. {ctx} trace --last           # the run as a tree of spans with gate events
@@ -107,5 +108,6 @@ Next steps:
 """
 
 
-def render_template(name: str, path: str, today: str) -> str:
-    return TEMPLATE.format(name=name, path=path, today=today, upper=name.upper().replace("-", "_"))
+def render_template(name: str, path: str, today: str, schema: str = "contextcore-manifest.schema.json") -> str:
+    """`schema`: where the editor's YAML language server finds the manifest's JSON Schema (`ctx schema`)."""
+    return TEMPLATE.format(name=name, path=path, today=today, upper=name.upper().replace("-", "_"), schema=schema)

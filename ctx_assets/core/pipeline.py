@@ -22,7 +22,7 @@ from .fsio import contained, write_atomic
 from .generators import registry
 from .plan import ingest_export
 from .project_bundle import project_files
-from .validate import validate_file
+from .validate import Validated, validate_file
 
 PROVENANCE_PATH = "export/provenance.json"
 
@@ -46,14 +46,17 @@ class StageRun:
         return self.gates + [g for a in self.artifacts for g in a.gates]
 
 
-def export_and_plan(manifest_path: str | Path, out: Path | None, write: bool = True) -> StageRun:
+def export_and_plan(manifest_path: str | Path, out: Path | None, write: bool = True,
+                    validated: Validated | None = None) -> StageRun:
+    """`validated`: what validate_file returned for it already (standard input is read once)."""
     with gc_paused():
-        return _export_and_plan(manifest_path, out, write)
+        return _export_and_plan(manifest_path, out, write, validated)
 
 
-def _export_and_plan(manifest_path: str | Path, out: Path | None, write: bool) -> StageRun:
+def _export_and_plan(manifest_path: str | Path, out: Path | None, write: bool,
+                     validated: Validated | None = None) -> StageRun:
     run = StageRun()
-    loaded, model, problems = validate_file(manifest_path)
+    loaded, model, problems = validated or validate_file(manifest_path)
     if problems or model is None or loaded is None:
         run.problems = problems
         return run
@@ -95,12 +98,13 @@ def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_i
 
 def build_without_orchestrator(manifest_path: str | Path, out: Path | None, write: bool = True,
                                validators: BatchValidator | None = None,
-                               on_result: Callable[[ArtifactResult], None] | None = None) -> StageRun:
+                               on_result: Callable[[ArtifactResult], None] | None = None,
+                               validated: Validated | None = None) -> StageRun:
     """The whole bundle as plain function calls: for CI jobs and the pure-generation benchmark.
 
     Files are written only when every gate passed, so a failed run leaves the previous bundle intact.
     """
-    run = export_and_plan(manifest_path, out, write=False)
+    run = export_and_plan(manifest_path, out, write=False, validated=validated)
     if run.problems or run.blocked:
         return run
     run.artifacts = build_bundle(run.seed["tasks"], run.source_checksum, validate_batch=validators,

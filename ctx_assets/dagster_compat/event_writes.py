@@ -52,8 +52,8 @@ class BulkEventWrites:
     @property
     def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
         # One planned event per asset for a run over a range, not one per partition: a third of a
-        # build's events at 1,000 targets. The price: partitions a failed run did not build show as
-        # missing rather than failed (the failed gate itself is a failed check on the partition).
+        # build's events at 1,000 targets. The artifact body adds one per partition it failed or
+        # blocked (events.record_failed_partitions), so those still show as failed, not missing.
         return True
 
     def _has_asset_key_index_cols_on_connection(self, conn: Connection) -> bool:

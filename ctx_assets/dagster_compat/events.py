@@ -25,3 +25,23 @@ def check_target(storage_id: int | None, run_id: str, timestamp: float) -> Any:
     )
 
     return AssetCheckEvaluationTargetMaterializationData(storage_id=storage_id, run_id=run_id, timestamp=timestamp)
+
+
+def record_failed_partitions(context: Any, pairs: list[tuple[Any, str]]) -> None:
+    """Mark each (asset key, partition) as attempted by this run, so that once the run ends FAILURE the UI
+    and GraphQL call the partition failed instead of missing: Dagster derives "failed" from a partition
+    whose newest event is a planned materialization in a failed run. A range run records ONE planned event
+    per asset (event_writes.py), which names no partition; this adds one per partition that failed or was
+    blocked, and nothing for those that were built. Public-API mode: nothing (they show as missing)."""
+    if not pairs or public_api_only():
+        return
+    import logging
+
+    from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+
+    step_key = context.get_step_execution_context().step.key
+    run_id, job_name = context.run.run_id, context.run.job_name
+    for key, partition in pairs:
+        event = DagsterEvent.build_asset_materialization_planned_event(
+            job_name, step_key, AssetMaterializationPlannedData(key, partition=partition, partitions_subset=None))
+        context.instance.report_dagster_event(event, run_id, logging.DEBUG)

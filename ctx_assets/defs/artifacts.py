@@ -11,6 +11,7 @@ completes, and the step then fails naming the gate, so the UI shows those partit
 
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -28,12 +29,20 @@ from dagster import (
 from ctx_assets.contracts.gates import GateName
 from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER, TYPES
-from ctx_assets.core.artisan import BUILT, FAILED, ArtifactResult, build_bundle
+from ctx_assets.core.artisan import BLOCKED, BUILT, FAILED, ArtifactResult, build_bundle
+from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import task_fingerprint
 from ctx_assets.core.generators import registry
+from ctx_assets.core.secrets import redact_text, scrub
 from ctx_assets.core.status import inputs_text
+from ctx_assets.core.text import plural
 from ctx_assets.dagster_compat.event_writes import batched_writes
-from ctx_assets.dagster_compat.events import CODE_VERSION_TAG, DATA_VERSION_TAG, check_target
+from ctx_assets.dagster_compat.events import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_TAG,
+    check_target,
+    record_failed_partitions,
+)
 from ctx_assets.resources.output_store import OutputStore
 from ctx_assets.resources.tracing import PipelineTracer
 from ctx_assets.resources.validators import ExternalValidators
@@ -94,6 +103,11 @@ def _evaluations(context: AssetExecutionContext, p: Project,
     for r in results:
         if r.status in (BUILT, FAILED):
             by_type.setdefault(r.artifact_type, []).append(r)
+        elif r.status == BLOCKED:  # its gates never ran: the evaluation names the gate upstream that stopped it
+            yield AssetCheckEvaluation(asset_key=p.key(r.artifact_type), check_name=ARTIFACT_GATES_CHECK, passed=False,
+                                       partition=r.target, blocking=True, description=f"blocked by {r.blocked_by}",
+                                       metadata={"artifact_id": r.artifact_id, "gate.result": "blocked",
+                                                 "blocked_by": r.blocked_by or ""})
     run_id = context.run.run_id
     for name, checked in by_type.items():
         key = p.key(name)
@@ -105,6 +119,42 @@ def _evaluations(context: AssetExecutionContext, p: Project,
             yield AssetCheckEvaluation(asset_key=key, check_name=ARTIFACT_GATES_CHECK, passed=passed,
                                        partition=r.target, blocking=True, target_materialization_data=target,
                                        metadata={"artifact_id": r.artifact_id, **meta})
+
+
+def shared_stages_block(store: OutputStore) -> tuple[str, dict[str, object]] | None:
+    """Why no artifact can be built from the manifest as it is now: (one line naming the gates, check
+    metadata with the violations), or None. Only when the seed on disk was not made from this manifest
+    (export blocked, or never run): the seed's checksum is compared with the file's, then the pure
+    stages say why."""
+    from ctx_assets.core.pipeline import export_and_plan
+
+    path = Path(store.manifest_path)
+    try:
+        seed_sum = store.read_json(plan_stage.SEED_PATH)["provenance"]["chain"][0]["checksum"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        seed_sum = None
+    try:
+        if seed_sum == sha256_hex(path.read_bytes()):
+            return None
+    except OSError as e:
+        return f"cannot read the manifest {path}: {e.strerror}", {"gate.result": "blocked"}
+    run = export_and_plan(path, None, write=False)
+    if run.problems:
+        first = run.problems[0]
+        return (f"the manifest is invalid ({len(run.problems)} problems; `ctx validate` lists them): {first}",
+                {"gate.result": "blocked", "gate.failed": GateName.manifest_schema.value, "gate.violations": 1,
+                 "gate.violation.0.field": first.path or "(file)", "gate.violation.0.message": first.message})
+    failed = [g for g in run.gates if g.blocks]
+    if not failed:
+        return None  # the seed is just older than the manifest: build from it, as before
+    _, meta = artifact_gates_metadata(failed)
+    stage = {g.gate: ("plan_ingestion" if g.gate in (GateName.export_integrity, GateName.seed_completeness)
+                      else "export") for g in failed}
+    why = "; ".join(f"{g.gate.value} on {stage[g.gate]}: " +
+                    (f"{g.violations[0].field}: {g.violations[0].message}" if g.violations else "failed")
+                    for g in failed)
+    return f"blocked by {why}", {**meta, "gate.result": "blocked",
+                                 "blocked_by": ", ".join(f"{g.gate.value} on {stage[g.gate]}" for g in failed)}
 
 
 def artifacts_asset(p: Project, tr: ContextCoreTranslator) -> Any:
@@ -122,8 +172,18 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
            tracer: PipelineTracer) -> Iterator[Any]:
     selected = set(context.selected_asset_keys)
     types = [t.value for t in TYPE_ORDER if p.key(t.value) in selected]
-    index, source_checksum = _seed_tasks(store)
     targets = list(context.partition_keys)
+    blocked = shared_stages_block(store)
+    if blocked is not None:  # every selected partition failed, each naming the gate (docs/architecture.md)
+        why, meta = redact_text(blocked[0]), scrub(blocked[1])
+        record_failed_partitions(context, [(p.key(t), target) for target in targets for t in types])
+        for target in targets:
+            for t in types:
+                yield AssetCheckEvaluation(asset_key=p.key(t), check_name=ARTIFACT_GATES_CHECK, passed=False,
+                                           partition=target, blocking=True, description=why,
+                                           metadata={"artifact_id": f"{target}-{t.replace('_', '-')}", **meta})
+        raise Failure(f"{plural(len(targets) * len(types), 'artifact')} not built: {why}", allow_retries=False)
+    index, source_checksum = _seed_tasks(store)
     unknown = [t for t in targets if (t, types[0]) not in index] if types else []
     if unknown:
         raise Failure(f"target(s) not in the current seed: {', '.join(unknown[:5])}; "
@@ -147,6 +207,9 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
                 elif r.status == FAILED:
                     gate = r.failed_gate
                     failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
+        # failed and blocked artifacts are failed partitions, not missing ones, once the run fails
+        record_failed_partitions(context, [(p.key(r.artifact_type), r.target) for r in results
+                                           if r.status in (FAILED, BLOCKED)])
         with batched_writes(context.instance):
             yield from _evaluations(context, p, results)
         done = f"{min(start + chunk, len(targets))}/{len(targets)} targets"

@@ -49,6 +49,20 @@ def _checks(asset_name: AssetKey, gates: list[GateResult], declared: list[GateNa
         [not_run(g, asset_name, why_missing) for g in declared if g not in seen]
 
 
+def _sync_targets(context: AssetExecutionContext, p: Project, targets: list[str]) -> tuple[list[str], list[str]]:
+    """The project's target partitions made the manifest's targets: (added, removed). New ones are appended
+    in manifest order; a removed target's partition goes (its files stay: docs/architecture.md)."""
+    current = context.instance.get_dynamic_partitions(p.targets.name)
+    wanted = set(targets)
+    added = [t for t in dict.fromkeys(targets) if t not in set(current)]
+    removed = sorted(set(current) - wanted)
+    if added:
+        context.instance.add_dynamic_partitions(p.targets.name, added)
+    for t in removed:
+        context.instance.delete_dynamic_partition(p.targets.name, t)
+    return added, removed
+
+
 def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
     """The code location's assets for one project: shared stages, the artifacts multi-asset, output.
     Resources come by the project's own store key and the shared tracer key (resource_keys.py)."""
@@ -56,7 +70,8 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
 
     @asset(key=p.key("manifest"), required_resource_keys=needs, check_specs=specs(p.key("manifest"), MANIFEST_GATES),
            **asset_attributes(tr, p, "manifest", "The context manifest, parsed and validated; data version = "
-                                                 "sha256 of the file."))
+                                                 "sha256 of the file. Keeps the target partitions in step with "
+                                                 "the manifest's targets."))
     def manifest_asset(context: AssetExecutionContext) -> Iterator[Any]:
         store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "manifest") as span:
@@ -66,10 +81,14 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
             tracer.gate(span, gate)
             checksum = loaded.checksum if loaded else sha256_hex(str(problems).encode())
             tracer.set_manifest(context, checksum, model.project_id if model else None)
+            # Every target is a partition as soon as the manifest validates, also when a gate later blocks the
+            # export: the blocked build then shows each target's artifacts as failed, not as nothing at all.
+            added, removed = _sync_targets(context, p, [t.name for t in model.spec.targets]) if model else ([], [])
             yield MaterializeResult(
                 data_version=DataVersion(checksum),
                 metadata={"path": store.manifest_path, "source_checksum": checksum, "problems": len(problems),
-                          "targets": len(model.spec.targets) if model else 0},
+                          "targets": len(model.spec.targets) if model else 0, "targets_added": added,
+                          "targets_removed": removed},
                 check_results=[to_check(gate, p.key("manifest"))])
 
 
@@ -102,8 +121,7 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
     @asset(key=p.key("context_seed"), deps=[p.key("export")], required_resource_keys=needs,
            check_specs=specs(p.key("context_seed"), SEED_GATES),
            **asset_attributes(tr, p, "context_seed", "Plan ingestion: the artisan context seed "
-                              "(export/artisan-context-seed.json). Keeps the target partitions in step with the "
-                              "manifest."))
+                              "(export/artisan-context-seed.json)."))
     def context_seed_asset(context: AssetExecutionContext) -> Iterator[Any]:
         store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "plan_ingestion") as span:
@@ -119,15 +137,8 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
                 for rel, data in seed.files.items():
                     store.write(rel, data)
                 meta[METADATA_KEY] = tracer.open_questions(seed.open_questions, seed.seed["tasks"])
-                targets = sorted({t["target"] for t in seed.seed["tasks"]})
-                current = set(context.instance.get_dynamic_partitions(p.targets.name))
-                added, removed = sorted(set(targets) - current), sorted(current - set(targets))
-                if added:
-                    context.instance.add_dynamic_partitions(p.targets.name, added)
-                for t in removed:
-                    context.instance.delete_dynamic_partition(p.targets.name, t)
-                meta.update({"tasks": len(seed.seed["tasks"]), "targets": len(targets), "targets_added": added,
-                             "targets_removed": removed})
+                meta.update({"tasks": len(seed.seed["tasks"]),
+                             "targets": len({t["target"] for t in seed.seed["tasks"]})})
             chain = seed.seed.get("provenance", {}).get("chain", [{}, {}, {}])
             yield MaterializeResult(
                 data_version=DataVersion(chain[2].get("seed_checksum", "blocked")),
