@@ -52,6 +52,11 @@ class Project:
         return f"{self.prefix}__ctx_artifacts"
 
     @property
+    def edit_job(self) -> str:
+        """The sensor's one run for an edit: the shared stages and the affected artifacts of a target range."""
+        return f"{self.prefix}__ctx_edit"
+
+    @property
     def output_job(self) -> str:
         return f"{self.prefix}__ctx_output"
 
