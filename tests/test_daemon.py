@@ -16,7 +16,7 @@ from tests.support.servers import wait_for
 from .conftest import run_ctx
 from .dagster_env import edit, settle, small_manifest
 
-# The sensor ticks every 10 s (minimum_interval_seconds); a tick per phase and a run per phase.
+# A stock daemon looks at the sensor every 5 s; an edit is one run, then provenance (on Postgres a tick later).
 BOUND = 300
 
 
