@@ -90,10 +90,10 @@ def measure(n: int, edits: int, folder: Path) -> dict:
             data["spec"]["targets"][n // 2]["namespace"] = f"edit-{i}"
             path.write_text(yaml.safe_dump(data, sort_keys=False))  # the save
             saved = _mtime(path)
-            _wait(f"edit {i}: the target's artifacts", lambda: all(_mtime(f) >= saved for f in files),
+            _wait(f"edit {i}: the target's artifacts", lambda s=saved: all(_mtime(f) >= s for f in files),
                   time.monotonic() + 180, proc, log)
             written = max(_mtime(f) for f in files)
-            _wait(f"edit {i}: provenance", lambda: _mtime(out / PROVENANCE) >= written, time.monotonic() + 180,
+            _wait(f"edit {i}: provenance", lambda w=written: _mtime(out / PROVENANCE) >= w, time.monotonic() + 180,
                   proc, log)
             rows.append({"artifacts_seconds": written - saved, "provenance_lag_seconds": _mtime(out / PROVENANCE)
                          - written})
