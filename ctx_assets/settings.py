@@ -55,7 +55,7 @@ def settings() -> Settings:
         out=os.environ.get("CTX_OUT") or None,
         run_targets=int(_number("CTX_RUN_TARGETS", 0)),
         chunk_targets=max(1, int(_number("CTX_CHUNK_TARGETS", 250))),
-        sensor_debounce_seconds=_number("CTX_SENSOR_DEBOUNCE_SECONDS", 5.0, whole=False),
+        sensor_debounce_seconds=_number("CTX_SENSOR_DEBOUNCE_SECONDS", 2.0, whole=False),
         celery_broker=os.environ.get("CTX_CELERY_BROKER") or None,
         pushgateway_url=os.environ.get("CTX_PUSHGATEWAY_URL") or None,
         public_api_only=os.environ.get("CTX_DAGSTER_PUBLIC_API", "").strip().lower() in ("1", "true", "yes"),

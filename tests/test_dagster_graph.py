@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
@@ -60,7 +61,7 @@ def _sensor(manifest: Path, out: Path, cursor: str | None = None):
 
 def _stages(result) -> list[str]:
     """The stage of each run a sensor result requests (its `ctx/stage` tag)."""
-    return [r.tags[STAGE_TAG] for r in result.run_requests]
+    return [r.tags[STAGE_TAG] for r in getattr(result, "run_requests", None) or []]
 
 
 def _requests(result) -> dict[str, list[str]]:
@@ -68,6 +69,8 @@ def _requests(result) -> dict[str, list[str]]:
     order = get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name)
     out = {}
     for r in result.run_requests:
+        if r.tags[STAGE_TAG] == "output":  # provenance, queued behind the artifact runs
+            continue
         start, end = r.tags.get(RANGE_START), r.tags.get(RANGE_END)
         targets = order[order.index(start):order.index(end) + 1] if start else [r.partition_key]
         for t in targets:
@@ -82,21 +85,68 @@ def _run_shared(manifest: Path, out: Path) -> None:
                                   raise_on_error=False).success
 
 
-def test_sensor_one_target_edit_requests_only_that_target(env):
-    manifest, out, _ = env
+def test_sensor_one_target_edit_is_one_run_and_provenance_in_one_tick(env):
+    manifest, out, built = env
     result, ctx = _sensor(manifest, out)
     assert not getattr(result, "run_requests", None)  # nothing changed since the build
+    per_target = {a["path"]: (out / a["path"]).stat().st_mtime_ns for a in built.artifacts.values()}  # 7 a target
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert _stages(result) == ["shared"]  # phase 1: shared stages first
-    _run_shared(manifest, out)
+    # one tick: the shared stages and the edited target's seven artifacts in ONE run, then provenance,
+    # which ctx's run queue starts once that run is over (one run per project at a time, in order)
+    assert _stages(result) == ["edit", "output"]
+    assert _requests(result) == {"svc-0001": sorted(["context_seed", "export", "manifest", *ALL_TYPES])}
+    for request in result.run_requests:
+        _run_request(manifest, out, request)
+    rewritten = {f for f, t in per_target.items() if (out / f).stat().st_mtime_ns != t}
+    assert rewritten == {f for f in per_target if "svc-0001" in f} and len(rewritten) == 7
+    assert all(s.status == "fresh" for s in compute_status(manifest, out))
+    again, _ = _sensor(manifest, out, ctx.cursor)  # the cursor survives: nothing is asked for again
+    assert not getattr(again, "run_requests", None) and again.skip_message == "manifest unchanged"
+
+
+def test_sensor_waits_for_the_projects_runs_before_planning_an_edit(env):
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    manifest, out, _ = env
+    _, ctx = _sensor(manifest, out)
+    busy = get_instance().add_run(DagsterRun(job_name="__ASSET_JOB", run_id="2" * 32, status=DagsterRunStatus.STARTED,
+                                             tags=project_of(manifest).run_tags("edit")))
+    edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert _requests(result) == {"svc-0001": ALL_TYPES}  # the namespace feeds all seven, of one target only
-    again, ctx = _sensor(manifest, out, ctx.cursor)  # the cursor survives: no artifact is asked for again
-    # no artifact run in flight: provenance
-    assert _stages(again) == ["output"]
+    assert result.skip_message == "manifest edited; waiting for 1 run of this project to finish"
+    get_instance().report_run_failed(busy)
+    result, _ = _sensor(manifest, out, ctx.cursor)
+    assert _stages(result) == ["edit", "output"]
+
+
+def test_sensor_burst_of_saves_builds_once_the_last(env):
+    manifest, out, _ = env
+    _, ctx = _sensor(manifest, out)
+    for ns in ("first", "second", "third"):  # saved within the debounce of each other
+        data = yaml.safe_load(manifest.read_text())
+        data["spec"]["targets"][1]["namespace"] = ns
+        manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+        result, ctx = _sensor(manifest, out, ctx.cursor)
+        assert not getattr(result, "run_requests", None) and "waiting 2s for edits to settle" in result.skip_message
+    settle(manifest)
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert _stages(result) == ["edit", "output"]
+    for request in result.run_requests:
+        _run_request(manifest, out, request)
+    assert "namespace: third" in (out / "k8s/observability/svc-0001-service-monitor.yaml").read_text()
     again, _ = _sensor(manifest, out, ctx.cursor)
     assert not getattr(again, "run_requests", None)
+
+
+def test_serialized_reads_the_run_queue_of_the_instance(env, tmp_path):
+    from ctx_assets.defs.sensors import serialized
+
+    assert serialized(get_instance())  # ctx's home: one run per project at a time
+    stock = tmp_path / "stock"
+    stock.mkdir()
+    (stock / "dagster.yaml").write_text("run_queue:\n  max_concurrent_runs: 2\n")
+    assert not serialized(DagsterInstance.from_config(str(stock)))
 
 
 def test_sensor_question_edit_requests_only_dashboards(env):
@@ -106,7 +156,7 @@ def test_sensor_question_edit_requests_only_dashboards(env):
     _run_shared(manifest, out)
     result, _ = _sensor(manifest, out, ctx.cursor)
     assert _requests(result) == {t: ["dashboard"] for t in ("svc-0000", "svc-0001", "svc-0002")}
-    assert len(result.run_requests) == 1  # one set of types over a contiguous range: one run
+    assert _stages(result) == ["artifacts", "output"]  # one set of types over a contiguous range: one run
 
 
 def test_sensor_adds_a_new_target(env):
@@ -194,18 +244,18 @@ def _run_request(manifest: Path, out: Path, request) -> None:
                                   asset_selection=request.asset_selection, raise_on_error=False).success
 
 
-def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it(env):
+def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it(env, monkeypatch):
     from dagster._core.storage.dagster_run import DagsterRun
 
+    # an instance whose queue does not keep a project's runs in order (a user's): provenance waits
+    monkeypatch.setattr("ctx_assets.defs.sensors.serialized", lambda instance: False)
     manifest, out, _ = env
     _, ctx = _sensor(manifest, out)
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
-    _, ctx = _sensor(manifest, out, ctx.cursor)
-    _run_shared(manifest, out)
     result, ctx = _sensor(manifest, out, ctx.cursor)
     (cursor,) = json.loads(ctx.cursor)["projects"].values()
     assert set(cursor) == {"sha", "pending", "provenance"}  # no fingerprints: small at any size
-    (request,) = result.run_requests
+    (request,) = result.run_requests  # the edit's one run; provenance is not queued behind it
     status = {s.artifact_id: s for s in compute_status(manifest, out)}["provenance"]
     assert (status.status, status.cause) == ("stale", "the manifest changed since it was written")
     _run_request(manifest, out, request)
@@ -218,7 +268,7 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     busy = instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id="0" * 32, status=DagsterRunStatus.STARTED,
                                        tags=project_of(manifest).run_tags("artifacts")))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert result.skip_message == "waiting for 1 artifact run to finish before provenance"
+    assert result.skip_message == "waiting for 1 run of this project to finish before provenance"
     instance.report_run_failed(busy)
     result, ctx = _sensor(manifest, out, ctx.cursor)  # the other project's run still going does not hold it
     assert _stages(result) == ["output"]

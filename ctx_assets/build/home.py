@@ -26,9 +26,21 @@ STOCK_SQLITE = """storage:
 """
 DEFAULT_INSTANCE_YAML = INSTANCE_MARKER + """: embedded SQLite{kept}.
 # Delete this file to get the current default back; see docs/scaling.md for Postgres.
-{storage}# The runs the sensor launches under `ctx ui` queue: at most one per core at once.
+{storage}# The runs the sensor launches under `ctx ui` queue: at most one per core at once, one per project at a
+# time in the order requested (an edit's run, then its provenance), looked at every second.
 run_queue:
   max_concurrent_runs: {cores}
+  dequeue_interval_seconds: 1
+  tag_concurrency_limits:
+    - key: ctx/project
+      value:
+        applyLimitPerUniqueValue: true
+      limit: 1
+# The sensor ticks often; its skipped ticks (nothing edited) are kept a day, not Dagster's default week.
+retention:
+  sensor:
+    purge_after_days:
+      skipped: 1
 telemetry:
   enabled: false
 """

@@ -67,14 +67,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "host": "127.0.0.1", "port": grpc_port, "location_name": LOCATION_NAME}}]}))
     bin_dir = Path(sys.executable).parent
     steps = [
-        Step("code server", [sys.executable, "-m", "dagster", "api", "grpc", "--host", "127.0.0.1", "--port",
-                             str(grpc_port), "--python-file", loader["relative_path"], "--attribute", "defs",
-                             "--location-name", LOCATION_NAME, "--working-directory", loader["working_directory"]],
+        # Dagster's code server, its runs forked from a preloaded process (dagster_compat/codeserver.py)
+        Step("code server", [sys.executable, "-m", "ctx_assets.dagster_compat.codeserver", "api", "grpc", "--host",
+                             "127.0.0.1", "--port", str(grpc_port), "--python-file", loader["relative_path"],
+                             "--attribute", "defs", "--location-name", LOCATION_NAME, "--working-directory",
+                             loader["working_directory"]],
              ready=lambda: _serving("127.0.0.1", grpc_port), ready_timeout=600),
         Step("webserver", [str(bin_dir / "dagster-webserver"), "-h", args.host, "-p", str(args.port), "-w",
                            str(served)],
              ready=lambda: _answers(f"http://{args.host}:{args.port}/server_info"), ready_timeout=600),
-        Step("daemon", [str(bin_dir / "dagster-daemon"), "run", "-w", str(served)]),
+        # Dagster's daemon with the sensor loop looking every second (dagster_compat/daemon.py)
+        Step("daemon", [sys.executable, "-m", "ctx_assets.dagster_compat.daemon", "run", "-w", str(served)]),
     ]
     log_path = settings().home / "logs" / "dagster-ui.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

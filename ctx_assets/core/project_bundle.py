@@ -55,6 +55,7 @@ def _yaml(text: bytes) -> Any:
     return yaml.load(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
 
 
+_CARRIED = re.compile(rb"^# " + re.escape(cv.ANNOTATION_SOURCE_CHECKSUM.encode()) + rb": ([0-9a-f]{64})$", re.M)
 _UNINDENTED = re.compile(rb"(?m)^(?!  |$)")
 _INDENT = re.compile(rb"(?m)^  ")
 
@@ -84,7 +85,10 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
 
             task = tasks[path]
             gen = registry()[task["artifact_type"]]
-            rendered = gen.implement(gen.design(task, checksum))
+            # an artifact built before an edit elsewhere carries the manifest checksum of its build
+            carried = _CARRIED.search(body)
+            built_with = carried.group(1).decode() if carried else checksum
+            rendered = gen.implement(gen.design(task, built_with))
             known = rendered.document if rendered.content == body else None
         return known if known is not None else _yaml(body)
 

@@ -43,7 +43,7 @@ from ctx_assets.settings import settings
 
 from .owners import owner_tags
 from .partitions import artifact_runs, range_tags
-from .project import STAGES, Project
+from .project import PROJECT_TAG, STAGES, Project
 from .state import latest_artifact_metadata, latest_metadata
 
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -69,7 +69,7 @@ def manifest_sensor(projects: list[Project], name: str) -> SensorDefinition:
 
     keys = [k for p in projects for stage in STAGES for k in p.stage_keys(stage)]
 
-    @sensor(name=name, minimum_interval_seconds=10, asset_selection=AssetSelection.assets(*keys),
+    @sensor(name=name, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS, asset_selection=AssetSelection.assets(*keys),
             default_status=DefaultSensorStatus.RUNNING,
             description="Rebuilds only the artifacts whose manifest slice changed, then provenance; adds and "
                         f"removes targets. Watches {plural(len(projects), 'manifest')}.")
@@ -106,6 +106,9 @@ def tick(context: SensorEvaluationContext, projects: list[Project], stores: dict
     return SkipReason("; ".join(reasons[:20]) or f"{plural(len(projects), 'manifest')} unchanged")
 
 
+# As often as the daemon looks: a stock daemon's sensor loop every 5 s, `ctx ui`'s every second
+# (dagster_compat/daemon.py). An idle tick reads each manifest's checksum: a few ms.
+SENSOR_INTERVAL_SECONDS = 1
 QUIET_REASONS = {"manifest unchanged", "manifest unchanged; provenance is fresh"}
 # A tick reads every manifest's checksum; the costlier work (export and plan of an edited manifest,
 # ~20 ms at 11 targets, ~1 s at 1,000) stops starting new projects after this long.
@@ -127,8 +130,11 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
         return cursor, [], "manifest unchanged"
     debounce = settings().sensor_debounce_seconds
     if time.time() - mtime < debounce:
-        return cursor, [], (f"manifest edited {time.time() - mtime:.1f}s ago; waiting {debounce:.0f}s "
+        return cursor, [], (f"manifest edited {time.time() - mtime:.1f}s ago; waiting {debounce:g}s "
                             "for edits to settle")
+    busy = _in_flight(instance, p)
+    if busy:  # one build of a project at a time: the next one plans against what this one recorded
+        return cursor, [], f"manifest edited; waiting for {plural(busy, 'run')} of this project to finish"
     run = export_and_plan(path, None, write=False)
     if run.problems:
         first = "; ".join(str(pr) for pr in run.problems[:3])
@@ -139,32 +145,63 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
         return ({**cursor, "sha": sha, "pending": False}, [],
                 f"export gates failed, not building: {'; '.join(failed)[:500]}")
 
-    if latest_metadata(instance, p.key("context_seed")).get("source_checksum") != sha:
-        return ({**cursor, "pending": True, "pending_sha": sha},
-                [RunRequest(run_key=f"{p.prefix}-shared-{sha[:16]}", asset_selection=p.stage_keys("shared"),
-                            tags=_tags(p, "shared"))], None)
-
     # Compared with what was materialized, not with a copy in the cursor (7,000 fingerprints at 1,000
     # targets would fill the sensor's page); a failed run's artifacts are simply asked for again.
     fps = seed_fingerprints(run.seed)
     types_of = {t["artifact_id"]: (t["artifact_type"], t["target"]) for t in run.seed["tasks"]}
+    order = list(instance.get_dynamic_partitions(p.targets.name))
+    shared_done = latest_metadata(instance, p.key("context_seed")).get("source_checksum") == sha
+    same_targets = set(order) == {target for _, target in types_of.values()}
+    if not shared_done and not same_targets:  # the seed asset adds and removes partitions first
+        return ({**cursor, "pending": True, "pending_sha": sha}, [_shared_run(p, sha)], None)
     recorded = latest_artifact_metadata(instance, p)
     old = {aid: recorded.get(types_of[aid], {}).get("fingerprint") for aid in types_of}
-    wanted = plan_requests(old, fps, types_of)
-    order = list(instance.get_dynamic_partitions(p.targets.name))
+    runs = artifact_runs(plan_requests(old, fps, types_of), order)
+    if not shared_done and len(runs) > 1:  # several artifact runs must all see the new seed: shared stages first
+        return ({**cursor, "pending": True, "pending_sha": sha}, [_shared_run(p, sha)], None)
+    shared = [] if shared_done else p.stage_keys("shared")
     requests = [RunRequest(run_key=f"{p.prefix}-{targets[0]}-{len(targets)}-{sha[:16]}",
                            partition_key=targets[0] if len(targets) == 1 else None,
-                           tags={**_tags(p, "artifacts"), **range_tags(targets)},
-                           asset_selection=[p.key(t) for t in types])
-                for types, targets in artifact_runs(wanted, order)]
+                           tags={**_tags(p, "edit" if shared else "artifacts"), **range_tags(targets)},
+                           asset_selection=[*shared, *[p.key(t) for t in types]])
+                for types, targets in runs]
+    if not requests and shared:  # the manifest changed, no artifact's inputs did: the shared stages alone
+        requests = [_shared_run(p, sha)]
     cursor = {"sha": sha, "pending": False, "provenance": True}
     if not requests:
         return _provenance(instance, store, p, cursor, "manifest changed, but no artifact's inputs did")
+    if serialized(instance):  # the queue runs this project's runs one after another: provenance can queue now
+        requests.append(RunRequest(run_key=f"{p.prefix}-provenance-{sha[:16]}", asset_selection=p.stage_keys("output"),
+                                   tags=_tags(p, "output")))
+        cursor["provenance"] = False
     return cursor, requests, None
 
 
+def serialized(instance: Any) -> bool:
+    """Whether the instance's run queue runs at most one run per `ctx/project` value at a time, first come
+    first served (the home `ctx` writes says so: build/home.py). Then the sensor requests an edit's runs and
+    its provenance run in one tick; otherwise provenance waits for a later tick with no run in flight."""
+    try:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits or []
+    except Exception:  # another run coordinator, or no queue: nothing serializes the runs
+        return False
+    return any(lim.get("key") == PROJECT_TAG and lim.get("limit") == 1
+               and isinstance(lim.get("value"), dict) and lim["value"].get("applyLimitPerUniqueValue")
+               for lim in limits)
+
+
+def _in_flight(instance: Any, p: Project) -> int:
+    return instance.get_runs_count(RunsFilter(tags={PROJECT_TAG: p.prefix}, statuses=IN_FLIGHT))
+
+
+def _shared_run(p: Project, sha: str) -> RunRequest:
+    return RunRequest(run_key=f"{p.prefix}-shared-{sha[:16]}", asset_selection=p.stage_keys("shared"),
+                      tags=_tags(p, "shared"))
+
+
 def _tags(p: Project, stage: str) -> dict[str, str]:
-    """The sensor's runs name their project and stage and, under `ctx ui`, their owner (owners.py)."""
+    """The sensor's runs name their project and stage (`edit`: the shared stages and the affected artifacts
+    in one run) and, under `ctx ui`, their owner (owners.py)."""
     return {**p.run_tags(stage), **owner_tags()}
 
 
@@ -172,9 +209,9 @@ def _provenance(instance: Any, store: OutputStore, p: Project, cursor: dict[str,
                 fresh: str = "manifest unchanged") -> tuple[dict[str, Any], list[RunRequest], str | None]:
     """Phase 3: once none of this project's artifact runs is in flight, provenance.json when an artifact was
     rebuilt after it or the manifest changed since (the `ctx status` rule)."""
-    busy = instance.get_runs_count(RunsFilter(tags=p.run_tags("artifacts"), statuses=IN_FLIGHT))
+    busy = _in_flight(instance, p)
     if busy:
-        return cursor, [], f"waiting for {plural(busy, 'artifact run')} to finish before provenance"
+        return cursor, [], f"waiting for {plural(busy, 'run')} of this project to finish before provenance"
     cursor = {**cursor, "provenance": False}
     try:
         seed = store.read_json(SEED_PATH)
