@@ -170,8 +170,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ctx-bench-projects-") as tmp:
         folder = Path(tmp)
         manifests = make_folder(folder, a.projects, a.targets)
-        figures = {} if a.skip_ui else ui(manifests, folder, a.projects, a.watch)
-        figures.update(build_and_tick(manifests, folder, a.projects))
+        if not a.skip_ui:  # recorded at once: the build below takes minutes
+            record(ui(manifests, folder, a.projects, a.watch), "projects")
+        figures = build_and_tick(manifests, folder, a.projects)
     record(figures, "projects")
 
 
