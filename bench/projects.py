@@ -166,12 +166,15 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=11)
     ap.add_argument("--watch", type=float, default=120, help="seconds to keep sampling after every project loads")
     ap.add_argument("--skip-ui", action="store_true")
+    ap.add_argument("--ui-only", action="store_true", help="only the ctx ui figures")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ctx-bench-projects-") as tmp:
         folder = Path(tmp)
         manifests = make_folder(folder, a.projects, a.targets)
         if not a.skip_ui:  # recorded at once: the build below takes minutes
             record(ui(manifests, folder, a.projects, a.watch), "projects")
+        if a.ui_only:
+            return
         figures = build_and_tick(manifests, folder, a.projects)
     record(figures, "projects")
 
