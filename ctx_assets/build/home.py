@@ -13,7 +13,13 @@ from ctx_assets.defs.owners import fail_orphaned_runs
 from ctx_assets.telemetry.providers import configure_logging, project_home
 
 INSTANCE_MARKER = "# Written by ctx"
-KEPT_SQLITE = """storage:
+KEPT_SQLITE = """# A run's stdout/stderr are not copied to per-run files: that capture starts `tail -F` and a watcher
+# interpreter per stream for every run (four processes per run under `ctx ui`); the UI keeps each run's
+# events and logs. (`ctx build`'s in-process runs skip it too: dagster_compat/inprocess.py.)
+compute_logs:
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+storage:
   custom:
     module: ctx_assets.storage
     class: KeptSqliteStorage
