@@ -21,12 +21,10 @@ from dagster import (
     in_process_executor,
     multi_asset,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from ctx_assets.contracts.gates import GateName
 from ctx_assets.core.artifact_types import TYPE_ORDER
+from ctx_assets.dagster_compat.events import check_target
 from ctx_assets.defs.artifacts import artifact_checks, artifact_specs
 from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, EXPORT_GATES, MANIFEST_GATES, SEED_GATES, specs
 from ctx_assets.defs.project import project_of
@@ -69,8 +67,7 @@ def floor_definitions(targets: list[str], manifest_path: str) -> Any:
                     yield AssetCheckEvaluation(
                         asset_key=key, check_name=ARTIFACT_GATES_CHECK, passed=True, partition=pk, blocking=True,
                         metadata={"gate.result": "passed"},
-                        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-                            storage_id=ids[pk], run_id=context.run.run_id, timestamp=0.0))
+                        target_materialization_data=check_target(ids[pk], context.run.run_id, 0.0))
 
         @asset(key=p.key("provenance"), deps=[p.key("context_seed"), *[p.key(t.value) for t in TYPE_ORDER]])
         def provenance_asset():

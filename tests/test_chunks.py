@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from dagster import DagsterEventType
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
+from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
+from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 from ctx_assets.defs.partitions import artifact_runs, chunk_size
 from ctx_assets.defs.project import STAGE_TAG, project_of
 from ctx_assets.workspaces import write_workspace

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 
 from ctx_assets.build import compute_status, get_instance, run_build
 from ctx_assets.core.artifact_types import TYPE_ORDER
+from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
+from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 from ctx_assets.defs.project import PROJECT_TAG, STAGE_TAG, project_of
 
 from .conftest import EXAMPLE, registry_breaking_prometheus_rule
@@ -106,7 +106,7 @@ def test_sensor_one_target_edit_is_one_run_and_provenance_in_one_tick(env):
 
 
 def test_sensor_waits_for_the_projects_runs_before_planning_an_edit(env):
-    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster import DagsterRun
 
     manifest, out, _ = env
     _, ctx = _sensor(manifest, out)
@@ -245,7 +245,7 @@ def _run_request(manifest: Path, out: Path, request) -> None:
 
 
 def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it(env, monkeypatch):
-    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster import DagsterRun
 
     # an instance whose queue does not keep a project's runs in order (a user's): provenance waits
     monkeypatch.setattr("ctx_assets.defs.sensors.serialized", lambda instance: False)

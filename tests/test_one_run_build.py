@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ctx_assets.build import get_instance, run_build
+from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from ctx_assets.dagster_compat.inprocess import uncaptured
 from ctx_assets.defs.partitions import artifact_runs
 from ctx_assets.defs.project import project_of

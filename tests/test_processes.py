@@ -107,7 +107,7 @@ def test_owner_tags_name_ctx_build_or_the_ctx_ui_that_started_dagster(monkeypatc
 
 
 def _unfinished_run(instance, tags: dict[str, str]) -> str:
-    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster import DagsterRun
 
     run = instance.add_run(DagsterRun(job_name="m__ctx_artifacts", run_id=os.urandom(16).hex(),
                                       status=DagsterRunStatus.STARTED, tags=tags))
