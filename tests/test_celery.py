@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ctx_assets.core.fsio import OWNER_FILE
 from ctx_assets.defs.project import project_of
 from ctx_assets.workspaces import write_workspace
 from tests.support.engines import (
@@ -39,7 +40,9 @@ CHUNK = {"sqlite": 200, "postgres": 200}
 
 
 def _bundle(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    """The bundle's files; not `.ctx-project`, the folder's owner record that `ctx build` and `ctx export`
+    write (the daemon's runs write the bundle only)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != OWNER_FILE}
 
 
 @pytest.fixture(scope="module", params=sorted(CHUNK))

@@ -33,7 +33,7 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
     both name the kept-connected SQLite storage, and it opens."""
     from dagster import DagsterInstance
 
-    from ctx_assets.build import DEFAULT_INSTANCE_YAML
+    from ctx_assets.build.home import dagster_home
     from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
@@ -41,7 +41,9 @@ def test_default_instance_config_is_the_kept_sqlite_storage(monkeypatch, tmp_pat
     assert cfg["storage"]["custom"]["class"] == "KeptSqliteStorage"
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     assert isinstance(DagsterInstance.from_config(str(tmp_path)).event_log_storage, KeptSqliteEventLogStorage)
-    assert "class: KeptSqliteStorage" in DEFAULT_INSTANCE_YAML
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "ctx-home"))  # the home ctx writes itself
+    monkeypatch.delenv("CTX_DAGSTER_PUBLIC_API", raising=False)
+    assert "class: KeptSqliteStorage" in (dagster_home() / "dagster.yaml").read_text()
 
 
 def test_the_runbook_shows_the_tested_instance_config():

@@ -63,7 +63,7 @@ def _execute(job: Any, instance: DagsterInstance, debug: bool, summary: BuildSum
                 ev.event_specific_data is not None else None
             fault = fault_in_error(info)
             if fault:
-                raise EnvironmentFault(f"{ev.step_key or job.name}: {fault}")
+                raise EnvironmentFault(f"{_stage_of(ev.step_key) or job.name}: {fault}")
     return result
 
 
@@ -173,7 +173,7 @@ def _failure(result: Any) -> str:
     for ev in result.all_events:
         if ev.event_type_value == "STEP_FAILURE":
             err = ev.event_specific_data.error
-            return f"{ev.step_key}: {err.message.strip().splitlines()[-1] if err else 'failed'}"
+            return f"{_stage_of(ev.step_key)}: {err.message.strip().splitlines()[-1] if err else 'failed'}"
     return "run failed"
 
 
@@ -194,3 +194,8 @@ def _trace_invalid_manifest(bt: BuildTrace, problems: list[Any]) -> None:
     span.set_status(Status(StatusCode.ERROR, "manifest invalid"))
     span.end()
     bt.failures.append(f"manifest invalid: {len(problems)} problem(s)")
+
+
+def _stage_of(step_key: str | None) -> str | None:
+    """A step's name without its project prefix (`online_boutique__artifacts` → `artifacts`): what ctx calls it."""
+    return step_key.rsplit("__", 1)[-1] if step_key else None
