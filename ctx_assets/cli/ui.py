@@ -1,10 +1,11 @@
 """`ctx ui [PATH …]`: the Dagster UI and daemon serving every manifest from ONE code location, as a tree
 of processes ctx owns (a stop signal to ctx stops all of them: ctx_assets/processes.py).
 
-Three Dagster processes, no more: one gRPC code server holding every project's definitions, the
-webserver and the daemon, both pointed at that server (`dagster dev` would add itself and a proxy
-per location). The sensor's runs are children of the code server, at most one per core at once
-(the run queue of the home ctx writes). Dagster's own output goes to `.ctx/logs/dagster-ui.log`
+Three Dagster processes, no more: one gRPC code server holding every project's definitions (with the
+forkserver its runs are forked from: dagster_compat/codeserver.py), the webserver and the daemon, both
+pointed at that server (`dagster dev` would add itself and a proxy per location). The sensor's runs
+are children of the code server, at most one per core at once and one per project (the run queue of
+the home ctx writes). Dagster's own output goes to `.ctx/logs/dagster-ui.log`
 unless `ctx --debug`; the URL is printed once the webserver answers.
 """
 
