@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
-from .conftest import manifest_with_targets
+from .conftest import ROOT, manifest_with_targets
 
 
 def isolate(monkeypatch, tmp_path: Path) -> None:
@@ -56,3 +62,30 @@ def project_defs(manifest: Path, out: Path):
 
     (project,) = projects_for([manifest], bundle_dirs=[out])
     return project, definitions_for([project])
+
+
+@contextlib.contextmanager
+def webserver_on(env: dict[str, str], port: int) -> Iterator[str]:
+    """`dagster-webserver` on the checkout's workspace (ctx_assets.location with CTX_MANIFEST / CTX_OUT from
+    `env`) on 127.0.0.1:`port`; yields its URL once it answers, stops it at the end."""
+    exe = Path(sys.executable).with_name("dagster-webserver")
+    proc = subprocess.Popen([str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"], cwd=ROOT,
+                            env={**os.environ, **env}, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            try:
+                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "dagster-webserver did not come up"
+                time.sleep(1)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)

@@ -6,15 +6,10 @@ run, and what Dagster recorded (and the webserver serves to the UI) must say so 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
@@ -25,8 +20,8 @@ from ctx_assets.dagster_compat.inprocess import uncaptured
 from ctx_assets.defs.partitions import artifact_runs
 from ctx_assets.defs.project import project_of
 
-from .conftest import EXAMPLE, ROOT, registry_breaking_prometheus_rule
-from .dagster_env import isolate, small_manifest
+from .conftest import EXAMPLE, registry_breaking_prometheus_rule
+from .dagster_env import isolate, small_manifest, webserver_on
 from .test_ui import _port
 
 TARGETS = [f"svc-{i:04d}" for i in range(5)]
@@ -129,29 +124,9 @@ def _graphql(url: str, query: str) -> dict:
 @pytest.fixture
 def webserver(failed_build):
     tmp, manifest, _ = failed_build
-    port = _port()
-    env = {**os.environ, "DAGSTER_HOME": os.environ["DAGSTER_HOME"], "CTX_MANIFEST": str(manifest),
-           "CTX_OUT": str(tmp / "out")}
-    exe = Path(sys.executable).with_name("dagster-webserver")
-    proc = subprocess.Popen([str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "dagster-webserver did not come up"
-                time.sleep(1)
+    env = {"DAGSTER_HOME": os.environ["DAGSTER_HOME"], "CTX_MANIFEST": str(manifest), "CTX_OUT": str(tmp / "out")}
+    with webserver_on(env, _port()) as url:
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=20)
 
 
 def test_the_ui_shows_per_target_status_and_per_target_gate_results(webserver):

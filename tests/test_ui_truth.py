@@ -3,21 +3,15 @@ partition naming the gate, read back through the webserver's GraphQL and seen by
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import ROOT
-from .dagster_env import isolate, settle
+from .dagster_env import isolate, settle, webserver_on
+from .test_one_run_build import _graphql
 from .test_ui import ARTIFACT_ASSETS, _chromium, _port
 
 FAKE_KEY = "AKIAIOSFODNN7EXAMPLQ"  # a fake AWS access key id (tests/secret_corpus.py's form)
@@ -49,43 +43,14 @@ def blocked_build(tmp_path_factory):
     mp.undo()
 
 
-def _graphql(url: str, query: str) -> dict:
-    req = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        body = json.loads(r.read())
-    assert "errors" not in body, body.get("errors")
-    return body["data"]
-
-
 @pytest.fixture(scope="module")
 def webserver(blocked_build):
     tmp, manifest, _ = blocked_build
-    port = _port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp / ".ctx" / "dagster"), "CTX_HOME": str(tmp / ".ctx"),
+    env = {"DAGSTER_HOME": str(tmp / ".ctx" / "dagster"), "CTX_HOME": str(tmp / ".ctx"),
            "CTX_MANIFEST": str(manifest), "CTX_OUT": str(tmp / "out")}
-    exe = Path(sys.executable).with_name("dagster-webserver")
-    proc = subprocess.Popen([str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"], cwd=ROOT,
-                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "dagster-webserver did not come up"
-                time.sleep(1)
+    with webserver_on(env, _port()) as url:
         _graphql(url, "mutation { setNuxSeen }")  # the newsletter dialog would cover the page
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=20)
 
 
 def test_a_blocked_build_fails_and_says_which_gate(blocked_build):
