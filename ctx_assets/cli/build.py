@@ -80,18 +80,17 @@ def _code(s: object) -> int:
 def _build_many(args: argparse.Namespace) -> int:
     """Every manifest of the folder into `<out>/<metadata.name>`, one instance, one set of definitions."""
     from ctx_assets.build import build_with
-    from ctx_assets.definitions import definitions_for, projects_for
+    from ctx_assets.definitions import definitions_for
 
     if args.targets:
         raise CliError("--targets names targets of one manifest; give a manifest file, not a folder")
-    found = many.manifests(args.path)
-    dirs = many.bundle_dirs(found, args.out)
-    for d in dirs:
-        check_out_dir(d)
-    projects = projects_for(found, bundle_dirs=dirs)
+    projects = many.projects(args.path, args.out)
+    for p in projects:
+        check_out_dir(p.out_dir)
     defs = definitions_for(projects)  # once for every project
     totals, results = many.Totals(), []
-    for p, m, out in zip(projects, found, dirs, strict=True):
+    for p in projects:
+        m, out = p.manifest, p.out_dir
         prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed, nothing written
         s = build_with(lambda: defs, p, m, out, stale_only=not args.all, debug=args.debug)
         claim_written(out, project_id(m))

@@ -106,12 +106,11 @@ def _summary_json(run: object, out: Path) -> dict:
 
 
 def _export_many(args: argparse.Namespace) -> int:
-    found = many.manifests(args.path)
-    dirs = many.bundle_dirs(found, args.out)
-    for d in dirs:
-        check_out_dir(d)
+    found = many.projects(args.path, args.out)
+    for p in found:
+        check_out_dir(p.out_dir)
     totals, projects = many.Totals(), []
-    for m, out in zip(found, dirs, strict=True):
+    for m, out in ((p.manifest, p.out_dir) for p in found):
         prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed
         run = _run(args, m, out, show_progress=False)
         claim_written(out, project_id(m))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctx_assets.core.text import plural
+from ctx_assets.defs.project import Project
 
 from .common import CliError
 
@@ -20,22 +21,14 @@ def is_many(path: str) -> bool:
     return Path(path).is_dir() or (not Path(path).exists() and glob.has_magic(path))
 
 
-def manifests(path: str) -> list[Path]:
-    from ctx_assets.definitions import ManifestSelectionError, manifest_paths
+def projects(path: str, out: str | None) -> list[Project]:
+    """The projects of the folder or glob `path`, each with its manifest and its bundle folder
+    `<out>/<metadata.name>` (default out/); nothing found, two manifests of one project or two bundles in
+    one folder are refused before anything runs."""
+    from ctx_assets.definitions import ManifestSelectionError, manifest_paths, projects_for
 
     try:
-        return manifest_paths([path])
-    except ManifestSelectionError as e:
-        raise CliError(str(e)) from e
-
-
-def bundle_dirs(found: list[Path], out: str | None) -> list[Path]:
-    """`<out>/<metadata.name>` per manifest (default out/); two manifests of one project or one folder
-    are refused before anything runs."""
-    from ctx_assets.definitions import ManifestSelectionError, projects_for
-
-    try:
-        return [p.out_dir for p in projects_for(found, out or "out")]
+        return projects_for(manifest_paths([path]), out or "out")
     except ManifestSelectionError as e:
         raise CliError(str(e)) from e
 

@@ -64,11 +64,10 @@ def _counts(rows: list) -> dict[str, int]:
 def _status_many(args: argparse.Namespace) -> int:
     from ctx_assets.build import compute_status, get_instance
 
-    found = many.manifests(args.path)
-    dirs = many.bundle_dirs(found, args.out)
+    found = many.projects(args.path, args.out)
     instance = get_instance()
     totals, projects = many.Totals(), []
-    for m, out in zip(found, dirs, strict=True):
+    for m, out in ((p.manifest, p.out_dir) for p in found):
         pre = export_and_plan(m, None, write=False)
         name = out.name
         if pre.problems or pre.blocked:
