@@ -97,11 +97,11 @@ def sensor_name(projects: Sequence[Project]) -> str:
 def definitions_for(projects: Sequence[Project], translator: ContextCoreTranslator | None = None) -> Definitions:
     tr = translator or ContextCoreTranslator()
     assets: list = []
-    resources: dict = dict(shared_resources())
+    stores = {p.prefix: OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir)) for p in projects}
+    resources: dict = {**shared_resources(), **{p.store_key: stores[p.prefix] for p in projects}}
     for p in projects:
         assets += project_assets(p, tr)
-        resources[p.store_key] = OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir))
-    sensors = [manifest_sensor(list(projects), sensor_name(projects))] if projects else []
+    sensors = [manifest_sensor(list(projects), sensor_name(projects), stores)] if projects else []
     return Definitions(assets=assets, sensors=sensors, resources=resources)
 
 

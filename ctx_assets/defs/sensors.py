@@ -61,12 +61,11 @@ def plan_requests(old: dict[str, str], new: dict[str, str],
     return out
 
 
-def manifest_sensor(projects: list[Project], name: str) -> SensorDefinition:
-    """One sensor for every project of a `contextcore_definitions` call: a tick reads each manifest's
-    checksum (an idle tick over 200 projects is 200 small reads) and does work only for edited ones,
-    within a time budget; projects not reached wait for the next tick, in turn."""
-    stores = {p.prefix: OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir)) for p in projects}
-
+def manifest_sensor(projects: list[Project], name: str, stores: dict[str, OutputStore]) -> SensorDefinition:
+    """One sensor for every project of a `contextcore_definitions` call (`stores`: each project's output
+    store by prefix): a tick reads each manifest's checksum (an idle tick over 200 projects is 200 small
+    reads) and does work only for edited ones, within a time budget; projects not reached wait for the
+    next tick, in turn."""
     keys = [k for p in projects for stage in STAGES for k in p.stage_keys(stage)]
 
     @sensor(name=name, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS, asset_selection=AssetSelection.assets(*keys),
