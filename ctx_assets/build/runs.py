@@ -79,13 +79,14 @@ def run_build(manifest: str | Path, out: Path, targets: list[str] | None = None,
 
 def build_with(definitions: Callable[[], Any], project: Project, manifest: str | Path, out: Path,
                targets: list[str] | None = None, stale_only: bool = False,
-               progress: Callable[[str], None] = lambda s: None, debug: bool = False) -> BuildSummary:
+               progress: Callable[[str], None] = lambda s: None, debug: bool = False,
+               instance: DagsterInstance | None = None) -> BuildSummary:
     """A build of `project` through `definitions()` (made once the manifest validated): the shared stages,
     the artifact runs, provenance. `debug` lets Dagster print its own step failures. Raises
     EnvironmentFault (exit 3)."""
     configure_logging()
     summary = BuildSummary()
-    instance = get_instance()
+    instance = instance or get_instance()  # a FOLDER build opens it once for every project
     # Validation only: export and plan run once, in the shared Dagster run below.
     loaded, model, problems = validate_file(manifest)
     all_targets = list(dict.fromkeys(t.name for t in model.spec.targets)) if model else []

@@ -79,7 +79,7 @@ def _code(s: object) -> int:
 
 def _build_many(args: argparse.Namespace) -> int:
     """Every manifest of the folder into `<out>/<metadata.name>`, one instance, one set of definitions."""
-    from ctx_assets.build import build_with
+    from ctx_assets.build import build_with, get_instance
     from ctx_assets.definitions import definitions_for
 
     if args.targets:
@@ -87,12 +87,12 @@ def _build_many(args: argparse.Namespace) -> int:
     projects = many.projects(args.path, args.out)
     for p in projects:
         check_out_dir(p.out_dir)
-    defs = definitions_for(projects)  # once for every project
+    defs, instance = definitions_for(projects), get_instance()  # once for every project
     totals, results = many.Totals(), []
     for p in projects:
         m, out = p.manifest, p.out_dir
         prepare_out(out, project_id(m))  # None for an invalid manifest: nothing claimed, nothing written
-        s = build_with(lambda: defs, p, m, out, stale_only=not args.all, debug=args.debug)
+        s = build_with(lambda: defs, p, m, out, stale_only=not args.all, debug=args.debug, instance=instance)
         claim_written(out, project_id(m))
         code = _code(s)
         totals.add(code, **{"artifacts built": len(s.materialized)})
