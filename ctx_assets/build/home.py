@@ -9,6 +9,7 @@ from dagster import DagsterInstance
 
 from ctx_assets.core.faults import EnvironmentFault, describe_os_error, instance_unusable, storage_error
 from ctx_assets.dagster_compat import public_api_only
+from ctx_assets.dagster_compat.events import batch_events_by_default
 from ctx_assets.defs.owners import fail_orphaned_runs
 from ctx_assets.telemetry.providers import configure_logging, project_home
 
@@ -67,6 +68,7 @@ def dagster_home() -> Path:
         tmp.write_text(wanted)
         tmp.replace(cfg)
     os.environ["DAGSTER_HOME"] = str(home)
+    batch_events_by_default()  # ctx's runs, and the processes `ctx ui` starts, write event batches together
     return home
 
 

@@ -41,6 +41,7 @@ from ctx_assets.dagster_compat.events import (
     CODE_VERSION_TAG,
     DATA_VERSION_TAG,
     check_target,
+    materialization_events,
     record_failed_partitions,
 )
 from ctx_assets.resources.output_store import OutputStore
@@ -198,15 +199,12 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
                 store.write(r.output_path, r.content or b"", r.checksum)
         span_ids = tracer.artifacts(context, results, source_checksum, key_of=p.key, tasks=index)
         # a chunk's events are written together; the evaluations point at materializations already written
+        mats = [_materialization(p.key(r.artifact_type), r, index[(r.target, r.artifact_type)], source_checksum,
+                                 span_ids.get(r.artifact_id, {})) for r in results if r.status == BUILT]
+        failures += [f"{r.failed_gate.gate.value if r.failed_gate else 'error'} failed on {r.artifact_id}"
+                     for r in results if r.status == FAILED]
         with batched_writes(context.instance):
-            for r in results:
-                if r.status == BUILT:
-                    task = index[(r.target, r.artifact_type)]
-                    yield _materialization(p.key(r.artifact_type), r, task, source_checksum,
-                                           span_ids.get(r.artifact_id, {}))
-                elif r.status == FAILED:
-                    gate = r.failed_gate
-                    failures.append(f"{gate.gate.value if gate else 'error'} failed on {r.artifact_id}")
+            yield from materialization_events(context, mats)
         # failed and blocked artifacts are failed partitions, not missing ones, once the run fails
         record_failed_partitions(context, [(p.key(r.artifact_type), r.target) for r in results
                                            if r.status in (FAILED, BLOCKED)])
