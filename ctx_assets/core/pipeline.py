@@ -16,15 +16,14 @@ from ctx_assets.contracts.gates import GateResult, Problem
 
 from .artisan import BUILT, ArtifactResult, BatchValidator, build_bundle
 from .batching import gc_paused
-from .checksums import pretty_json
+from .checksums import pretty_json, sha256_hex
 from .export import build_export
+from .export_paths import PROVENANCE_PATH
 from .fsio import contained, write_atomic
 from .generators import registry
 from .plan import ingest_export
 from .project_bundle import project_files
 from .validate import Validated, validate_file
-
-PROVENANCE_PATH = "export/provenance.json"
 
 
 @dataclass
@@ -82,9 +81,10 @@ def _write(run: StageRun, out: Path, files: dict[str, bytes]) -> None:
 
 
 def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_id: str | None = None,
-                   trace_id: str | None = None) -> bytes:
+                   trace_id: str | None = None, bundle_files: dict[str, str] | None = None) -> bytes:
     """export/provenance.json: the chain manifest → export → seed → artifacts, with the run and trace
-    that made them. The only file with a wall-clock time, so checksummed content stays deterministic."""
+    that made them, and the bundle-level files' checksums. The only file with a wall-clock time, so
+    checksummed content stays deterministic."""
     chain = seed.get("provenance", {}).get("chain", [])
     reg = registry()
     return pretty_json({
@@ -93,7 +93,8 @@ def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_i
         "artifacts": {t["artifact_id"]: {"type": t["artifact_type"], "target": t["target"], "path": t["output_path"],
                                          "checksum": checksums.get(t["artifact_id"]),
                                          "code_version": reg[t["artifact_type"]].code_version}
-                      for t in seed.get("tasks", [])}})
+                      for t in seed.get("tasks", [])},
+        "bundle_files": dict(sorted((bundle_files or {}).items()))})
 
 
 def build_without_orchestrator(manifest_path: str | Path, out: Path | None, write: bool = True,
@@ -117,6 +118,7 @@ def build_without_orchestrator(manifest_path: str | Path, out: Path | None, writ
         files = dict(run.files)
         files.update({a.output_path: a.content for a in run.artifacts if a.content is not None})
         files.update(run.project_files)
-        files[PROVENANCE_PATH] = provenance_doc(run.seed, {a.artifact_id: a.checksum for a in run.artifacts})
+        files[PROVENANCE_PATH] = provenance_doc(run.seed, {a.artifact_id: a.checksum for a in run.artifacts},
+                                                bundle_files={k: sha256_hex(v) for k, v in run.project_files.items()})
         _write(run, out, files)
     return run

@@ -56,6 +56,14 @@ def _yaml(text: bytes) -> Any:
 
 
 _CARRIED = re.compile(rb"^# " + re.escape(cv.ANNOTATION_SOURCE_CHECKSUM.encode()) + rb": ([0-9a-f]{64})$", re.M)
+_CARRIED_JSON = re.compile(re.escape(cv.ANNOTATION_SOURCE_CHECKSUM.encode()) + rb"=([0-9a-f]{64})")
+
+
+def carried_checksum(body: bytes, default: str) -> str:
+    """The manifest checksum an artifact was built from (its YAML header or dashboard description): a file
+    derived from one target's artifact carries it, so an edit of another target leaves that file as it is."""
+    m = _CARRIED.search(body, 0, 2048) or _CARRIED_JSON.search(body, 0, 4096)
+    return m.group(1).decode() if m else default
 _UNINDENTED = re.compile(rb"(?m)^(?!  |$)")
 _INDENT = re.compile(rb"(?m)^  ")
 
@@ -86,8 +94,7 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
             task = tasks[path]
             gen = registry()[task["artifact_type"]]
             # an artifact built before an edit elsewhere carries the manifest checksum of its build
-            carried = _CARRIED.search(body)
-            built_with = carried.group(1).decode() if carried else checksum
+            built_with = carried_checksum(body, checksum)
             rendered = gen.implement(gen.design(task, built_with))
             known = rendered.document if rendered.content == body else None
         return known if known is not None else _yaml(body)
@@ -97,7 +104,10 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
         return {}
     project = dashboards[0]["project_id"]
     checksum = next((c.get("checksum") for c in seed.get("provenance", {}).get("chain", [])[:1]), "") or ""
-    header = _HEADER + f"# {cv.ANNOTATION_PROJECT}: {project}\n# {cv.ANNOTATION_SOURCE_CHECKSUM}: {checksum}\n"
+    def header_for(source: str) -> str:
+        return _HEADER + f"# {cv.ANNOTATION_PROJECT}: {project}\n# {cv.ANNOTATION_SOURCE_CHECKSUM}: {source}\n"
+
+    header = header_for(checksum)  # the project-level files: this manifest version's
     files: dict[str, bytes] = {}
 
     policies = [doc(p["_path"], b) for p in _params(seed, T.notification_policy) if (b := read(p["_path"]))]
@@ -105,10 +115,10 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
         files[ALERTMANAGER_PATH] = yamlout.dump(plain_config(project, policies), header=header)
     for p in _params(seed, T.prometheus_rule):
         if b := read(p["_path"]):
-            spec = _spec_text(b)
-            files[f"{PLAIN_RULES_DIR}/{p['target']}-rules.yaml"] = (header.encode() + spec if spec is not None else
+            spec, own = _spec_text(b), header_for(carried_checksum(b, checksum))
+            files[f"{PLAIN_RULES_DIR}/{p['target']}-rules.yaml"] = (own.encode() + spec if spec is not None else
                                                                     yamlout.dump(doc(p["_path"], b)["spec"],
-                                                                                 header=header))
+                                                                                 header=own))
 
     overview = overview_dashboard(dashboards, _rule_params(seed), checksum)
     files[OVERVIEW_PATH] = orjson.dumps(overview, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
@@ -122,7 +132,8 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
         rel = f"{GRAFANA_CONFIGMAP_DIR}/{name}-dashboard-configmap.yaml"
         cm = _configmap(project, name, ns, placement, path.rsplit("/", 1)[1], body)
         data = cm.pop("data")  # a JSON string is a valid YAML double-quoted scalar: no YAML writer for 15 kB
-        files[rel] = yamlout.dump(cm, header=header) + b"data:\n" + b"".join(
+        own = header if path == OVERVIEW_PATH else header_for(carried_checksum(body, checksum))
+        files[rel] = yamlout.dump(cm, header=own) + b"data:\n" + b"".join(
             b"  " + orjson.dumps(k) + b": " + orjson.dumps(v) + b"\n" for k, v in data.items())
         configmaps.append(rel)
     files[f"{GRAFANA_PROVISIONING_DIR}/{project}.yaml"] = yamlout.dump({"apiVersion": 1, "providers": [{

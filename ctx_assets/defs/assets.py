@@ -158,10 +158,10 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
             checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
-            for rel, data in project_files(seed, store.read).items():  # bundle-level files (issue 19)
-                store.write(rel, data)
+            bundle = {rel: store.write_changed(rel, data)  # bundle-level files (issue 19)
+                      for rel, data in project_files(seed, store.read).items()}
             trace_id = tracer.trace_id(context)
-            store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
+            store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id, bundle))
             missing = sorted(k for k, v in checksums.items() if v is None)
             return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
                                                "trace_id": trace_id or ""})
