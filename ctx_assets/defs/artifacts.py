@@ -173,10 +173,13 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
     selected = set(context.selected_asset_keys)
     types = [t.value for t in TYPE_ORDER if p.key(t.value) in selected]
     targets = list(context.partition_keys)
+    tracer.plan_artifacts(len(targets) * len(types))
     blocked = shared_stages_block(store)
     if blocked is not None:  # every selected partition failed, each naming the gate (docs/architecture.md)
         why, meta = redact_text(blocked[0]), scrub(blocked[1])
         record_failed_partitions(context, [(p.key(t), target) for target in targets for t in types])
+        tracer.blocked_artifacts(context, [(target, t) for target in targets for t in types],
+                                 str(meta.get("blocked_by") or why))
         for target in targets:
             for t in types:
                 yield AssetCheckEvaluation(asset_key=p.key(t), check_name=ARTIFACT_GATES_CHECK, passed=False,
