@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ctx_assets.contracts.gates import GateResult
-from ctx_assets.core.pipeline import blocked_by, export_and_plan
 from ctx_assets.core.text import plural
-from ctx_assets.core.validate import validate_file
 
 from . import many
 from .common import EXIT_GATE_FAILED, EXIT_INVALID_INPUT, EXIT_OK, out_for, print_gates, print_json
+
+if TYPE_CHECKING:
+    from ctx_assets.contracts.gates import GateResult
 
 STATES = ("fresh", "stale", "missing")
 
@@ -21,18 +21,36 @@ STATES = ("fresh", "stale", "missing")
 def cmd_status(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _status_many(args)
-    from ctx_assets.build import compute_status
+    from ctx_assets.build.fresh import Checksums
 
     out = out_for(args.path, args.out)
+    with Checksums():
+        return _status_one(args, out)
+
+
+def _status_one(args: argparse.Namespace, out: Path) -> int:
+    from ctx_assets.build.fresh import memo_statuses
+    from ctx_assets.core.validate import validate_file
+
     validated = validate_file(args.path)
+    loaded, model, problems = validated
+    hit = memo_statuses(loaded.raw, model.project_id, out) if model is not None and not problems else None
+    if hit is not None:  # the manifest, code and plan are the last build's: no export, no plan, no instance
+        return _print_status(args, out, hit[1])
+    from ctx_assets.build import compute_status
+    from ctx_assets.core.pipeline import export_and_plan
+
     pre = export_and_plan(args.path, None, write=False, validated=validated)
     if pre.problems:
         for p in pre.problems:
             print(p, file=sys.stderr)
         return EXIT_INVALID_INPUT
     if pre.blocked:  # nothing to compare against: every artifact names the gate that stops the export, as build
-        return _blocked(args, out, validated[1], pre.gates)
-    rows = compute_status(args.path, out, pre=pre)
+        return _blocked(args, out, model, pre.gates)
+    return _print_status(args, out, compute_status(args.path, out, pre=pre))
+
+
+def _print_status(args: argparse.Namespace, out: Path, rows: list) -> int:
     if args.json:
         print_json({"out": str(out), "artifacts": [r.as_dict() for r in rows]})
         return EXIT_OK
@@ -44,6 +62,7 @@ def _blocked(args: argparse.Namespace, out: Path, model: Any, gates: list[GateRe
     """A manifest a gate of the shared stages blocks: each artifact missing or stale, naming the gate; exit 1."""
     from ctx_assets.build import get_instance
     from ctx_assets.build.status import blocked_statuses
+    from ctx_assets.core.pipeline import blocked_by
     from ctx_assets.defs.project import project_of
     from ctx_assets.defs.state import latest_artifact_metadata
 
@@ -88,6 +107,7 @@ def _counts(rows: list) -> dict[str, int]:
 
 def _status_many(args: argparse.Namespace) -> int:
     from ctx_assets.build import compute_status, get_instance
+    from ctx_assets.core.pipeline import blocked_by, export_and_plan
 
     found = many.projects(args.path, args.out)
     instance = get_instance()
