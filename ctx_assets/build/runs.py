@@ -115,8 +115,9 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
                 _record_blocked(job, project, instance, chosen, summary, debug)
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
+        seed = OutputStore(manifest_path=str(manifest), out_dir=str(out)).read_json(SEED_PATH)  # just written
+        _remember_plan(loaded.checksum, out, summary, seed)
         if stale_only:
-            seed = OutputStore(manifest_path=str(manifest), out_dir=str(out)).read_json(SEED_PATH)  # just written
             stale = [s for s in statuses(seed["tasks"], out, latest_artifact_metadata(instance, project))
                      if s.status != FRESH]
             selection = {}
@@ -125,6 +126,7 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
                     selection.setdefault(s.target, []).append(s.artifact_type)
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
+        bt.progress.plan(sum(len(types) for types in selection.values()))  # percent of what this build makes
         if selection:
             with reporting(progress):
                 _build_artifacts(job, project, instance, selection, summary, progress, debug)
@@ -134,6 +136,19 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
+
+
+def _remember_plan(source_checksum: str, out: Path, summary: BuildSummary, seed: dict[str, Any]) -> None:
+    """The plan memo of `out` (core/plan_memo.py): the next `ctx status` or no-op `ctx build` of this
+    manifest skips export and plan and reads what it needs from it."""
+    from ctx_assets.core.generators import registry
+    from ctx_assets.core.plan_memo import write_memo
+    from ctx_assets.defs.project import STAGES
+    from ctx_assets.settings import settings
+
+    shared = [g for g in summary.gates if g["asset"] in STAGES["shared"]]
+    write_memo(settings().home, out, source_checksum, shared, seed,
+               {k.value: gen.code_version for k, gen in registry().items()})
 
 
 def _build_artifacts(job: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],

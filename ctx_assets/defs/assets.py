@@ -24,7 +24,7 @@ from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
-from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
+from ctx_assets.core.pipeline import PROVENANCE_PATH, previous_bundle, provenance_doc
 from ctx_assets.core.project_bundle import project_files
 from ctx_assets.core.validate import validate_file
 from ctx_assets.telemetry.questions import METADATA_KEY
@@ -158,10 +158,15 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
             checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
-            for rel, data in project_files(seed, store.read).items():  # bundle-level files (issue 19)
-                store.write(rel, data)
+            before = previous_bundle(store.read(PROVENANCE_PATH))
+            recipes: dict[str, str] = {}
+            made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, store.checksum),
+                                 recipes=recipes)
+            bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are
+            bundle.update({rel: store.write_changed(rel, data) for rel, data in made.items()})
             trace_id = tracer.trace_id(context)
-            store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
+            store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id, bundle,
+                                                        recipes))
             missing = sorted(k for k, v in checksums.items() if v is None)
             return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
                                                "trace_id": trace_id or ""})
