@@ -245,12 +245,12 @@ def test_internal_error_has_its_own_exit_code_and_a_json_error_object(monkeypatc
     import json
 
     from ctx_assets import cli
-    from ctx_assets.cli import parser
+    from ctx_assets.cli import validate
 
     def bug(args):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(parser, "cmd_validate", bug)
+    monkeypatch.setattr(validate, "cmd_validate", bug)  # the parser imports the command's module when it runs
     assert cli.main(["validate", "x.yaml", "--json"]) == cli.EXIT_INTERNAL == 4
     out, err = capsys.readouterr()
     doc = json.loads(out)

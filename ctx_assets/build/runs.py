@@ -152,8 +152,9 @@ def _build(definitions: Callable[[], Any], project: Project, manifest: str | Pat
                 _record_blocked(job, project, instance, chosen, summary, debug)
             return summary
         selection: dict[str, list[str]] = {t: [x.value for x in TYPE_ORDER] for t in chosen}
+        seed = OutputStore(manifest_path=str(manifest), out_dir=str(out)).read_json(SEED_PATH)  # just written
+        _remember_plan(loaded.checksum, out, summary, seed)
         if stale_only:
-            seed = OutputStore(manifest_path=str(manifest), out_dir=str(out)).read_json(SEED_PATH)  # just written
             stale = [s for s in statuses(seed["tasks"], out, latest_artifact_metadata(instance, project))
                      if s.status != FRESH]
             selection = {}
@@ -173,6 +174,19 @@ def _build(definitions: Callable[[], Any], project: Project, manifest: str | Pat
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary
+
+
+def _remember_plan(source_checksum: str, out: Path, summary: BuildSummary, seed: dict[str, Any]) -> None:
+    """The plan memo of `out` (core/plan_memo.py): the next `ctx status` or no-op `ctx build` of this
+    manifest skips export and plan and reads what it needs from it."""
+    from ctx_assets.core.generators import registry
+    from ctx_assets.core.plan_memo import write_memo
+    from ctx_assets.defs.project import STAGES
+    from ctx_assets.settings import settings
+
+    shared = [g for g in summary.gates if g["asset"] in STAGES["shared"]]
+    write_memo(settings().home, out, source_checksum, shared, seed,
+               {k.value: gen.code_version for k, gen in registry().items()})
 
 
 def _build_artifacts(job: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],

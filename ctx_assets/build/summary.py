@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from dagster import AssetKey
+from typing import TYPE_CHECKING, Any
 
 from ctx_assets.contracts.gates import GateName
-from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK, NON_BLOCKING
+
+if TYPE_CHECKING:  # BuildSummary is also the no-op build's result, made without Dagster (build/fresh.py)
+    from dagster import AssetKey
 
 
 @dataclass
@@ -42,6 +42,8 @@ def collect_event(event: Any, summary: BuildSummary) -> None:
                 "path": meta["path"], "checksum": meta["checksum"], "status": "built"}
             summary.materialized.append(meta["artifact_id"])
         return
+    from ctx_assets.defs.gates import ARTIFACT_GATES_CHECK
+
     ev = event.event_specific_data
     meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
     if ev.check_name == ARTIFACT_GATES_CHECK:
@@ -64,6 +66,8 @@ def _violations(meta: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _collect_artifact_gates(ev: Any, meta: dict[str, Any], summary: BuildSummary) -> None:
     """One `artifact_gates` evaluation → one summary entry per gate it carries."""
+    from ctx_assets.defs.gates import NON_BLOCKING
+
     aid, failed = meta.get("artifact_id"), set(filter(None, str(meta.get("gate.failed", "")).split(", ")))
     violations = _violations(meta)
     for k, v in meta.items():

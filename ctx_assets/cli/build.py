@@ -27,7 +27,7 @@ from .common import (
 def cmd_build(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _build_many(args)
-    from ctx_assets.build import run_build
+    from ctx_assets.build.fresh import Checksums, noop_build
     from ctx_assets.core.validate import validate_file
 
     if (code := invalid_manifest(args.path, args.json)) is not None:
@@ -43,7 +43,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     say = (lambda m: None) if args.json else (lambda m: print(f"  {m}", file=sys.stderr))
     if not args.json:
         print(f"ctx build {args.path} -> {out}", file=sys.stderr)
-    s = run_build(args.path, out, targets=targets, stale_only=not args.all, progress=say, debug=args.debug)
+    with Checksums():
+        s = None
+        if not args.all and not targets:  # nothing stale: answered without a run (build/fresh.py)
+            loaded, _, _ = validate_file(args.path)
+            s = noop_build(loaded, model.project_id, out, say)
+        if s is None:
+            from ctx_assets.build import run_build
+
+            s = run_build(args.path, out, targets=targets, stale_only=not args.all, progress=say, debug=args.debug)
     claim_written(out, project_id(args.path))
     if s.problems:
         for p in s.problems:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctx_assets.core.text import plural
-from ctx_assets.defs.project import Project
 
 from .common import CliError
+
+if TYPE_CHECKING:  # `ctx status FILE` imports this module and must not load Dagster
+    from ctx_assets.defs.project import Project
 
 
 def is_many(path: str) -> bool:

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ctx_assets.core.pipeline import export_and_plan
 from ctx_assets.core.text import plural
 
 from . import many
@@ -18,10 +17,26 @@ STATES = ("fresh", "stale", "missing")
 def cmd_status(args: argparse.Namespace) -> int:
     if many.is_many(args.path):
         return _status_many(args)
-    from ctx_assets.build import compute_status
+    from ctx_assets.build.fresh import Checksums
 
     out = out_for(args.path, args.out)
-    pre = export_and_plan(args.path, None, write=False)
+    with Checksums():
+        return _status_one(args, out)
+
+
+def _status_one(args: argparse.Namespace, out: Path) -> int:
+    from ctx_assets.build.fresh import memo_statuses
+    from ctx_assets.core.validate import validate_file
+
+    validated = validate_file(args.path)
+    loaded, model, problems = validated
+    hit = memo_statuses(loaded.raw, model.project_id, out) if model is not None and not problems else None
+    if hit is not None:  # the manifest, code and plan are the last build's: no export, no plan, no instance
+        return _print_status(args, out, hit[1])
+    from ctx_assets.build import compute_status
+    from ctx_assets.core.pipeline import export_and_plan
+
+    pre = export_and_plan(args.path, None, write=False, validated=validated)
     if pre.problems:
         for p in pre.problems:
             print(p, file=sys.stderr)
@@ -33,7 +48,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{args.path}: the export is blocked by a failing gate; nothing can be built", file=sys.stderr)
         print_gates(pre.gates, only_failed=True)
         return EXIT_GATE_FAILED
-    rows = compute_status(args.path, out, pre=pre)
+    return _print_status(args, out, compute_status(args.path, out, pre=pre))
+
+
+def _print_status(args: argparse.Namespace, out: Path, rows: list) -> int:
     if args.json:
         print_json({"out": str(out), "artifacts": [r.as_dict() for r in rows]})
         return EXIT_OK
@@ -63,6 +81,7 @@ def _counts(rows: list) -> dict[str, int]:
 
 def _status_many(args: argparse.Namespace) -> int:
     from ctx_assets.build import compute_status, get_instance
+    from ctx_assets.core.pipeline import export_and_plan
 
     found = many.projects(args.path, args.out)
     instance = get_instance()

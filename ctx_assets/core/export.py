@@ -34,12 +34,10 @@ from .artifact_types import TYPE_ORDER, TYPES, output_path
 from .checksums import pretty_json, sha256_hex
 from .conventions import SEMANTIC_CONVENTIONS
 from .derivation import PRIORITY_BY_CRITICALITY, Shared, derivation_rules, infer_operator, resolve_parameters
+from .export_paths import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH
 from .gates.export import check_derivation_coverage, check_field_preservation, metadata_checksum
 from .gates.graph import check_acyclic
 from .secrets import redact, scan_text
-
-ARTIFACT_MANIFEST_PATH = "export/artifact-manifest.yaml"
-ONBOARDING_PATH = "export/onboarding-metadata.json"
 
 
 @dataclass

@@ -12,20 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ctx_assets.contracts.gates import GateResult, Problem
 
 from .artisan import BUILT, ArtifactResult, BatchValidator, build_bundle
 from .batching import gc_paused
-from .checksums import pretty_json
+from .checksums import pretty_json, sha256_hex
 from .export import build_export
+from .export_paths import PROVENANCE_PATH
 from .fsio import contained
 from .generators import registry
 from .plan import ingest_export
 from .project_bundle import project_files
 from .staging import write_all
 from .validate import Validated, validate_file
-
-PROVENANCE_PATH = "export/provenance.json"
 
 
 @dataclass
@@ -38,6 +39,7 @@ class StageRun:
     seed: dict[str, Any] = field(default_factory=dict)
     artifacts: list[ArtifactResult] = field(default_factory=list)
     project_files: dict[str, bytes] = field(default_factory=dict)  # bundle-level files (core/project_bundle.py)
+    recipes: dict[str, str] = field(default_factory=dict)  # what each per-target bundle-level file is made from
 
     @property
     def blocked(self) -> bool:
@@ -85,9 +87,11 @@ def _write(run: StageRun, out: Path, files: dict[str, bytes]) -> None:
 
 
 def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_id: str | None = None,
-                   trace_id: str | None = None) -> bytes:
+                   trace_id: str | None = None, bundle_files: dict[str, str] | None = None,
+                   recipes: dict[str, str] | None = None) -> bytes:
     """export/provenance.json: the chain manifest → export → seed → artifacts, with the run and trace
-    that made them. The only file with a wall-clock time, so checksummed content stays deterministic."""
+    that made them, and the bundle-level files' checksums. The only file with a wall-clock time, so
+    checksummed content stays deterministic."""
     chain = seed.get("provenance", {}).get("chain", [])
     reg = registry()
     return pretty_json({
@@ -96,7 +100,29 @@ def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_i
         "artifacts": {t["artifact_id"]: {"type": t["artifact_type"], "target": t["target"], "path": t["output_path"],
                                          "checksum": checksums.get(t["artifact_id"]),
                                          "code_version": reg[t["artifact_type"]].code_version}
-                      for t in seed.get("tasks", [])}})
+                      for t in seed.get("tasks", [])},
+        "bundle_files": dict(sorted((bundle_files or {}).items())),
+        "bundle_recipes": dict(sorted((recipes or {}).items()))})
+
+
+@dataclass
+class PreviousBundle:
+    """The bundle-level files the last provenance.json recorded: their checksums and recipes."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    recipes: dict[str, str] = field(default_factory=dict)
+
+    def unchanged(self, rel: str, recipe: str, checksum: Callable[[str], str | None]) -> bool:
+        """`rel` was made from `recipe` and is on disk as it was written."""
+        return self.recipes.get(rel) == recipe and rel in self.files and checksum(rel) == self.files[rel]
+
+
+def previous_bundle(provenance: bytes | None) -> PreviousBundle:
+    try:
+        doc = orjson.loads(provenance or b"{}")
+        return PreviousBundle(dict(doc.get("bundle_files") or {}), dict(doc.get("bundle_recipes") or {}))
+    except (ValueError, AttributeError, TypeError):  # none yet, or edited by hand: everything is made again
+        return PreviousBundle()
 
 
 def build_without_orchestrator(manifest_path: str | Path, out: Path | None, write: bool = True,
@@ -115,11 +141,13 @@ def build_without_orchestrator(manifest_path: str | Path, out: Path | None, writ
     if not run.blocked:
         built = {a.output_path: a.content for a in run.artifacts if a.content is not None}
         documents = {a.output_path: a.document for a in run.artifacts if a.content is not None}
-        run.project_files = project_files(run.seed, built.get, documents.get)
+        run.project_files = project_files(run.seed, built.get, documents.get, recipes=run.recipes)
     if write and out is not None and not run.blocked:
         files = dict(run.files)
         files.update({a.output_path: a.content for a in run.artifacts if a.content is not None})
         files.update(run.project_files)
-        files[PROVENANCE_PATH] = provenance_doc(run.seed, {a.artifact_id: a.checksum for a in run.artifacts})
+        files[PROVENANCE_PATH] = provenance_doc(run.seed, {a.artifact_id: a.checksum for a in run.artifacts},
+                                                bundle_files={k: sha256_hex(v) for k, v in run.project_files.items()},
+                                                recipes=run.recipes)
         _write(run, out, files)
     return run

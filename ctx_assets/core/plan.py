@@ -18,12 +18,11 @@ from ctx_assets.contracts.seed import SEED_SCHEMA_ID, SEED_SCHEMA_VERSION
 
 from .checksums import canonical_json, pretty_json, sha256_hex
 from .export import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH
+from .export_paths import SEED_PATH
 from .gates.export import check_export_integrity
 from .gates.graph import topological_order
 from .gates.seed import check_seed_completeness
 from .sizing import estimate_lines, estimate_tokens, tier_for_lines
-
-SEED_PATH = "export/artisan-context-seed.json"
 
 DESIGN_PRINCIPLES: list[dict[str, Any]] = [
     {"id": "typed_over_prose",

@@ -18,6 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .checksums import moved_file
 from .faults import EnvironmentFault
 from .fsio import OwnedByAnotherProject, UnsafePathError, claim, contained, forget_made, process_alive, write_atomic
 
@@ -49,6 +50,12 @@ def files_root(out: Path) -> Path:
 def staged(out: Path, relative: str) -> Path:
     """Where a stage writes `relative` (contained in the staging's files folder, as the bundle path in OUT)."""
     return contained(files_root(out), relative)
+
+
+def current(out: Path, relative: str) -> Path:
+    """The newest version of `relative`: staged by this build, else the bundle's."""
+    p = staged(out, relative)
+    return p if p.exists() else contained(Path(out), relative)
 
 
 def pending(out: Path) -> bool:
@@ -232,6 +239,7 @@ def _move(out: Path, files: list[str], moved: list[tuple[str, bool]]) -> None:
             os.replace(base / rel, dest)
         except OSError as e:
             raise type(e)(e.errno, e.strerror, str(dest)) from None
+        moved_file(base / rel, dest)
 
 
 def _roll_back(out: Path, moved: list[tuple[str, bool]], made: list[Path]) -> None:

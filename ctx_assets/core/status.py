@@ -99,4 +99,9 @@ def provenance_status(seed: dict[str, Any], recorded: dict[tuple[str, str], dict
                                                                              if len(newer) > 5 else "")
     elif doc.get("chain") != seed.get("provenance", {}).get("chain"):
         s.status, s.cause = STALE, "the manifest changed since it was written"
+    elif changed := [rel for rel, digest in (doc.get("bundle_files") or {}).items()
+                     if file_checksum(out / rel) != digest]:
+        s.status = STALE
+        s.cause = "bundle-level files changed or deleted since: " + ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else "")
     return s

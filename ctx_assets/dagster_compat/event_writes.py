@@ -28,6 +28,8 @@ from dagster._time import datetime_from_timestamp
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .recorded import decode, latest_sql
+
 BATCH_EVENTS = 2000  # held by `batched` before a write: bounds what a crash inside the block can lose
 
 INSERT_EVENT = SqlEventLogStorageTable.insert()  # parameters apart: compiled once, not per event
@@ -204,19 +206,9 @@ class BulkEventWrites:
         """{(asset key string, partition): metadata of its newest materialization} in one query, decoded
         with orjson: what `fetch_materializations` over every partition gives (`ctx status`, the
         stale selection), without deserializing 7,000 full event records (5 s at 1,000 targets)."""
-        sql = db.text(
-            "SELECT e.asset_key, e.partition, e.event FROM event_logs e JOIN ("
-            " SELECT MAX(l.id) AS id FROM event_logs l LEFT JOIN asset_keys k ON k.asset_key = l.asset_key"
-            " WHERE l.dagster_event_type = 'ASSET_MATERIALIZATION' AND l.asset_key IN :keys"
-            " AND l.partition IS NOT NULL AND (k.wipe_timestamp IS NULL OR l.timestamp > k.wipe_timestamp)"
-            " GROUP BY l.asset_key, l.partition) m ON e.id = m.id").bindparams(db.bindparam("keys", expanding=True))
         with self.index_connection() as conn:  # type: ignore[attr-defined]
-            rows = conn.execute(sql, {"keys": asset_keys}).fetchall()
-        out = {}
-        for key, partition, raw in rows:
-            mat = orjson.loads(raw)["dagster_event"]["event_specific_data"]["materialization"]
-            out[(key, partition)] = {e["label"]: _entry_value(e["entry_data"]) for e in mat["metadata_entries"]}
-        return out
+            sql = db.text(latest_sql("IN :keys", conn.dialect.name)).bindparams(db.bindparam("keys", expanding=True))
+            return decode(conn.execute(sql, {"keys": asset_keys}).fetchall())
 
 
 def is_bulk(event: EventLogEntry) -> bool:
@@ -241,11 +233,6 @@ def _update(table: Any, where: tuple[str, ...], values: dict[str, Any], null: st
             clauses.append(table.c[null].is_(None))
         stmt = _UPDATES[shape] = table.update().where(db.and_(*clauses)).values({c: db.bindparam(c) for c in values})
     return stmt
-
-
-def _entry_value(data: dict[str, Any]) -> Any:
-    """A serialized metadata value's payload (text, value, data, path, url...): its one field."""
-    return next((v for k, v in data.items() if k != "__class__"), None)
 
 
 def batched_writes(instance: Any) -> contextlib.AbstractContextManager[None]:

@@ -24,7 +24,7 @@ from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.export import build_export
-from ctx_assets.core.pipeline import PROVENANCE_PATH, provenance_doc
+from ctx_assets.core.pipeline import PROVENANCE_PATH, previous_bundle, provenance_doc
 from ctx_assets.core.project_bundle import project_files
 from ctx_assets.core.validate import validate_file
 from ctx_assets.telemetry.questions import METADATA_KEY
@@ -162,9 +162,14 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
             checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
             trace_id = tracer.trace_id(context)
             with store.writing():
-                for rel, data in project_files(seed, store.read).items():  # bundle-level files (issue 19)
-                    store.write(rel, data)
-                store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id))
+                before = previous_bundle(store.read(PROVENANCE_PATH))
+                recipes: dict[str, str] = {}
+                made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, store.checksum),
+                                     recipes=recipes)
+                bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are
+                bundle.update({rel: store.write_changed(rel, data) for rel, data in made.items()})
+                store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id, bundle,
+                                                            recipes))
             # The last stage: every file this build staged goes into the bundle in one step, or none does.
             store.commit()
             missing = sorted(k for k, v in checksums.items() if v is None)

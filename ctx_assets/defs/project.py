@@ -18,8 +18,8 @@ from dagster import AssetKey, DynamicPartitionsDefinition
 
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.loader import MAX_BYTES as MAX_MANIFEST_BYTES
+from ctx_assets.core.project_names import key_prefix
 
-_NOT_KEY = re.compile(r"[^A-Za-z0-9_]")
 PROJECT_TAG = "ctx/project"  # on every run: the project it builds
 STAGE_TAG = "ctx/stage"  # on every run: shared, artifacts or output
 STAGES = {"shared": ("manifest", "export", "context_seed"), "artifacts": tuple(t.value for t in TYPE_ORDER),
@@ -42,7 +42,7 @@ class Project:
     targets: DynamicPartitionsDefinition = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        prefix = _NOT_KEY.sub("_", self.id) or "project"
+        prefix = key_prefix(self.id)
         object.__setattr__(self, "prefix", prefix)
         object.__setattr__(self, "targets", DynamicPartitionsDefinition(name=f"{prefix}__targets"))
         if not self.key_prefix:
