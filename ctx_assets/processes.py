@@ -208,3 +208,18 @@ def _exited(started: list[tuple[Step, subprocess.Popen[bytes]]]) -> tuple[str, i
         if code is not None:
             return step.name, code
     return None
+
+
+# The tags naming a run's owning `ctx` process (defs/owners.py writes them; the next ctx command reads them).
+PID_TAG, HOST_TAG, STARTED_TAG = "ctx/pid", "ctx/host", "ctx/process-start"
+
+
+def owner_alive(tags: dict[str, str]) -> bool:
+    """Whether the `ctx` process a run's tags name still runs (True when the tags name none)."""
+    try:
+        pid = int(tags[PID_TAG])
+    except (KeyError, ValueError):
+        return True  # not ours to judge
+    if not tags.get(STARTED_TAG):  # no /proc where it ran: whether the pid lives is all there is to know
+        return process_alive(pid)
+    return process_start(pid) == tags[STARTED_TAG]

@@ -24,8 +24,9 @@ from opentelemetry.trace import Link, Span, SpanContext, Status, StatusCode
 from pydantic import PrivateAttr
 
 from ctx_assets.contracts import semconv as sc
+from ctx_assets.contracts.artifacts import ArtifactType, artifact_id
 from ctx_assets.contracts.gates import GateOutcome, GateResult
-from ctx_assets.core.artifact_types import TYPES
+from ctx_assets.core.artifact_types import TYPES, output_path
 from ctx_assets.core.artisan import BLOCKED, BUILT, ArtifactResult, blocker
 from ctx_assets.telemetry.build_trace import BuildTrace, Progress, end_root, gate_attributes
 from ctx_assets.telemetry.providers import Telemetry, log
@@ -83,7 +84,7 @@ class PipelineTracer(ConfigurableResource):
                 **attrs, sc.TASK_TYPE: sc.TASK_TYPE_EPIC, sc.TASK_ID: run_id, sc.TASK_STATUS: sc.STATUS_IN_PROGRESS,
                 sc.TASK_PERCENT_COMPLETE: 0.0})
             st.context = trace.set_span_in_context(st.span)
-            planned = sum(1 for k in st.selected if k in ARTIFACT_TYPES)
+            planned = sum(1 for k in st.selected if k in ARTIFACT_TYPES)  # a range run: plan_artifacts corrects it
             st.progress = Progress(st.span, planned)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
@@ -107,6 +108,8 @@ class PipelineTracer(ConfigurableResource):
                 st.span.set_status(Status(StatusCode.ERROR, "; ".join(st.failed.values())[:500]))
             st.span.end()
         else:
+            if st.progress:
+                st.progress.end(ok)
             end_root(st.span, ok, list(st.failed.values()), tel, time.monotonic() - st.started)
             tel.flush()
 
@@ -201,12 +204,15 @@ class PipelineTracer(ConfigurableResource):
             st.context = baggage.set_baggage(sc.BAGGAGE_MANIFEST_CHECKSUM, checksum, st.context)
 
     def open_questions(self, questions: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, str]:
-        """Question spans under the current stage span (plan_ingestion); returns their ids for the
-        context_seed materialization metadata, where runs in other processes find them."""
+        """Question spans, started during plan ingestion; returns their ids for the context_seed
+        materialization metadata, where runs in other processes find them. They stay open to link the
+        artifacts built after them, so their parent is the trace's root (the build, or a UI/sensor run),
+        which ends after them: under plan_ingestion they would outlive their parent."""
         st = self._state
         if not self.enabled or st.context is None:
             return {}
-        qs = QuestionSpans.start(Telemetry.get().tracer, None, questions, tasks)  # parent: the current stage
+        root = st.build.context if st.build else st.context
+        qs = QuestionSpans.start(Telemetry.get().tracer, root, questions, tasks)
         st.questions = qs
         if st.build:
             st.build.questions = qs
@@ -246,7 +252,7 @@ class PipelineTracer(ConfigurableResource):
                     self.gate(trace.INVALID_SPAN, g)
             return ids
         tel = Telemetry.get()
-        stage = self._artisan_stage()
+        stage = self._artisan_stage(min((r.started_ns for r in results if r.started_ns), default=None))
         questions = self._questions(context, key_of("context_seed"))
         for r in results:
             task = (tasks or {}).get((r.target, r.artifact_type), {})
@@ -262,7 +268,8 @@ class PipelineTracer(ConfigurableResource):
             start = r.started_ns or time.time_ns()
             attrs = {**base, sc.PIPELINE_STAGE_NAME: "artisan", sc.TASK_TYPE: sc.TASK_TYPE_TASK,
                      sc.PIPELINE_INPUT_CHECKSUM: source_checksum}
-            if r.status == BLOCKED:
+            if r.status == BLOCKED:  # never started: a moment, now, inside the artisan stage
+                start = time.time_ns()
                 attrs.update({sc.TASK_STATUS: sc.STATUS_BLOCKED, sc.TASK_BLOCKED_BY: r.blocked_by or ""})
                 span = tel.tracer.start_span(f"blocked {r.artifact_id}", context=stage, links=links,
                                              attributes=attrs, start_time=start)
@@ -271,23 +278,39 @@ class PipelineTracer(ConfigurableResource):
             else:
                 span = tel.tracer.start_span(f"artifact {r.artifact_id}", context=stage, links=links,
                                              attributes=attrs, start_time=start)
-                _ArtifactSpan(self, span, base).finish(r, start)
-                span.end(end_time=start + int(total * 1e9))
+                last = _ArtifactSpan(self, span, base).finish(r, start)
+                span.end(end_time=max(last, start + int(total * 1e9)))  # never before its children end
                 tel.stage_duration.record(total, {sc.PIPELINE_STAGE_NAME: "artisan",
                                                   sc.PIPELINE_ARTIFACT_TYPE: r.artifact_type})
             ctx = span.get_span_context()
             questions.constrained(task, ctx)
             st.spans[r.artifact_id] = ctx
             ids[r.artifact_id] = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
-            self._step()
+            if r.status == BUILT:  # percent complete counts what was made, not what failed or was blocked
+                self._step()
         return ids
 
-    def _artisan_stage(self) -> otel_context.Context:
-        """One `artisan` stage span per run, parent of the run's artifact spans."""
+    def blocked_artifacts(self, context: Any, pairs: list[tuple[str, str]], by: str) -> None:
+        """(target, artifact type) pairs that a gate of the shared stages blocked (`by`: "secret_scan on
+        export"): a blocked span each, naming the gate, as for an artifact blocked by its own upstream."""
+        results = [ArtifactResult(artifact_id=artifact_id(target, t), artifact_type=t, target=target,
+                                  output_path=output_path(ArtifactType(t), target), status=BLOCKED, blocked_by=by)
+                   for target, t in pairs]
+        self.artifacts(context, results, "")
+
+    def plan_artifacts(self, count: int) -> None:
+        """How many artifacts this run makes, for the progress of a run that is its own trace (the UI, a
+        sensor); under `ctx build` the build planned them all."""
+        if self._state.progress is not None:
+            self._state.progress.plan(count)
+
+    def _artisan_stage(self, start_ns: int | None = None) -> otel_context.Context:
+        """One `artisan` stage span per run, parent of the run's artifact spans. Spans are recorded after the
+        work, so the stage starts when its first artifact did (`start_ns`), not when it is recorded."""
         st = self._state
         stage = getattr(st, "artisan", None)
         if stage is None:
-            span = Telemetry.get().tracer.start_span("artisan", context=st.context, attributes={
+            span = Telemetry.get().tracer.start_span("artisan", context=st.context, start_time=start_ns, attributes={
                 sc.PIPELINE_STAGE_NAME: "artisan", sc.CICD_PIPELINE_TASK_NAME: "artisan",
                 sc.TASK_TYPE: sc.TASK_TYPE_TASK})
             stage = st.artisan = (span, trace.set_span_in_context(span, st.context))  # type: ignore[attr-defined]
@@ -315,7 +338,8 @@ class _ArtifactSpan:
     def __init__(self, tracer: PipelineTracer, span: Span, base: dict[str, Any]):
         self.tracer, self.span, self.base = tracer, span, base
 
-    def finish(self, r: ArtifactResult, d_start: int) -> None:
+    def finish(self, r: ArtifactResult, d_start: int) -> int:
+        """Records the phases from `d_start`; returns when the last one ended (the artifact ends no earlier)."""
         tel = Telemetry.get()
         ctx = trace.set_span_in_context(self.span)
         design_s = r.seconds.get("design", 0.0)
@@ -358,6 +382,7 @@ class _ArtifactSpan:
             self.span.set_status(Status(StatusCode.ERROR, msg))
             self.span.add_event("exception", {"exception.type": "GateFailed", "exception.message": (
                 f"{msg}: " + "; ".join(f"{v.field}: {v.message}" for v in (gate.violations if gate else [])[:3]))})
+        return t if r.content is not None else i_start
 
 
 def _seed_metadata(context: Any, key: AssetKey) -> dict[str, Any]:

@@ -47,6 +47,10 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if item.module.__name__.rsplit(".", 1)[-1] not in CHECK_MODULES:
             item.add_marker(pytest.mark.full)
+    # Modules with slow tests first, each module still in one piece (its module-scoped fixtures are built
+    # once): with -n 2, a long test handed out last would leave one worker idle for its whole length.
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow)
 
 
 def require(condition: bool, what: str) -> None:

@@ -115,17 +115,38 @@ def test_default_out_is_the_manifest_name_no_op_build_has_no_table_and_counts_re
 
 
 def test_status_of_a_blocked_export_names_the_gate(tmp_path):
-    env = cli_env(tmp_path)
+    env, out = cli_env(tmp_path), tmp_path / "o"
     manifest = small_manifest(tmp_path, n=1)
+    clean = manifest.read_text()
     edit(manifest, lambda d: d["metadata"]["links"].update(repository="https://ci:t0ps3cretpw@git.example.com/x"))
-    r = run_ctx("status", str(manifest), "--out", str(tmp_path / "o"), env=env)
+    blocked = manifest.read_text()
+    r = run_ctx("status", str(manifest), "--out", str(out), env=env)
     assert r.returncode == 1 and "the export is blocked by a failing gate" in r.stderr
     assert "gate secret_scan: failed (blocking)" in r.stderr and "Traceback" not in r.stderr
-    r = run_ctx("status", str(manifest), "--out", str(tmp_path / "o"), "--json", env=env)
+    # a header, every artifact naming the gate, a summary line
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"{manifest} -> {out}: 7 artifacts and provenance.json" and lines[1].split() == [
+        "ARTIFACT", "STATUS", "CAUSE"]
+    assert len(lines) == 11 and all(line.split(None, 1)[1] == "missing  blocked by secret_scan on export"
+                                    for line in lines[2:-1])
+    assert lines[-1].startswith("0 fresh, 0 stale, 8 missing; blocked by secret_scan on export")
+    r = run_ctx("status", str(manifest), "--out", str(out), "--json", env=env)
     s = json.loads(r.stdout)
     assert r.returncode == 1 and s["ok"] is False and s["blocked"] is True
-    assert [g["gate"] for g in s["gates"]] == ["secret_scan"]
+    assert [g["gate"] for g in s["gates"]] == ["secret_scan"] and s["blocked_by"] == "secret_scan on export"
+    assert {(a["status"], a["cause"]) for a in s["artifacts"]} == {("missing", "blocked by secret_scan on export")}
     assert "t0ps3cretpw" not in r.stdout + r.stderr
+
+    # after a good build, a blocked one: the files on disk are from the earlier manifest, and nothing rebuilds them
+    manifest.write_text(clean)
+    assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
+    manifest.write_text(blocked)
+    assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 1
+    r = run_ctx("status", str(manifest), "--out", str(out), env=env)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1 and len(lines) == 11
+    assert all(line.split(None, 1)[1].startswith("stale    blocked by secret_scan on export; ") for line in lines[2:-1])
+    assert lines[-1].startswith("0 fresh, 8 stale, 0 missing; blocked by secret_scan on export")
 
 
 def test_a_long_artifact_run_reports_each_chunk(tmp_path):

@@ -102,7 +102,7 @@ def test_sensor_one_target_edit_is_one_run_and_provenance_in_one_tick(env):
     assert rewritten == {f for f in per_target if "svc-0001" in f} and len(rewritten) == 7
     assert all(s.status == "fresh" for s in compute_status(manifest, out))
     again, _ = _sensor(manifest, out, ctx.cursor)  # the cursor survives: nothing is asked for again
-    assert not getattr(again, "run_requests", None) and again.skip_message == "manifest unchanged"
+    assert not getattr(again, "run_requests", None) and again.skip_message == f"{manifest}: manifest unchanged"
 
 
 def test_sensor_waits_for_the_projects_runs_before_planning_an_edit(env):
@@ -114,7 +114,7 @@ def test_sensor_waits_for_the_projects_runs_before_planning_an_edit(env):
                                              tags=project_of(manifest).run_tags("edit")))
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert result.skip_message == "manifest edited; waiting for 1 run of this project to finish"
+    assert result.skip_message == f"{manifest}: manifest edited; waiting for 1 run of this project to finish"
     get_instance().report_run_failed(busy)
     result, _ = _sensor(manifest, out, ctx.cursor)
     assert _stages(result) == ["edit", "output"]
@@ -191,7 +191,29 @@ def test_sensor_debounces_and_reports_broken_manifest(env):
     result, ctx2 = _sensor(manifest, out, ctx.cursor)
     assert "manifest invalid" in result.skip_message and "invalid YAML" in result.skip_message
     result, _ = _sensor(manifest, out, ctx2.cursor)  # no crash loop: reported once, then waits
-    assert result.skip_message == "manifest unchanged"
+    assert result.skip_message == f"{manifest}: manifest unchanged"
+
+
+def test_a_tick_that_builds_nothing_says_why_naming_the_manifest_and_the_gate(env):
+    """What the UI's tick history shows for a tick without runs (the daemon records the sensor's skip
+    reason): an unchanged, a blocked and a broken manifest, each named, the blocked one with its gate."""
+    manifest, out, _ = env
+    _, ctx = _sensor(manifest, out)  # the first tick meets the manifest (its cursor was empty)
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert not getattr(result, "run_requests", None) and result.skip_message == f"{manifest}: manifest unchanged"
+    secret = "AKIAIOSFODNN7EXAMPLQ"  # a fake AWS access key id (tests/secret_corpus.py's form)
+    edit(manifest, lambda d: d["spec"].setdefault("risks", []).append(
+        {"type": "security", "description": "leaked keys", "priority": "P1", "mitigation": f"rotate {secret}"}))
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert not getattr(result, "run_requests", None)
+    assert result.skip_message.startswith(f"{manifest}: not building: blocked by secret_scan on export: spec.risks[")
+    assert "looks like a credential" in result.skip_message and secret not in result.skip_message
+    result, ctx = _sensor(manifest, out, ctx.cursor)  # reported once; then it waits for the next edit
+    assert result.skip_message == f"{manifest}: manifest unchanged"
+    manifest.write_text("spec: [unclosed\n")
+    settle(manifest)
+    result, _ = _sensor(manifest, out, ctx.cursor)
+    assert result.skip_message.startswith(f"{manifest}: manifest invalid (1 problems), not building: ")
 
 
 def test_stale_only_rebuilds_exactly_the_stale_set(env):
@@ -268,14 +290,14 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     busy = instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id="0" * 32, status=DagsterRunStatus.STARTED,
                                        tags=project_of(manifest).run_tags("artifacts")))
     result, ctx = _sensor(manifest, out, ctx.cursor)
-    assert result.skip_message == "waiting for 1 run of this project to finish before provenance"
+    assert result.skip_message == f"{manifest}: waiting for 1 run of this project to finish before provenance"
     instance.report_run_failed(busy)
     result, ctx = _sensor(manifest, out, ctx.cursor)  # the other project's run still going does not hold it
     assert _stages(result) == ["output"]
     _run_request(manifest, out, result.run_requests[0])
     assert all(s.status == "fresh" for s in compute_status(manifest, out))
     result, _ = _sensor(manifest, out, ctx.cursor)
-    assert result.skip_message == "manifest unchanged"
+    assert result.skip_message == f"{manifest}: manifest unchanged"
 
 
 def _files(out: Path) -> dict[str, bytes]:

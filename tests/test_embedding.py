@@ -20,7 +20,7 @@ import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from tests.support.engines import BIN, start_daemon
+from tests.support.engines import BIN, fresh, runs_finished, start_daemon
 from tests.support.servers import wait_for
 
 from .conftest import manifest_with_targets
@@ -168,9 +168,12 @@ def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user
     try:
         def built() -> bool:
             daemon.assert_running()
-            return all((b / "export" / "provenance.json").exists() for b in bundles.values())
+            # every artifact fresh, and no run going (stopping the daemon would end it as failed)
+            return all((b / "export" / "provenance.json").exists() and fresh(user_project / "manifests" /
+                                                                               f"{name}.contextcore.yaml", b, env)
+                       for name, b in bundles.items()) and runs_finished(env)
 
-        wait_for("the daemon's sensor to build both bundles", built, 600, every=3)
+        wait_for("the daemon's sensor to build both bundles and its runs to end", built, 600, every=3)
     finally:
         daemon.stop()
     for b in bundles.values():
@@ -181,7 +184,9 @@ def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user
     try:
         assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"  # stock, not ours
         runs = instance.get_runs(RunsFilter())
-        assert runs and all(r.status == DagsterRunStatus.SUCCESS for r in runs), [(r.job_name, r.status) for r in runs]
+        failed = {r.run_id: [e.message for e in instance.all_logs(r.run_id) if e.is_dagster_event
+                             and e.dagster_event.is_failure][-3:] for r in runs if r.status != DagsterRunStatus.SUCCESS}
+        assert runs and not failed, failed  # with the reason a run failed
         evaluations = [e for r in runs
                        for e in instance.all_logs(r.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
         assert evaluations and all(e.dagster_event.event_specific_data.passed for e in evaluations)

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus
 
 from ctx_assets.build import get_instance
+from ctx_assets.dagster_compat.recorded import orphans_left
 from ctx_assets.defs.owners import (
     HOST_TAG,
     OWNER_ENV,
@@ -130,7 +132,11 @@ def test_runs_of_exited_owners_fail_live_and_foreign_ones_stay(monkeypatch, tmp_
         "dead, no /proc": _unfinished_run(instance, {**me, PID_TAG: str(dead_pid), STARTED_TAG: ""}),
         "alive, no /proc": _unfinished_run(instance, {**me, STARTED_TAG: ""}),  # only liveness to go by
     }
+    # What `ctx status` reads without Dagster sees them too, and leaves the sweep to the instance it opens.
+    home = Path(instance.root_directory)
+    assert orphans_left(home)
     failed = fail_orphaned_runs(instance)
+    assert not orphans_left(home)  # the alive, foreign and untagged runs are not orphans
     assert sorted(failed) == sorted([runs["dead"], runs["reused"], runs["dead, no /proc"]])
     status = {k: instance.get_run_by_id(v).status for k, v in runs.items()}
     assert status == {"dead": DagsterRunStatus.FAILURE, "reused": DagsterRunStatus.FAILURE,

@@ -38,9 +38,11 @@ def test_open_and_deferred_questions_are_spans_linked_both_ways(traced):
     spans = exporter.get_finished_spans()
     questions = {sp.attributes[sc.QUESTION_ID]: sp for sp in spans if sp.name.startswith(sc.SPAN_QUESTION + " ")}
     assert set(questions) == {"Q-DASHBOARD-FORMAT", "Q-ALERT-ROUTING"}  # Q-JSON-MODE is answered: no span
-    (plan,) = [sp for sp in spans if sp.name == "plan_ingestion"]
+    (root,) = [sp for sp in spans if sp.name == sc.SPAN_BUILD]
     dash_q = questions["Q-DASHBOARD-FORMAT"]
-    assert dash_q.parent.span_id == plan.context.span_id and dash_q.context.trace_id == plan.context.trace_id
+    # open until the build ends (links to every artifact), so a child of the build, not of plan_ingestion
+    assert dash_q.parent.span_id == root.context.span_id and dash_q.context.trace_id == root.context.trace_id
+    assert dash_q.attributes[sc.PIPELINE_STAGE_NAME] == "plan_ingestion"  # the stage that raised it
     assert {sc.QUESTION_STATUS: "open", sc.QUESTION_PRIORITY: "high", sc.QUESTION_ARTIFACTS: 2}.items() <= \
         dict(dash_q.attributes).items()
     assert dash_q.attributes[sc.QUESTION_TEXT].startswith("Should dashboards be one per service")

@@ -273,12 +273,12 @@ def test_otlp_http_end_to_end_to_a_real_receiver(monkeypatch, tmp_path, mlflow_s
     dash = next(sp for sp in spans if sp["name"] == "artifact svc-0001-dashboard")
     links = dash["links"]
     assert Counter(ln["attributes"]["link.type"] for ln in links) == {"depends_on": 2, "constrained_by": 1}
-    # Question spans arrive under plan ingestion, linked to the artifacts they constrain and back.
+    # Question spans arrive under the build (open until it ends), linked to the artifacts they constrain and back.
     questions = {sp["name"]: sp for sp in spans if sp["name"].startswith(sc.SPAN_QUESTION + " ")}
     assert set(questions) == {"question Q-DASHBOARD-FORMAT", "question Q-ALERT-ROUTING"}
     q = questions["question Q-DASHBOARD-FORMAT"]
-    plan = next(sp for sp in spans if sp["name"] == "plan_ingestion")
-    assert q["parent_span_id"] == plan["span_id"]
+    root = next(sp for sp in spans if sp["name"] == sc.SPAN_BUILD)
+    assert q["parent_span_id"] == root["span_id"]
     attrs = {k: json.loads(v) if isinstance(v, str) and v[:1] in '"[{' else v for k, v in q["attributes"].items()}
     assert attrs[sc.QUESTION_STATUS] == "open" and attrs[sc.QUESTION_PRIORITY] == "high"
     forward = {ln["attributes"][sc.PIPELINE_ARTIFACT_ID]: ln["span_id"] for ln in q["links"]}

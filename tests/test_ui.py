@@ -85,9 +85,10 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
     port, marker = _port(), f"CTX_TEST_UI_MARKER={uuid.uuid4().hex}"
     proc = _start_ui(tmp_path, port, {"CTX_TEST_UI_MARKER": marker.split("=", 1)[1]})
     try:
-        deadline = time.monotonic() + 60  # the daemon starts once the webserver answers
-        while len(dagster := _marked(marker) - {proc.pid}) < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        # ctx ui announces the URL once the webserver answers and the daemon is started: the webserver may
+        # answer this test's poll first, and a SIGTERM before the announcement is another test
+        err = _read_until(proc, f"Dagster UI on http://127.0.0.1:{port}", 60)
+        dagster = _marked(marker) - {proc.pid}
         assert len(dagster) >= 3, dagster  # the code server, the webserver, the daemon
         start = time.monotonic()
         os.kill(proc.pid, signal.SIGTERM)  # the ctx process only
@@ -98,7 +99,7 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
         assert stopped_after <= 10, stopped_after
         assert proc.wait(timeout=10) == 0
         # ctx's own lines only: the URL once, the stop; Dagster's warnings, colours and "Aborted!" are in its log
-        err = proc.stderr.read()  # type: ignore[union-attr]
+        err += proc.stderr.read()  # type: ignore[union-attr]
         assert err.count(f"Dagster UI on http://127.0.0.1:{port}") == 1, err
         assert "\x1b[" not in err and "Aborted!" not in err and "Warning" not in err, err
         assert all(line.startswith(("ctx ui:", "Dagster UI on")) for line in err.splitlines()), err
@@ -111,6 +112,20 @@ def test_sigterm_to_ctx_ui_stops_every_dagster_process_and_frees_the_port(tmp_pa
         for pid in _marked(marker):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _read_until(proc: subprocess.Popen[str], wanted: str, timeout: float) -> str:
+    """ctx ui's stderr up to `wanted` (read from the pipe itself, unbuffered, so a later .read() continues)."""
+    import select
+
+    fd, seen, deadline = proc.stderr.fileno(), b"", time.monotonic() + timeout  # type: ignore[union-attr]
+    while wanted.encode() not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0 and select.select([fd], [], [], left)[0], f"ctx ui never said {wanted!r}: {seen!r}"
+        chunk = os.read(fd, 65536)
+        assert chunk, f"ctx ui exited before saying {wanted!r}: {seen!r}"
+        seen += chunk
+    return seen.decode()
 
 
 def _listening_addresses(port: int) -> set[str]:

@@ -163,6 +163,7 @@ def _build(definitions: Callable[[], Any], project: Project, manifest: str | Pat
                     selection.setdefault(s.target, []).append(s.artifact_type)
             if not selection:
                 progress("every artifact is fresh; nothing to rebuild (--all rebuilds anyway)")
+        bt.progress.plan(sum(len(types) for types in selection.values()))  # percent of what this build makes
         if selection:
             with reporting(progress):
                 _build_artifacts(job, project, instance, selection, summary, progress, debug)

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ctx_assets.contracts.gates import GateResult, Problem
+from ctx_assets.contracts.gates import GateName, GateResult, Problem
 
 from .artisan import BUILT, ArtifactResult, BatchValidator, build_bundle
 from .batching import gc_paused
@@ -27,6 +27,19 @@ from .plan import ingest_export
 from .project_bundle import project_files
 from .staging import write_all
 from .validate import Validated, validate_file
+
+SEED_GATES = (GateName.export_integrity, GateName.seed_completeness)  # plan ingestion's; the others are export's
+
+
+def blocked_by(gates: list[GateResult]) -> tuple[str, str]:
+    """Why nothing past the shared stages can be built, in the one wording the UI's checks, the sensor's
+    ticks and `ctx status` share: ("secret_scan on export", the same with each gate's first violation,
+    "secret_scan on export: spec.risks[0].mitigation: value looks like a credential …")."""
+    failed = [g for g in gates if g.blocks]
+    where = {g.gate: f"{g.gate.value} on {'plan_ingestion' if g.gate in SEED_GATES else 'export'}" for g in failed}
+    why = "; ".join(where[g.gate] + (f": {g.violations[0].field}: {g.violations[0].message}" if g.violations
+                                     else ": failed") for g in failed)
+    return ", ".join(where[g.gate] for g in failed), why
 
 
 @dataclass

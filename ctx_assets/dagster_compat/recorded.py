@@ -65,6 +65,8 @@ def read_embedded(home: Path, asset_keys: list[str]) -> dict[tuple[str, str], di
         if public_api_only() or not (home / "dagster.yaml").read_text().startswith(INSTANCE_MARKER) \
                 or not index.is_file():
             return None
+        if orphans_left(home):
+            return None  # opening the instance fails them (defs/owners.py), as every ctx command must
         con = sqlite3.connect(f"{index.resolve().as_uri()}?mode=ro", uri=True)
         try:
             rows = con.execute(latest_sql(f"IN ({','.join('?' * len(asset_keys))})"), asset_keys).fetchall()
@@ -73,3 +75,26 @@ def read_embedded(home: Path, asset_keys: list[str]) -> dict[tuple[str, str], di
         return decode(rows)
     except (OSError, sqlite3.Error, ValueError, KeyError, TypeError):
         return None
+
+
+_UNFINISHED = ("NOT_STARTED", "STARTING", "STARTED", "CANCELING")  # DagsterRunStatus values
+
+
+def orphans_left(home: Path) -> bool:
+    """Whether the home holds an unfinished run of an exited `ctx` process on this host (a build killed
+    mid-run). Raises sqlite3.Error when the run storage cannot be read this way."""
+    import socket
+
+    from ctx_assets.processes import HOST_TAG, owner_alive
+
+    con = sqlite3.connect(f"{(home / 'history' / 'runs.db').resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT t.run_id, t.key, t.value FROM runs r JOIN run_tags t ON t.run_id = r.run_id"
+            f" WHERE r.status IN ({','.join('?' * len(_UNFINISHED))}) AND t.key LIKE 'ctx/%'", _UNFINISHED).fetchall()
+    finally:
+        con.close()
+    tags: dict[str, dict[str, str]] = {}
+    for run_id, key, value in rows:
+        tags.setdefault(run_id, {})[key] = value
+    return any(t.get(HOST_TAG) == socket.gethostname() and not owner_alive(t) for t in tags.values())

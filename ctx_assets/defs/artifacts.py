@@ -126,7 +126,7 @@ def shared_stages_block(store: OutputStore) -> tuple[str, dict[str, object]] | N
     metadata with the violations), or None. Only when the seed on disk was not made from this manifest
     (export blocked, or never run): the seed's checksum is compared with the file's, then the pure
     stages say why."""
-    from ctx_assets.core.pipeline import export_and_plan
+    from ctx_assets.core.pipeline import blocked_by, export_and_plan
 
     path = Path(store.manifest_path)
     try:
@@ -148,13 +148,8 @@ def shared_stages_block(store: OutputStore) -> tuple[str, dict[str, object]] | N
     if not failed:
         return None  # the seed is just older than the manifest: build from it, as before
     _, meta = artifact_gates_metadata(failed)
-    stage = {g.gate: ("plan_ingestion" if g.gate in (GateName.export_integrity, GateName.seed_completeness)
-                      else "export") for g in failed}
-    why = "; ".join(f"{g.gate.value} on {stage[g.gate]}: " +
-                    (f"{g.violations[0].field}: {g.violations[0].message}" if g.violations else "failed")
-                    for g in failed)
-    return f"blocked by {why}", {**meta, "gate.result": "blocked",
-                                 "blocked_by": ", ".join(f"{g.gate.value} on {stage[g.gate]}" for g in failed)}
+    short, why = blocked_by(failed)
+    return f"blocked by {why}", {**meta, "gate.result": "blocked", "blocked_by": short}
 
 
 def artifacts_asset(p: Project, tr: ContextCoreTranslator) -> Any:
@@ -174,10 +169,13 @@ def _build(context: AssetExecutionContext, p: Project, store: OutputStore, valid
     selected = set(context.selected_asset_keys)
     types = [t.value for t in TYPE_ORDER if p.key(t.value) in selected]
     targets = list(context.partition_keys)
+    tracer.plan_artifacts(len(targets) * len(types))
     blocked = shared_stages_block(store)
     if blocked is not None:  # every selected partition failed, each naming the gate (docs/architecture.md)
         why, meta = redact_text(blocked[0]), scrub(blocked[1])
         record_failed_partitions(context, [(p.key(t), target) for target in targets for t in types])
+        tracer.blocked_artifacts(context, [(target, t) for target in targets for t in types],
+                                 str(meta.get("blocked_by") or why))
         for target in targets:
             for t in types:
                 yield AssetCheckEvaluation(asset_key=p.key(t), check_name=ARTIFACT_GATES_CHECK, passed=False,

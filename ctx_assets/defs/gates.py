@@ -7,6 +7,7 @@ import warnings
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PartitionsDefinition
 
 from ctx_assets.contracts.gates import GateName, GateOutcome, GateResult
+from ctx_assets.core.pipeline import SEED_GATES as SEED_GATE_NAMES  # the stage a gate belongs to, once
 from ctx_assets.core.secrets import scrub
 
 # Partitioned check specs are "preview" in 1.13; they are what gives per-target gate results.
@@ -15,7 +16,7 @@ warnings.filterwarnings("ignore", message="Specifying a partitions_def on an Ass
 MANIFEST_GATES = [GateName.manifest_schema]
 EXPORT_GATES = [GateName.field_preservation, GateName.derivation_coverage, GateName.dependency_graph_acyclic,
                 GateName.secret_scan]
-SEED_GATES = [GateName.export_integrity, GateName.seed_completeness]
+SEED_GATES = list(SEED_GATE_NAMES)
 ARTIFACT_GATES = [GateName.size_estimate, GateName.design_calibration, GateName.output_contract,
                   GateName.artifact_schema, GateName.secret_scan]
 EXTERNAL_TYPES = {"prometheus_rule", "loki_rule", "notification_policy"}

@@ -16,10 +16,9 @@ import socket
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from ctx_assets.core.text import plural
-from ctx_assets.processes import process_alive, process_start
+from ctx_assets.processes import HOST_TAG, PID_TAG, STARTED_TAG, owner_alive, process_start
 from ctx_assets.settings import settings
 
-PID_TAG, HOST_TAG, STARTED_TAG = "ctx/pid", "ctx/host", "ctx/process-start"
 # Set by `ctx ui` for Dagster's processes, so the sensor's runs name `ctx ui` as their owner.
 OWNER_ENV = "CTX_RUN_OWNER"
 UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
@@ -43,16 +42,6 @@ def owner_tags(pid: int | None = None) -> dict[str, str]:
 def owner_env() -> dict[str, str]:
     """The environment for Dagster processes whose runs this process owns (`ctx ui`)."""
     return {OWNER_ENV: f"{os.getpid()}:{process_start(os.getpid()) or ''}"}
-
-
-def owner_alive(tags: dict[str, str]) -> bool:
-    try:
-        pid = int(tags[PID_TAG])
-    except (KeyError, ValueError):
-        return True  # not ours to judge
-    if not tags.get(STARTED_TAG):  # no /proc where it ran: whether the pid lives is all there is to know
-        return process_alive(pid)
-    return process_start(pid) == tags[STARTED_TAG]
 
 
 def fail_orphaned_runs(instance: DagsterInstance) -> list[str]:

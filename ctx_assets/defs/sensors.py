@@ -6,10 +6,10 @@ partitions); once the seed on disk matches the manifest, one run per affected
 target range with only the artifact types whose input fingerprints differ from the
 recorded materializations (one run when one set of types changed for every affected
 target, e.g. a question about dashboards); once none of this project's artifact runs is in
-flight, provenance when it is stale. Edits are debounced; a broken manifest is reported on
-the tick and waits for the next edit. The cursor is small (the manifest checksum and two
-flags; fingerprints are compared with what the instance recorded), lives in Dagster and
-survives restarts.
+flight, provenance when it is stale. Edits are debounced; a broken or blocked manifest is
+reported on the tick (its skip reason names the manifest, and the gate for a blocked one) and
+waits for the next edit. The cursor is small (the manifest checksum and two flags; fingerprints
+are compared with what the instance recorded), lives in Dagster and survives restarts.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from dagster import (
 from ctx_assets.core import staging
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import seed_fingerprints
-from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
+from ctx_assets.core.pipeline import PROVENANCE_PATH, blocked_by, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH, provenance_status
 from ctx_assets.core.text import plural
@@ -96,7 +96,7 @@ def tick(context: SensorEvaluationContext, projects: list[Project], stores: dict
         cursors[p.prefix] = cursor
         requests += wanted
         if reason and (len(projects) == 1 or reason not in QUIET_REASONS):
-            reasons.append(reason if len(projects) == 1 else f"{p.id}: {reason}")
+            reasons.append(f"{stores[p.prefix].manifest_path}: {reason}")  # the UI's tick history names it
     context.update_cursor(json.dumps({"projects": cursors, "next": (start + reached) % max(len(projects), 1)}))
     if reached < len(projects):
         reasons.append(f"{len(projects) - reached} of {plural(len(projects), 'manifest')} not read this tick "
@@ -122,7 +122,7 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
     try:
         raw, mtime = path.read_bytes(), path.stat().st_mtime
     except OSError as e:
-        return cursor, [], f"cannot read {path}: {e.strerror}"
+        return cursor, [], f"cannot read the manifest: {e.strerror}"
     sha = sha256_hex(raw)
     if sha == cursor.get("sha") and not cursor.get("pending"):
         if cursor.get("provenance") or staging.pending(store.root):  # staged files wait for the output stage
@@ -140,10 +140,9 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
         first = "; ".join(str(pr) for pr in run.problems[:3])
         return ({**cursor, "sha": sha, "pending": False}, [],
                 f"manifest invalid ({len(run.problems)} problems), not building: {first}")
-    if run.blocked:
-        failed = [f"{g.gate.value}: {g.violations[0].message}" for g in run.gates if g.blocks]
-        return ({**cursor, "sha": sha, "pending": False}, [],
-                f"export gates failed, not building: {'; '.join(failed)[:500]}")
+    if run.blocked:  # the wording of the UI's failed checks and `ctx status`: "blocked by secret_scan on export: …"
+        why = f"not building: blocked by {blocked_by(run.gates)[1]}"
+        return {**cursor, "sha": sha, "pending": False}, [], why[:500]
 
     # Compared with what was materialized, not with a copy in the cursor (7,000 fingerprints at 1,000
     # targets would fill the sensor's page); a failed run's artifacts are simply asked for again.

@@ -34,17 +34,35 @@ def gate_attributes(g: GateResult) -> dict[str, Any]:
 
 
 class Progress:
-    """Epic progress derived from children: percent of planned artifacts finished."""
+    """Epic progress derived from children: the percent of the planned artifacts that were built
+    (`task.percent_complete`). One that failed a gate or was blocked is not complete; a build or run
+    that plans no artifact (nothing stale) is complete once it ends well: 100%, not 0%."""
 
     def __init__(self, span: Span, planned: int):
-        self.span, self.planned, self.done, self.last = span, max(planned, 1), 0, -1
+        self.span, self.planned, self.done, self.last = span, planned, 0, -1.0
+
+    def plan(self, planned: int) -> None:
+        """The artifacts to build, once known (an incremental build builds only the stale ones)."""
+        self.planned = planned
+
+    def percent(self) -> float:
+        return round(100 * min(self.done, self.planned) / self.planned, 1) if self.planned else 100.0
 
     def step(self) -> None:
         self.done += 1
-        pct = round(100 * min(self.done, self.planned) / self.planned, 1)
-        if int(pct) == self.last and self.done < self.planned:  # an event per whole percent, not per artifact
+        pct = self.percent()
+        if int(pct) == int(self.last) and self.done < self.planned:  # an event per whole percent, not per artifact
             return
-        self.last = int(pct)
+        self._report(pct)
+
+    def end(self, ok: bool) -> None:
+        """The exact figure at the end (steps report whole percents); nothing to build and no failure is 100%."""
+        pct = self.percent()
+        if pct != self.last and (self.done or (ok and not self.planned)):
+            self._report(pct)
+
+    def _report(self, pct: float) -> None:
+        self.last = pct
         self.span.set_attribute(sc.TASK_PERCENT_COMPLETE, pct)
         self.span.add_event(sc.EVENT_PROGRESS, {sc.TASK_PERCENT_COMPLETE: pct, "artifacts.done": self.done,
                                                 "artifacts.planned": self.planned})
@@ -94,8 +112,9 @@ class BuildTrace:
     def finish(self) -> None:
         ok = not self.failures
         self.span.set_attribute("ctx.dagster.run_ids", self.run_ids)
-        if self.questions:
+        if self.questions:  # before the root: children end within their parent
             self.questions.end()
+        self.progress.end(ok)
         end_root(self.span, ok, self.failures, self.telemetry, time.monotonic() - self.started)
         BuildTrace.current = None
         self.telemetry.flush()

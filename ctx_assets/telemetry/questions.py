@@ -1,11 +1,12 @@
 """Open guidance questions as spans (seed Part 3: "open questions invisible → question spans
 linked to affected task spans").
 
-Plan ingestion starts one span per open or deferred question, under its own stage span;
-answered questions are not spans. An artifact is constrained by a question when its seed
-task lists the question in `design_constraints`. Its artifact span links back to the
-question span (`link.type=constrained_by`), and while the question span is still open it
-gets a link to the artifact span (`link.type=constrains`): in a `ctx build` the question
+Plan ingestion starts one span per open or deferred question; answered questions are not spans.
+They stay open after the stage (to link what is built later), so they are children of the trace's
+root, the build or the run, which ends after them: spans nest in time. An artifact is constrained
+by a question when its seed task lists the question in `design_constraints`. Its artifact span
+links back to the question span (`link.type=constrained_by`), and while the question span is still
+open it gets a link to the artifact span (`link.type=constrains`): in a `ctx build` the question
 spans stay open until the build ends, so every artifact the build makes is linked both ways.
 
 Artifact spans may be made in another run or process than the question spans, so the
@@ -41,7 +42,7 @@ class QuestionSpans:
     @classmethod
     def start(cls, tracer: Tracer, parent: Context | None, questions: list[dict[str, Any]],
               tasks: list[dict[str, Any]]) -> QuestionSpans:
-        """One span per open or deferred question (a child of `parent`, the plan_ingestion stage)."""
+        """One span per open or deferred question, a child of `parent` (the trace's root)."""
         counts: dict[str, int] = {}
         for t in tasks:
             for qid in constraining_questions(t):
