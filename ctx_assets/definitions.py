@@ -97,7 +97,8 @@ def sensor_name(projects: Sequence[Project]) -> str:
 def definitions_for(projects: Sequence[Project], translator: ContextCoreTranslator | None = None) -> Definitions:
     tr = translator or ContextCoreTranslator()
     assets: list = []
-    stores = {p.prefix: OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir)) for p in projects}
+    stores = {p.prefix: OutputStore(manifest_path=str(p.manifest), out_dir=str(p.out_dir), project=p.id)
+              for p in projects}
     resources: dict = {**shared_resources(), **{p.store_key: stores[p.prefix] for p in projects}}
     for p in projects:
         assets += project_assets(p, tr)

@@ -1,39 +1,68 @@
-"""Where the bundle lives: the manifest to read and the output folder to write, atomically."""
+"""Where the bundle lives: the manifest to read and the output folder to write, staged then swapped whole."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 
+from ctx_assets.core import staging
 from ctx_assets.core.checksums import file_checksum, remember_file, sha256_hex
 from ctx_assets.core.fsio import contained, write_atomic
 from ctx_assets.core.seed_reader import load_seed
 
 
 class OutputStore(ConfigurableResource):
-    """The manifest path and the output folder (files written atomically, never outside it)."""
+    """The manifest path and the output folder. Stages write below `OUT/.ctx-staging` and read there first,
+    then in the bundle; the output stage commits the staging into the bundle in one step
+    (core/staging.py), so a build that faults leaves the previous bundle exactly as it was."""
 
     manifest_path: str
     out_dir: str
+    project: str = ""  # the project whose bundle out_dir holds: claimed when a commit writes there
 
     @property
     def root(self) -> Path:
         return Path(self.out_dir)
 
     def path(self, relative: str) -> Path:
+        """The file's place in the bundle (committed content)."""
         return contained(self.root, relative)
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around a step that writes: a step that raises (other than a gate's Failure) marks the staging
+        incomplete, so it is never committed; a killed step leaves its marker, with the same effect."""
+        marker = staging.begin_write(self.root)
+        try:
+            yield
+        except Failure:  # a blocking gate: the step ends as designed, the files that passed are good
+            staging.end_write(marker, ok=True)
+            raise
+        except BaseException:
+            staging.end_write(marker, ok=False)
+            raise
+        staging.end_write(marker, ok=True)
+
     def write(self, relative: str, data: bytes, checksum: str | None = None) -> Path:
-        """`checksum`, the sha256 of `data` when the caller has it (an artifact's), is remembered for
-        `checksum()`: provenance and status need it next, without reading the file back."""
-        p = self.path(relative)
-        write_atomic(p, data)
+        """Into the staging. `checksum`, the sha256 of `data` when the caller has it (an artifact's), is
+        remembered for `checksum()`: provenance and status need it next, without reading the file back."""
+        p = staging.staged(self.root, relative)
+        try:
+            write_atomic(p, data)
+        except OSError as e:  # name the bundle file being built, as an operator knows it
+            raise type(e)(e.errno, e.strerror, str(self.path(relative))) from e
         if checksum:
             remember_file(p, checksum)
-        return p
+        return self.path(relative)  # where it will be once committed
+
+    def commit(self) -> int:
+        """Every staged file into the bundle, all or none (core/staging.commit); returns how many."""
+        return staging.commit(self.root, self.project or None)
 
     def write_changed(self, relative: str, data: bytes) -> str:
         """Write unless the file holds exactly `data` already (a bundle-level file of a target nobody edited:
@@ -45,14 +74,19 @@ class OutputStore(ConfigurableResource):
 
     def checksum(self, relative: str) -> str | None:
         """sha256 of the file, None when there is none (core/checksums.py: hashed once per version)."""
-        return file_checksum(self.path(relative))
+        found = file_checksum(staging.staged(self.root, relative))
+        return found if found is not None else file_checksum(self.path(relative))
 
     def read(self, relative: str) -> bytes | None:
-        p = self.path(relative)
-        return p.read_bytes() if p.exists() else None
+        for p in (staging.staged(self.root, relative), self.path(relative)):
+            try:
+                return p.read_bytes()
+            except FileNotFoundError:
+                continue
+        return None
 
     def read_json(self, relative: str) -> Any:
-        p = self.path(relative)
+        p = staging.current(self.root, relative)
         st = p.stat()
         return _cached_json(str(p), st.st_mtime_ns, st.st_size)
 

@@ -298,3 +298,57 @@ def test_sensor_requests_provenance_after_the_artifact_runs_and_status_covers_it
     assert all(s.status == "fresh" for s in compute_status(manifest, out))
     result, _ = _sensor(manifest, out, ctx.cursor)
     assert result.skip_message == f"{manifest}: manifest unchanged"
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _execute(manifest: Path, out: Path, request) -> bool:
+    job = project_defs(manifest, out)[1].resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(instance=get_instance(), partition_key=request.partition_key, tags=request.tags,
+                                  asset_selection=request.asset_selection, raise_on_error=False).success
+
+
+def test_sensor_runs_stage_their_files_and_only_the_output_run_swaps_them_in_never_after_a_fault(env, monkeypatch):
+    """The sensor's runs are separate runs (processes under the daemon): they write into the staging, the
+    output run commits it. A run that faulted (disk full at a dashboard) leaves its staging incomplete: the
+    output run refuses it, and the bundle is byte-identical to the previous one."""
+    import errno
+
+    import ctx_assets.resources.output_store as store
+    from ctx_assets.core.staging import STAGING
+
+    manifest, out, _ = env
+    _, ctx = _sensor(manifest, out)
+    before = _files(out)
+    edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    assert _stages(result) == ["edit", "output"]
+    real = store.write_atomic
+
+    def full(path: Path, data: bytes) -> None:
+        if "dashboards" in str(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, data)
+
+    monkeypatch.setattr(store, "write_atomic", full)
+    edit_run, output_run = result.run_requests
+    assert not _execute(manifest, out, edit_run)  # export, seed and the other artifacts were staged
+    monkeypatch.setattr(store, "write_atomic", real)
+    staged = {k for k in _files(out) if k.startswith(STAGING)}
+    assert staged and {k: v for k, v in _files(out).items() if k not in staged} == before
+    assert not _execute(manifest, out, output_run)  # refused: the staging is incomplete
+    assert _files(out) == before and not (out / STAGING).exists()
+
+    # A run clicked in the UI (one artifact) is staged too; the sensor asks for the output run that swaps it in.
+    p = project_of(manifest)
+    from dagster import RunRequest
+    assert _execute(manifest, out, RunRequest(partition_key="svc-0000", asset_selection=[p.key("dashboard")],
+                                              tags={}))
+    staged = {k for k in _files(out) if k.startswith(STAGING)}
+    assert staged and {k: v for k, v in _files(out).items() if k not in staged} == before
+    result, ctx = _sensor(manifest, out, ctx.cursor)
+    (request,) = result.run_requests
+    assert request.tags[STAGE_TAG] == "output" and _execute(manifest, out, request)
+    assert not (out / STAGING).exists() and _files(out) != before

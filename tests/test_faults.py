@@ -1,6 +1,8 @@
 """Every expected fault ends in one line naming the cause and the path, with its exit code, and
-the previous bundle intact: a bad `--out` (2, before any run), disk full, read-only, permission denied and
-an unusable instance during a run (3), a failed gate (1, without Dagster's error blocks).
+the previous bundle byte-identical: a bad `--out` (2, before any run: a file, read-only, a folder inside
+it that links outside), disk full, read-only, permission denied and an unusable instance during a run (3),
+a failed gate (1, without Dagster's error blocks). The faulted builds build an edited manifest with
+`--all`, so every file of the new bundle differs from the previous one: a half-new bundle cannot pass.
 
 The faults are real where the machine allows: a full tmpfs and read-only bind mounts in a private mount
 namespace (`unshare`), an unprivileged user (`setpriv`, when the tests run as root). A failure in the
@@ -25,13 +27,18 @@ import pytest
 from ctx_assets.cli import main
 
 from .conftest import ROOT, registry_breaking_prometheus_rule, run_ctx
-from .dagster_env import cli_env, isolate, small_manifest
+from .dagster_env import cli_env, edit, isolate, small_manifest
 
 CTX = [sys.executable, "-m", "ctx_assets.cli"]
 
 
 def _bundle(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _change(manifest: Path) -> None:
+    """An edit that changes every file of the bundle (each carries the manifest's checksum) under --all."""
+    edit(manifest, lambda d: d["metadata"].update(description="edited after the previous bundle was built"))
 
 
 def one_line(code: int, rc: int, stdout: str, stderr: str) -> str:
@@ -109,16 +116,20 @@ BUILD = ('set +e; "$PY" -m ctx_assets.cli build "$MANIFEST" --out "$OUT" --all >
          'echo $? >"$TMP/rc"')
 
 
-def test_disk_full_during_a_run_exit_3_and_the_previous_bundle_is_intact(built, tmp_path):
+@pytest.mark.parametrize("free_kib", [0, 24])
+def test_disk_full_during_a_run_exit_3_and_the_previous_bundle_is_intact(built, tmp_path, free_kib):
     manifest, out, env, before = built
     full, after = tmp_path / "full", tmp_path / "after"
     full.mkdir()
     after.mkdir()
-    # the previous bundle on a small tmpfs that is then filled to the last block: a real ENOSPC
+    _change(manifest)
+    # the previous bundle on a small tmpfs that is then filled to the last block (or all but 24 KiB, where
+    # the first files of the new bundle still fit): a real ENOSPC
     _in_namespace(f"""set -e
         mount -t tmpfs -o size=4m tmpfs "$FULL"
         cp -a "$OUT"/. "$FULL"/
         dd if=/dev/zero of="$FULL/.filler" bs=4k 2>/dev/null || true
+        truncate -s -{free_kib}K "$FULL/.filler"
         OUT="$FULL"; {BUILD}; set -e
         rm "$FULL/.filler"; cp -a "$FULL"/. "$AFTER"/""", env, manifest=manifest, out=out, full=full, after=after,
                   tmp=tmp_path)
@@ -139,6 +150,7 @@ def test_read_only_out_is_refused_before_any_run(built, tmp_path):
 
 def test_read_only_folder_hit_during_a_run_exit_3(built, tmp_path):
     manifest, out, env, before = built
+    _change(manifest)
     _in_namespace(f"""set -e
         D="$OUT/grafana/dashboards"; mount --bind "$D" "$D"; mount -o remount,bind,ro "$D"
         {BUILD}""", env, manifest=manifest, out=out, tmp=tmp_path)
@@ -185,12 +197,35 @@ def test_permission_denied_before_or_during_a_run(shared_tmp, locked):
     manifest = small_manifest(shared_tmp, n=2)
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
     before = _bundle(out)
+    _change(manifest)
     _open_up(shared_tmp)  # the home and the bundle writable by anyone ...
     (out / locked).chmod(0o555)  # ... but this folder
     r = _unprivileged([*CTX, "build", str(manifest), "--out", str(out), "--all"], env)
     line = one_line(2 if locked == "." else 3, r.returncode, r.stdout, r.stderr)
     assert "permission denied" in line and str((out / locked).resolve() if locked != "." else out) in line
-    assert _bundle(out) == before
+    assert _bundle(out) == before  # byte-identical: not one file replaced, no staging or temp file left
+
+
+# --- a folder of the bundle that links outside the output folder: refused before any run -------------------
+
+def test_a_bundle_folder_linked_outside_the_output_folder_is_refused_before_any_run(built, tmp_path):
+    manifest, out, env, before = built
+    elsewhere = tmp_path / "elsewhere"
+    (out / "grafana").rename(elsewhere)
+    (out / "grafana").symlink_to(elsewhere)
+    theirs = _bundle(elsewhere)
+    _change(manifest)
+    for args in ([], ["--json"]):
+        r = run_ctx("build", str(manifest), "--out", str(out), "--all", *args, env=env)
+        if args:
+            assert r.returncode == 2 and '"exit_code": 2' in r.stdout, r.stderr[-2000:]
+            continue
+        line = one_line(2, r.returncode, r.stdout, r.stderr)
+        assert f"{out / 'grafana'} is a link to {elsewhere}, outside the output folder" in line
+        assert "blocked" not in r.stderr  # no false "blocked" lines: nothing ran
+    assert _bundle(elsewhere) == theirs
+    assert {k: v for k, v in _bundle(out).items() if not k.startswith("grafana")} == \
+        {k: v for k, v in before.items() if not k.startswith("grafana")}
 
 
 # --- the instance -----------------------------------------------------------------------------------------
@@ -225,6 +260,7 @@ def test_disk_full_in_the_artifacts_stage(monkeypatch, tmp_path, capfd):
     manifest, out = small_manifest(tmp_path, n=2), tmp_path / "out"
     assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out))[0] == 0
     before = _bundle(out)
+    _change(manifest)
     import ctx_assets.resources.output_store as store
 
     real = store.write_atomic
@@ -238,8 +274,12 @@ def test_disk_full_in_the_artifacts_stage(monkeypatch, tmp_path, capfd):
     code, stdout, stderr = _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out), "--all")
     progress = [x for x in stderr.splitlines() if not x.startswith(("ctx build", "  stage"))]
     line = one_line(3, code, stdout, "\n".join(progress))
-    assert line.startswith("ctx: error: artifacts: disk full: ") and "grafana/dashboards" in line
-    assert _bundle(out) == before
+    assert line.startswith("ctx: error: artifacts: disk full: ") and str(out / "grafana/dashboards") in line
+    assert _bundle(out) == before  # the export, seed and every other artifact were staged, never swapped in
+    monkeypatch.setattr(store, "write_atomic", real)  # the disk has room again: the new bundle, whole
+    assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out), "--all")[0] == 0
+    after = _bundle(out)
+    assert set(after) == set(before) and [k for k in after if after[k] == before[k]] == [".ctx-project"]
 
 
 def test_failed_gate_prints_the_gate_once_and_no_dagster_error_blocks(monkeypatch, tmp_path, capfd):

@@ -21,13 +21,15 @@ from dagster import DagsterRunStatus, RunsFilter
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from ctx_assets.build import get_instance, run_build
+from ctx_assets.core.fsio import OWNER_FILE
+from ctx_assets.core.staging import STAGING
 from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
 from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.project import project_of
 from tests.support.engines import instance_of
 
 from .conftest import ROOT, run_ctx
-from .dagster_env import isolate, small_manifest
+from .dagster_env import edit, isolate, small_manifest
 
 TABLES = ("event_logs", "asset_keys", "asset_event_tags", "asset_check_executions")
 
@@ -154,13 +156,15 @@ def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_p
 
 
 def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 60) -> None:
-    """A build killed while artifacts are written: files whole, the next ctx command fails the runs it left
-    in progress (with the reason), status answers, the next build succeeds (also run on Postgres,
-    tests/test_postgres.py)."""
+    """A build of an edited manifest killed while artifacts are written: the bundle is exactly the previous
+    one (the new files were only staged), the next ctx command fails the runs it left in progress (with the
+    reason), status answers, the next build removes what the killed one staged and swaps in the new bundle,
+    whole (also run on Postgres, tests/test_postgres.py)."""
     manifest = small_manifest(tmp_path, n=n)
     out = tmp_path / "out"
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
-    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "provenance" not in p.name}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    edit(manifest, lambda d: d["metadata"].update(description="edited: every file of the new bundle differs"))
     # Chunks of 10 targets: the artifact run reports each chunk once it is written and recorded, so the line
     # for the first one is an event inside the run, with 50 targets still to go. Killed right then.
     proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out", str(out),
@@ -171,8 +175,9 @@ def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 
         assert line and time.monotonic() < deadline, "the build never reached its first chunk of artifacts"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    for path, data in before.items():  # every file whole: the old bytes or the identical new ones
-        assert path.read_bytes() == data, path
+    staged = out / STAGING
+    assert staged.is_dir()  # the killed build's files: staged, never swapped in
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and staged not in p.parents} == before
     unfinished = RunsFilter(statuses=UNFINISHED)
     with instance_of(env) as instance:  # read as Dagster stores it, without ctx's sweep
         killed = [r.run_id for r in instance.get_runs(unfinished)]
@@ -188,6 +193,10 @@ def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 
             assert f"pid {proc.pid}" in reason and "exited before the run finished" in reason
     r = run_ctx("build", str(manifest), "--out", str(out), "--all", env=env)
     assert r.returncode == 0, r.stderr[-2000:]
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert not staged.exists() and not [p for p in after if p.name.endswith(".tmp")]  # leftovers removed
+    assert set(after) == set(before)  # the new bundle, whole: every file but the owner record is new
+    assert [p.name for p in after if after[p] == before[p]] == [OWNER_FILE]
 
 
 @pytest.mark.slow

@@ -16,8 +16,17 @@ from typing import Any
 from dagster import DagsterInstance
 
 from ctx_assets.contracts.gates import GateName
+from ctx_assets.core import staging
 from ctx_assets.core.artifact_types import TYPE_ORDER
-from ctx_assets.core.faults import EnvironmentFault, describe_os_error, fault_in_error, instance_unusable, storage_error
+from ctx_assets.core.faults import (
+    EnvironmentFault,
+    OutDirError,
+    describe_os_error,
+    fault_in_error,
+    instance_unusable,
+    storage_error,
+)
+from ctx_assets.core.fsio import OwnedByAnotherProject, UnsafePathError
 from ctx_assets.core.plan import SEED_PATH
 from ctx_assets.core.status import FRESH
 from ctx_assets.core.validate import validate_file
@@ -83,10 +92,38 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
                instance: DagsterInstance | None = None) -> BuildSummary:
     """A build of `project` through `definitions()` (made once the manifest validated): the shared stages,
     the artifact runs, provenance. `debug` lets Dagster print its own step failures. Raises
-    EnvironmentFault (exit 3)."""
+    EnvironmentFault (exit 3).
+
+    Every run writes into the output folder's staging; the provenance run commits it into the bundle, and
+    so does the end of a build that stopped early without a fault (a gate blocked the shared stages).
+    A build that faults discards it: the output folder is exactly the previous bundle (core/staging.py)."""
     configure_logging()
     summary = BuildSummary()
     instance = instance or get_instance()  # a FOLDER build opens it once for every project
+    try:
+        staging.recover(out)  # a commit a killed build began is finished; what a killed build staged goes
+    except OSError as e:
+        raise EnvironmentFault(f"output: {describe_os_error(e)}") from e
+    try:
+        _build(definitions, project, manifest, out, targets, stale_only, progress, debug, instance, summary)
+    except BaseException:
+        staging.discard(out)
+        raise
+    if summary.errors:  # a run failed for a reason that is not a gate: keep the previous bundle
+        staging.discard(out)
+        return summary
+    try:
+        staging.commit(out, project.id)
+    except OSError as e:
+        raise EnvironmentFault(f"output: {describe_os_error(e)}") from e
+    except (UnsafePathError, OwnedByAnotherProject) as e:  # an unusable --out, as check_out_dir says: exit 2
+        raise OutDirError(str(e)) from e
+    return summary
+
+
+def _build(definitions: Callable[[], Any], project: Project, manifest: str | Path, out: Path,
+           targets: list[str] | None, stale_only: bool, progress: Callable[[str], None], debug: bool,
+           instance: DagsterInstance, summary: BuildSummary) -> BuildSummary:
     # Validation only: export and plan run once, in the shared Dagster run below.
     loaded, model, problems = validate_file(manifest)
     all_targets = list(dict.fromkeys(t.name for t in model.spec.targets)) if model else []
@@ -131,8 +168,10 @@ def build_with(definitions: Callable[[], Any], project: Project, manifest: str |
             with reporting(progress):
                 _build_artifacts(job, project, instance, selection, summary, progress, debug)
         progress("stage output: provenance")
-        _execute(job, instance, debug, summary, tags=project.run_tags("output"),
-                 asset_selection=project.stage_keys("output"))
+        output = _execute(job, instance, debug, summary, tags=project.run_tags("output"),
+                          asset_selection=project.stage_keys("output"))
+        if not output.success:
+            summary.errors.append(f"output stage failed: {_failure(output)}")
         if not summary.ok:
             bt.failures.append(f"{len(summary.failed_gates)} gate(s) failed, {len(summary.blocked)} blocked")
     return summary

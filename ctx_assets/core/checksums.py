@@ -37,6 +37,15 @@ def file_checksum(path: str | os.PathLike[str]) -> str | None:
         return remember_file(path, sha256_hex(f.read()), st)
 
 
+def moved_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """`src` was renamed to `dst` (a staged file swapped into the bundle): a rename changes the inode's
+    change time, so its known checksum is re-remembered under the new stat, not hashed again later."""
+    st = os.stat(dst)
+    known = _FILES.get((st.st_dev, st.st_ino))
+    if known is not None and known[:2] == (st.st_size, st.st_mtime_ns):
+        remember_file(dst, known[3], st)
+
+
 def remember_file(path: str | os.PathLike[str], digest: str, st: os.stat_result | None = None) -> str:
     """`path` holds bytes of sha256 `digest` now (stat taken before the read, or after the write): remembered,
     so a writer that knows its content's checksum spares the next reader the hash."""

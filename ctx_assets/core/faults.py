@@ -58,6 +58,23 @@ def check_out_dir(out: Path) -> None:
         os.unlink(probe)
     except OSError as e:
         raise OutDirError(f"--out {out}: not writable: {describe(e.errno, e.strerror, existing)}") from None
+    if existing == out:
+        _refuse_links_out(out)
+
+
+def _refuse_links_out(out: Path) -> None:
+    """A folder inside the bundle that is a link to a place outside it (`out/grafana -> /etc`) would have the
+    build write there: refused before any run. Links inside the bundle, and links to files (replaced by the
+    rename, never followed), are fine. One walk of the folders; only links are resolved."""
+    root = out.resolve()
+    for folder, dirs, _ in os.walk(out):
+        for name in dirs:
+            path = Path(folder) / name
+            if path.is_symlink():
+                target = path.resolve()
+                if target != root and root not in target.parents:
+                    raise OutDirError(f"--out {out}: {path} is a link to {target}, outside the output folder; "
+                                      "make it a real folder")
 
 
 def fault_in_error(info: Any) -> str | None:

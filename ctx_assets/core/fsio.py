@@ -38,6 +38,13 @@ def contained(root: Path, relative: str) -> Path:
     return _resolved_dir(str(root), directory) / name
 
 
+def forget_made(root: Path) -> None:
+    """Folders below `root` were removed (a staging folder after its commit): make them again when needed."""
+    prefix = Path(root)
+    for p in [p for p in _MADE if p == prefix or prefix in p.parents]:
+        _MADE.discard(p)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a temp file in the same folder and rename it, so readers never see half a file."""
     path = Path(path)

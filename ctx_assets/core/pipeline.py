@@ -21,10 +21,11 @@ from .batching import gc_paused
 from .checksums import pretty_json, sha256_hex
 from .export import build_export
 from .export_paths import PROVENANCE_PATH
-from .fsio import contained, write_atomic
+from .fsio import contained
 from .generators import registry
 from .plan import ingest_export
 from .project_bundle import project_files
+from .staging import write_all
 from .validate import Validated, validate_file
 
 SEED_GATES = (GateName.export_integrity, GateName.seed_completeness)  # plan ingestion's; the others are export's
@@ -91,9 +92,11 @@ def _export_and_plan(manifest_path: str | Path, out: Path | None, write: bool,
 
 
 def _write(run: StageRun, out: Path, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        write_atomic(contained(out, rel), data)
-        run.written.append(rel)
+    """All files or none: staged, then moved into the bundle together (core/staging.py)."""
+    for rel in files:
+        contained(out, rel)  # an unsafe path is refused before anything is written
+    write_all(out, files)
+    run.written += list(files)
 
 
 def provenance_doc(seed: dict[str, Any], checksums: dict[str, str | None], run_id: str | None = None,

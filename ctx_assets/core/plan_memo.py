@@ -24,6 +24,7 @@ from .checksums import file_checksum, sha256_hex
 from .export_paths import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH, SEED_PATH
 from .fingerprints import task_fingerprint
 from .fsio import write_atomic
+from .staging import current
 
 MEMO_VERSION = 1
 PLANNED_FILES = (ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH, SEED_PATH)
@@ -73,8 +74,9 @@ class PlanMemo:
 
 def write_memo(home: Path, out: Path, source_checksum: str, gates: list[dict[str, Any]],
                seed: dict[str, Any], code_versions: dict[str, str]) -> None:
-    """Record a successful plan of `out` (its export and seed are on disk now)."""
-    files = {rel: file_checksum(out / rel) for rel in PLANNED_FILES}
+    """Record a successful plan of `out` (its export and seed are staged or in the bundle now: the memo
+    holds their checksums, so it is used only once the output stage has swapped them in)."""
+    files = {rel: file_checksum(current(out, rel)) for rel in PLANNED_FILES}
     if None in files.values():
         return
     tasks = [[t["artifact_id"], t["artifact_type"], t["target"], t["output_path"],

@@ -159,7 +159,8 @@ def artifacts_asset(p: Project, tr: ContextCoreTranslator) -> Any:
                  required_resource_keys={p.store_key, TRACER_KEY, VALIDATORS_KEY})
     def _artifacts(context: AssetExecutionContext) -> Iterator[Any]:
         store, tracer = store_and_tracer(context, p)
-        yield from _build(context, p, store, getattr(context.resources, VALIDATORS_KEY), tracer)
+        with store.writing():  # a fault here (disk full, permission) keeps the staging from being committed
+            yield from _build(context, p, store, getattr(context.resources, VALIDATORS_KEY), tracer)
 
     return _artifacts
 

@@ -105,7 +105,8 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
             export = build_export(model, loaded.raw)
             for g in export.gates:
                 tracer.gate(span, g)
-            written = [] if export.blocked else [str(store.write(rel, data)) for rel, data in export.files.items()]
+            with store.writing():
+                written = [] if export.blocked else [str(store.write(rel, data)) for rel, data in export.files.items()]
             md = export.onboarding
             tracer.checksums(span, source=export.source_checksum, output=md["checksums"]["metadata_checksum"])
             yield MaterializeResult(
@@ -134,8 +135,9 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
                 tracer.gate(span, g)
             meta: dict[str, Any] = {}
             if not seed.blocked:
-                for rel, data in seed.files.items():
-                    store.write(rel, data)
+                with store.writing():
+                    for rel, data in seed.files.items():
+                        store.write(rel, data)
                 meta[METADATA_KEY] = tracer.open_questions(seed.open_questions, seed.seed["tasks"])
                 meta.update({"tasks": len(seed.seed["tasks"]),
                              "targets": len({t["target"] for t in seed.seed["tasks"]})})
@@ -158,15 +160,18 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
             checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
-            before = previous_bundle(store.read(PROVENANCE_PATH))
-            recipes: dict[str, str] = {}
-            made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, store.checksum),
-                                 recipes=recipes)
-            bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are
-            bundle.update({rel: store.write_changed(rel, data) for rel, data in made.items()})
             trace_id = tracer.trace_id(context)
-            store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id, bundle,
-                                                        recipes))
+            with store.writing():
+                before = previous_bundle(store.read(PROVENANCE_PATH))
+                recipes: dict[str, str] = {}
+                made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, store.checksum),
+                                     recipes=recipes)
+                bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are
+                bundle.update({rel: store.write_changed(rel, data) for rel, data in made.items()})
+                store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id, bundle,
+                                                            recipes))
+            # The last stage: every file this build staged goes into the bundle in one step, or none does.
+            store.commit()
             missing = sorted(k for k, v in checksums.items() if v is None)
             return MaterializeResult(metadata={"artifacts": len(checksums), "missing": missing[:50],
                                                "trace_id": trace_id or ""})

@@ -32,6 +32,7 @@ from dagster import (
     sensor,
 )
 
+from ctx_assets.core import staging
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import seed_fingerprints
 from ctx_assets.core.pipeline import PROVENANCE_PATH, blocked_by, export_and_plan
@@ -124,7 +125,7 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
         return cursor, [], f"cannot read the manifest: {e.strerror}"
     sha = sha256_hex(raw)
     if sha == cursor.get("sha") and not cursor.get("pending"):
-        if cursor.get("provenance"):
+        if cursor.get("provenance") or staging.pending(store.root):  # staged files wait for the output stage
             return _provenance(instance, store, p, cursor)
         return cursor, [], "manifest unchanged"
     debounce = settings().sensor_debounce_seconds
@@ -216,6 +217,8 @@ def _provenance(instance: Any, store: OutputStore, p: Project, cursor: dict[str,
     except OSError:
         return cursor, [], f"{fresh}; no seed in {store.out_dir} yet"
     status = provenance_status(seed, latest_artifact_metadata(instance, p), store.root, PROVENANCE_PATH)
-    if status.status == FRESH:
+    # The output stage also commits what earlier runs staged (a run clicked in the UI, say): until then the
+    # bundle is the previous one.
+    if status.status == FRESH and not staging.pending(store.root):
         return cursor, [], f"{fresh}; provenance is fresh"
     return cursor, [RunRequest(asset_selection=p.stage_keys("output"), tags=_tags(p, "output"))], None
