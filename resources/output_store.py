@@ -77,6 +77,13 @@ class OutputStore(ConfigurableResource):
         found = file_checksum(staging.staged(self.root, relative))
         return found if found is not None else file_checksum(self.path(relative))
 
+    def checksums(self, relatives: list[str]) -> dict[str, str | None]:
+        """`checksum` of many files: the staging listed once instead of looked up per file (provenance asks
+        for 7,000 at 1,000 targets, of which an edit staged seven)."""
+        staged = set(staging.staged_files(self.root))
+        return {rel: file_checksum(staging.staged(self.root, rel) if rel in staged else self.path(rel))
+                for rel in relatives}
+
     def read(self, relative: str) -> bytes | None:
         for p in (staging.staged(self.root, relative), self.path(relative)):
             try:

@@ -192,3 +192,30 @@ def test_project_files_follow_the_built_artifacts():
     assert {ALERTMANAGER_PATH, KUSTOMIZATION_PATH, OVERVIEW_PATH} <= set(run.project_files)
     checksum = run.source_checksum
     assert all(checksum.encode() in body for rel, body in run.project_files.items() if rel.endswith(".yaml"))
+
+
+def test_the_document_cache_gives_the_same_bundle_files_without_rendering_a_policy_again(written, tmp_path,
+                                                                                          monkeypatch):
+    """After an edit, provenance regenerates alertmanager.yml from every target's notification policy: their
+    documents come from the content-addressed cache of the last build, not from rendering (or parsing) again."""
+    import ctx_assets.core.generators as generators
+    import ctx_assets.core.project_bundle as pb
+    from ctx_assets.core.doc_cache import DocumentCache
+
+    out, run = written
+
+    def read(rel: str) -> bytes | None:
+        return (out / rel).read_bytes() if (out / rel).is_file() else None
+
+    cache = tmp_path / "documents.json"
+    first = DocumentCache(cache)
+    made = pb.project_files(run.seed, read, documents=first)
+    first.save()
+    assert first.used and made[ALERTMANAGER_PATH] == run.project_files[ALERTMANAGER_PATH]
+
+    def no_rendering(*_a, **_k):
+        raise AssertionError("rendered or parsed an artifact the cache holds")
+
+    monkeypatch.setattr(generators, "registry", no_rendering)
+    monkeypatch.setattr(pb, "_yaml", no_rendering)
+    assert pb.project_files(run.seed, read, documents=DocumentCache(cache)) == made

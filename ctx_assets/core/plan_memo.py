@@ -49,9 +49,13 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+def cache_file(home: Path, kind: str, out: Path) -> Path:
+    """One cache file of `kind` per output folder, in the project-local home's cache (never in the bundle)."""
+    return home / "cache" / kind / f"{sha256_hex(str(out.resolve()).encode())[:16]}.json"
+
+
 def memo_path(home: Path, out: Path) -> Path:
-    """One memo per output folder, in the project-local home's cache (never in the bundle)."""
-    return home / "cache" / "plans" / f"{sha256_hex(str(out.resolve()).encode())[:16]}.json"
+    return cache_file(home, "plans", out)
 
 
 @dataclass(frozen=True)

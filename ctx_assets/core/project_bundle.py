@@ -32,6 +32,7 @@ from . import yamlout
 from .alertmanager import plain_config
 from .checksums import sha256_hex
 from .derivation import dashboard_uid
+from .doc_cache import DocumentCache
 from .generators.dashboard import PROM, kpi_panel, kpi_query, prom_query
 from .generators.schemas import check_dashboard
 
@@ -88,12 +89,12 @@ def recipe(project: str, source: bytes, *parts: str) -> str:
 def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
                   document: Callable[[str], Any] | None = None,
                   reuse: Callable[[str, str], bool] | None = None,
-                  recipes: dict[str, str] | None = None) -> dict[str, bytes]:
+                  recipes: dict[str, str] | None = None, documents: DocumentCache | None = None) -> dict[str, bytes]:
     """Every bundle-level file, from the per-target files that exist (a blocked target's are left out).
     `document(path)` gives an artifact's parsed document when the caller has it (else the file is parsed).
     Each per-target file's recipe goes into `recipes`; one for which `reuse(path, recipe)` says the file on
     disk was made from that recipe is not made again and is left out of the result (an edit of one target
-    of 1,000 then makes 2 such files, not 2,000)."""
+    of 1,000 then makes 2 such files, not 2,000). `documents` keeps parsed artifacts between builds."""
     recipes = {} if recipes is None else recipes
 
     def fresh(rel: str, made_from: str) -> bool:
@@ -106,6 +107,9 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
         """The artifact's document: the caller's, else the generator's own output when it is byte for byte
         the file (generation costs well under a millisecond, parsing ~2 ms), else the file parsed."""
         known = document(path) if document else None
+        digest = sha256_hex(body) if documents is not None and known is None else ""
+        if digest:
+            known = documents.get(digest)  # type: ignore[union-attr]
         if known is None and path in tasks:
             from .generators import registry
 
@@ -115,7 +119,10 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
             built_with = carried_checksum(body, checksum)
             rendered = gen.implement(gen.design(task, built_with))
             known = rendered.document if rendered.content == body else None
-        return known if known is not None else _yaml(body)
+        known = known if known is not None else _yaml(body)
+        if digest:
+            documents.put(digest, known)  # type: ignore[union-attr]
+        return known
 
     dashboards = _params(seed, T.dashboard)
     if not dashboards:

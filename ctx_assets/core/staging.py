@@ -136,7 +136,8 @@ def write_all(out: Path, files: dict[str, bytes]) -> None:
         raise
 
 
-def _staged_files(out: Path) -> list[str]:
+def staged_files(out: Path) -> list[str]:
+    """Every staged file, relative to the bundle (one walk of the staging; [] when there is none)."""
     base = files_root(out)
     found: list[str] = []
     for folder, _, names in os.walk(base):
@@ -158,7 +159,7 @@ def commit(out: Path, project: str | None = None) -> int:
     if broken:
         discard(out)
         raise StagingIncomplete(f"a stage writing into {out} faulted or was killed; the previous bundle is kept")
-    files, made = _staged_files(out), []
+    files, made = staged_files(out), []
     try:
         if project:
             claim(out, project)
@@ -258,7 +259,7 @@ def _roll_back(out: Path, moved: list[tuple[str, bool]], made: list[Path]) -> No
 def _roll_forward(out: Path) -> None:
     """Finish a commit a killed process began: the staged files were all complete before it started."""
     base, out = files_root(out), Path(out)
-    for rel in _staged_files(out):
+    for rel in staged_files(out):
         dest = out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(base / rel, dest)

@@ -23,10 +23,13 @@ from ctx_assets.contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.checksums import sha256_hex
+from ctx_assets.core.doc_cache import DocumentCache
 from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, previous_bundle, provenance_doc
+from ctx_assets.core.plan_memo import cache_file
 from ctx_assets.core.project_bundle import project_files
 from ctx_assets.core.validate import validate_file
+from ctx_assets.settings import settings
 from ctx_assets.telemetry.questions import METADATA_KEY
 from ctx_assets.translator import ContextCoreTranslator, asset_attributes
 
@@ -159,13 +162,16 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
         store, tracer = store_and_tracer(context, p)
         with tracer.stage(context, "output"):
             seed = store.read_json(plan_stage.SEED_PATH)
-            checksums = {t["artifact_id"]: store.checksum(t["output_path"]) for t in seed["tasks"]}
+            by_path = store.checksums([t["output_path"] for t in seed["tasks"]])
+            checksums = {t["artifact_id"]: by_path[t["output_path"]] for t in seed["tasks"]}
             trace_id = tracer.trace_id(context)
             with store.writing():
                 before = previous_bundle(store.read(PROVENANCE_PATH))
                 recipes: dict[str, str] = {}
+                documents = DocumentCache(cache_file(settings().home, "documents", store.root))
                 made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, store.checksum),
-                                     recipes=recipes)
+                                     recipes=recipes, documents=documents)
+                documents.save()
                 bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are
                 bundle.update({rel: store.write_changed(rel, data) for rel, data in made.items()})
                 store.write(PROVENANCE_PATH, provenance_doc(seed, checksums, context.run.run_id, trace_id, bundle,
