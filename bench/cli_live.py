@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.run import ROOT, manifest, record
+from bench.run import ROOT, manifest, record_or_print
 
 # The steps whose cumulative time `phases` reports, by (module suffix, function name).
 STEPS = {
@@ -128,10 +128,7 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix=f"ctx-bench-cli-{a.targets}-") as tmp:
         figures = measure(a.targets, a.repeat, Path(tmp))
-    if a.no_record:
-        print(json.dumps(figures, indent=2))
-    else:
-        record(figures, "cli_live")
+    record_or_print(figures, "cli_live", a.no_record)
 
 
 if __name__ == "__main__":

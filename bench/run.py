@@ -186,6 +186,14 @@ def _sub(part: str, **kw) -> dict:
         return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def record_or_print(figures: dict, what: str, no_record: bool) -> None:
+    """`record` the figures, or with --no-record only print them (a trial run leaves results.json alone)."""
+    if no_record:
+        print(json.dumps(figures, indent=2))
+    else:
+        record(figures, what)
+
+
 def record(figures: dict, what: str) -> None:
     """Merge `figures` into bench/results.json (kept figures of other parts stay), stamped `<what>_measured_at`
     with this machine."""

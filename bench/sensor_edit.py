@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.run import ROOT, manifest, record
+from bench.run import ROOT, manifest, record_or_print
 from tests.support.servers import free_port
 
 FILES = ("k8s/observability/{t}-service-monitor.yaml", "slo/{t}-slo.yaml", "prometheus/rules/{t}-prometheus-rules.yaml",
@@ -121,10 +121,7 @@ def main() -> None:
         figures[f"sensor_edit_{n}_seconds"] = m["edit"]
         figures["sensor_edit_details"][str(n)] = m
     figures["sensor_provenance_lag_seconds"] = max(m["lag"] for m in figures["sensor_edit_details"].values())
-    if a.no_record:
-        print(json.dumps(figures, indent=2))
-    else:
-        record(figures, "sensor_edit")
+    record_or_print(figures, "sensor_edit", a.no_record)
 
 
 if __name__ == "__main__":

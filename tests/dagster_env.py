@@ -50,6 +50,24 @@ def settle(path: Path) -> None:
     os.utime(path, (past, past))
 
 
+def disk_full_at(monkeypatch, part: str):
+    """Every write the output store makes to a path containing `part` fails with ENOSPC (disk full) until
+    the returned function is called (the disk has room again)."""
+    import errno
+
+    import ctx_assets.resources.output_store as store
+
+    real = store.write_atomic
+
+    def full(path: Path, data: bytes) -> None:
+        if part in str(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, data)
+
+    monkeypatch.setattr(store, "write_atomic", full)
+    return lambda: monkeypatch.setattr(store, "write_atomic", real)
+
+
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a `ctx` subprocess with its homes under tmp_path and no telemetry backend."""
     return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),

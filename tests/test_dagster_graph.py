@@ -17,7 +17,7 @@ from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_START_TAG as 
 from ctx_assets.defs.project import PROJECT_TAG, STAGE_TAG, project_of
 
 from .conftest import EXAMPLE, registry_breaking_prometheus_rule
-from .dagster_env import edit, isolate, project_defs, settle, small_manifest
+from .dagster_env import disk_full_at, edit, isolate, project_defs, settle, small_manifest
 
 ALL_TYPES = sorted(t.value for t in TYPE_ORDER)
 
@@ -314,9 +314,6 @@ def test_sensor_runs_stage_their_files_and_only_the_output_run_swaps_them_in_nev
     """The sensor's runs are separate runs (processes under the daemon): they write into the staging, the
     output run commits it. A run that faulted (disk full at a dashboard) leaves its staging incomplete: the
     output run refuses it, and the bundle is byte-identical to the previous one."""
-    import errno
-
-    import ctx_assets.resources.output_store as store
     from ctx_assets.core.staging import STAGING
 
     manifest, out, _ = env
@@ -325,17 +322,10 @@ def test_sensor_runs_stage_their_files_and_only_the_output_run_swaps_them_in_nev
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="moved"))
     result, ctx = _sensor(manifest, out, ctx.cursor)
     assert _stages(result) == ["edit", "output"]
-    real = store.write_atomic
-
-    def full(path: Path, data: bytes) -> None:
-        if "dashboards" in str(path):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real(path, data)
-
-    monkeypatch.setattr(store, "write_atomic", full)
+    room_again = disk_full_at(monkeypatch, "dashboards")
     edit_run, output_run = result.run_requests
     assert not _execute(manifest, out, edit_run)  # export, seed and the other artifacts were staged
-    monkeypatch.setattr(store, "write_atomic", real)
+    room_again()
     staged = {k for k in _files(out) if k.startswith(STAGING)}
     assert staged and {k: v for k, v in _files(out).items() if k not in staged} == before
     assert not _execute(manifest, out, output_run)  # refused: the staging is incomplete

@@ -11,7 +11,6 @@ artifacts stage is also injected in process, where no filesystem trick can aim a
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import shutil
@@ -27,7 +26,7 @@ import pytest
 from ctx_assets.cli import main
 
 from .conftest import ROOT, registry_breaking_prometheus_rule, run_ctx
-from .dagster_env import cli_env, edit, isolate, small_manifest
+from .dagster_env import cli_env, disk_full_at, edit, isolate, small_manifest
 
 CTX = [sys.executable, "-m", "ctx_assets.cli"]
 
@@ -261,22 +260,13 @@ def test_disk_full_in_the_artifacts_stage(monkeypatch, tmp_path, capfd):
     assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out))[0] == 0
     before = _bundle(out)
     _change(manifest)
-    import ctx_assets.resources.output_store as store
-
-    real = store.write_atomic
-
-    def full_for_dashboards(path: Path, data: bytes) -> None:
-        if "dashboards" in str(path):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real(path, data)
-
-    monkeypatch.setattr(store, "write_atomic", full_for_dashboards)
+    room_again = disk_full_at(monkeypatch, "dashboards")
     code, stdout, stderr = _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out), "--all")
     progress = [x for x in stderr.splitlines() if not x.startswith(("ctx build", "  stage"))]
     line = one_line(3, code, stdout, "\n".join(progress))
     assert line.startswith("ctx: error: artifacts: disk full: ") and str(out / "grafana/dashboards") in line
     assert _bundle(out) == before  # the export, seed and every other artifact were staged, never swapped in
-    monkeypatch.setattr(store, "write_atomic", real)  # the disk has room again: the new bundle, whole
+    room_again()  # the disk has room again: the new bundle, whole
     assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out), "--all")[0] == 0
     after = _bundle(out)
     assert set(after) == set(before) and [k for k in after if after[k] == before[k]] == [".ctx-project"]
