@@ -33,6 +33,7 @@ def _number(name: str, default: float, whole: bool = True) -> float:
 @dataclass(frozen=True)
 class Settings:
     home: Path  # CTX_HOME: the project-local home (.ctx): Dagster instance, traces, logs, caches
+    dagster_home: Path  # DAGSTER_HOME, else <home>/dagster: the instance ctx writes (build/home.py) and reads
     trace_file: Path  # CTX_TRACE_FILE: the local OTLP/JSON-lines trace file
     manifests: tuple[str, ...]  # CTX_MANIFEST: what `ctx ui` / the checkout's workspace serves (path-separated)
     out: str | None  # CTX_OUT: the bundle folder (one manifest) or the folder of bundles (many)
@@ -50,6 +51,7 @@ def settings() -> Settings:
     manifests = tuple(n for n in os.environ.get("CTX_MANIFEST", DEFAULT_MANIFEST).split(os.pathsep) if n)
     return Settings(
         home=home,
+        dagster_home=Path(os.environ.get("DAGSTER_HOME") or home / "dagster"),
         trace_file=Path(os.environ.get("CTX_TRACE_FILE") or home / "traces" / "spans.jsonl"),
         manifests=manifests or (DEFAULT_MANIFEST,),
         out=os.environ.get("CTX_OUT") or None,

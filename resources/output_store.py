@@ -12,7 +12,7 @@ from dagster import ConfigurableResource, Failure
 
 from ctx_assets.core import staging
 from ctx_assets.core.checksums import file_checksum, remember_file, sha256_hex
-from ctx_assets.core.fsio import contained, write_atomic
+from ctx_assets.core.fsio import contained
 from ctx_assets.core.seed_reader import load_seed
 
 
@@ -51,11 +51,7 @@ class OutputStore(ConfigurableResource):
     def write(self, relative: str, data: bytes, checksum: str | None = None) -> Path:
         """Into the staging. `checksum`, the sha256 of `data` when the caller has it (an artifact's), is
         remembered for `checksum()`: provenance and status need it next, without reading the file back."""
-        p = staging.staged(self.root, relative)
-        try:
-            write_atomic(p, data)
-        except OSError as e:  # name the bundle file being built, as an operator knows it
-            raise type(e)(e.errno, e.strerror, str(self.path(relative))) from e
+        p = staging.stage(self.root, relative, data)
         if checksum:
             remember_file(p, checksum)
         return self.path(relative)  # where it will be once committed

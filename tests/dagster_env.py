@@ -51,11 +51,11 @@ def settle(path: Path) -> None:
 
 
 def disk_full_at(monkeypatch, part: str):
-    """Every write the output store makes to a path containing `part` fails with ENOSPC (disk full) until
-    the returned function is called (the disk has room again)."""
+    """Every write into a bundle's staging (what a build's stages write) to a path containing `part` fails
+    with ENOSPC (disk full) until the returned function is called (the disk has room again)."""
     import errno
 
-    import ctx_assets.resources.output_store as store
+    import ctx_assets.core.staging as store
 
     real = store.write_atomic
 

@@ -9,7 +9,6 @@ persisted checksum index: a stat per file). Anything that is not plainly fresh i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,6 @@ from ctx_assets.core.seed_reader import load_seed
 from ctx_assets.core.status import FRESH, ArtifactStatus, artifact_status, provenance_status
 from ctx_assets.dagster_compat.recorded import asset_key_string, read_embedded
 from ctx_assets.settings import settings
-
-
-def dagster_home() -> Path:
-    """The Dagster home a `ctx` command opens (build/home.py makes it; this only names it)."""
-    return Path(os.environ.get("DAGSTER_HOME") or settings().home / "dagster")
 
 
 def checksum_index() -> Path:
@@ -48,7 +42,7 @@ def recorded_for(project_id: str) -> dict[tuple[str, str], dict[str, Any]] | Non
     """{(artifact type, target): newest materialization metadata}, read without Dagster, or None."""
     prefix = key_prefix(project_id)
     keys = {asset_key_string([prefix, t.value]): t.value for t in TYPE_ORDER}
-    raw = read_embedded(dagster_home(), list(keys))
+    raw = read_embedded(settings().dagster_home, list(keys))
     return None if raw is None else {(keys[k], part): meta for (k, part), meta in raw.items()}
 
 

@@ -10,10 +10,11 @@ from dagster import DagsterInstance
 from ctx_assets.core.faults import EnvironmentFault, describe_os_error, instance_unusable, storage_error
 from ctx_assets.dagster_compat import public_api_only
 from ctx_assets.dagster_compat.events import batch_events_by_default
+from ctx_assets.dagster_compat.recorded import INSTANCE_MARKER
 from ctx_assets.defs.owners import fail_orphaned_runs
-from ctx_assets.telemetry.providers import configure_logging, project_home
+from ctx_assets.settings import settings
+from ctx_assets.telemetry.providers import configure_logging
 
-INSTANCE_MARKER = "# Written by ctx"
 KEPT_SQLITE = """# A run's stdout/stderr are not copied to per-run files: that capture starts `tail -F` and a watcher
 # interpreter per stream for every run (four processes per run under `ctx ui`); the UI keeps each run's
 # events and logs. (`ctx build`'s in-process runs skip it too: dagster_compat/inprocess.py.)
@@ -54,7 +55,7 @@ telemetry:
 
 
 def dagster_home() -> Path:
-    home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster").resolve()
+    home = settings().dagster_home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     public = public_api_only()  # Dagster's own SQLite storage; else ours, kept connected

@@ -35,7 +35,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = out_for(args.path, args.out)
     check_out_dir(out)  # before any run: a bad --out is invalid input (exit 2), not a failed build
     targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
-    _, model, _ = validate_file(args.path)
+    loaded, model, _ = validate_file(args.path)
     unknown = sorted(set(targets or []) - {t.name for t in model.spec.targets}) if model else []
     if unknown:  # a typo writes nothing, not even the folder's project record
         raise CliError(f"unknown target(s): {', '.join(unknown)}")
@@ -46,7 +46,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     with Checksums():
         s = None
         if not args.all and not targets:  # nothing stale: answered without a run (build/fresh.py)
-            loaded, _, _ = validate_file(args.path)
             s = noop_build(loaded, model.project_id, out, say)
         if s is None:
             from ctx_assets.build import run_build

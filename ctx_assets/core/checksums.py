@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from .escape import json_controls
+from .fsio import write_atomic
 
 
 def sha256_hex(data: bytes) -> str:
@@ -94,15 +97,8 @@ def save_index(path: str | os.PathLike[str], now_ns: int | None = None) -> None:
             continue
         if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (*key, size, mtime, ctime):
             files[name] = [*key, size, mtime, ctime, digest]
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(orjson.dumps({"version": _INDEX_VERSION, "files": files}))
-        os.replace(tmp, path)
-    except OSError:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with contextlib.suppress(OSError):
+        write_atomic(Path(path), orjson.dumps({"version": _INDEX_VERSION, "files": files}))
 
 
 def canonical_json(obj: Any) -> bytes:

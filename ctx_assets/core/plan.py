@@ -17,8 +17,7 @@ from ctx_assets.contracts.gates import GateResult
 from ctx_assets.contracts.seed import SEED_SCHEMA_ID, SEED_SCHEMA_VERSION
 
 from .checksums import canonical_json, pretty_json, sha256_hex
-from .export import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH
-from .export_paths import SEED_PATH
+from .export_paths import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH, SEED_PATH
 from .gates.export import check_export_integrity
 from .gates.graph import topological_order
 from .gates.seed import check_seed_completeness

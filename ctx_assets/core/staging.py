@@ -52,6 +52,17 @@ def staged(out: Path, relative: str) -> Path:
     return contained(files_root(out), relative)
 
 
+def stage(out: Path, relative: str, data: bytes) -> Path:
+    """Write `relative` into the staging; returns the staged file. A failure names the bundle file being
+    built, as an operator knows it, not its place in the staging."""
+    p = staged(out, relative)
+    try:
+        write_atomic(p, data)
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(contained(Path(out), relative))) from e
+    return p
+
+
 def current(out: Path, relative: str) -> Path:
     """The newest version of `relative`: staged by this build, else the bundle's."""
     p = staged(out, relative)
@@ -126,10 +137,7 @@ def write_all(out: Path, files: dict[str, bytes]) -> None:
     recover(out)
     try:
         for rel, data in files.items():
-            try:
-                write_atomic(staged(out, rel), data)
-            except OSError as e:  # name the bundle file being built
-                raise type(e)(e.errno, e.strerror, str(Path(out) / rel)) from e
+            stage(out, rel, data)
         commit(out)
     except BaseException:
         discard(out)

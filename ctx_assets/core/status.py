@@ -14,6 +14,7 @@ from typing import Any
 
 from .checksums import canonical_json, file_checksum, sha256_hex
 from .fingerprints import task_fingerprint
+from .text import first_of
 
 FRESH, STALE, MISSING = "fresh", "stale", "missing"
 
@@ -95,13 +96,11 @@ def provenance_status(seed: dict[str, Any], recorded: dict[tuple[str, str], dict
              and (listed.get(t["artifact_id"]) or {}).get("checksum") != rec["checksum"]]
     if newer:
         s.status = STALE
-        s.cause = "artifacts rebuilt after it: " + ", ".join(newer[:5]) + (f" and {len(newer) - 5} more"
-                                                                             if len(newer) > 5 else "")
+        s.cause = "artifacts rebuilt after it: " + first_of(newer)
     elif doc.get("chain") != seed.get("provenance", {}).get("chain"):
         s.status, s.cause = STALE, "the manifest changed since it was written"
     elif changed := [rel for rel, digest in (doc.get("bundle_files") or {}).items()
                      if file_checksum(out / rel) != digest]:
         s.status = STALE
-        s.cause = "bundle-level files changed or deleted since: " + ", ".join(changed[:5]) + (
-            f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        s.cause = "bundle-level files changed or deleted since: " + first_of(changed)
     return s

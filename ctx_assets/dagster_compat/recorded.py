@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-INSTANCE_MARKER = "# Written by ctx"  # the first line of a dagster.yaml ctx wrote (build/home.py)
+INSTANCE_MARKER = "# Written by ctx"  # the first line of every dagster.yaml ctx writes (build/home.py)
 
 
 # Only the metadata entries of each event, extracted by the database: decoding 7,000 whole events took ~0.5 s.
@@ -77,7 +77,8 @@ def read_embedded(home: Path, asset_keys: list[str]) -> dict[tuple[str, str], di
         return None
 
 
-_UNFINISHED = ("NOT_STARTED", "STARTING", "STARTED", "CANCELING")  # DagsterRunStatus values
+# A run not finished yet, as DagsterRunStatus values (defs/owners.py makes its list from these)
+UNFINISHED_STATUSES = ("NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 
 
 def orphans_left(home: Path) -> bool:
@@ -91,7 +92,8 @@ def orphans_left(home: Path) -> bool:
     try:
         rows = con.execute(
             "SELECT t.run_id, t.key, t.value FROM runs r JOIN run_tags t ON t.run_id = r.run_id"
-            f" WHERE r.status IN ({','.join('?' * len(_UNFINISHED))}) AND t.key LIKE 'ctx/%'", _UNFINISHED).fetchall()
+            f" WHERE r.status IN ({','.join('?' * len(UNFINISHED_STATUSES))}) AND t.key LIKE 'ctx/%'",
+            UNFINISHED_STATUSES).fetchall()
     finally:
         con.close()
     tags: dict[str, dict[str, str]] = {}

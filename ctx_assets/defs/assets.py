@@ -169,7 +169,8 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
                 before = previous_bundle(store.read(PROVENANCE_PATH))
                 recipes: dict[str, str] = {}
                 documents = DocumentCache(cache_file(settings().home, "documents", store.root))
-                made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, store.checksum),
+                on_disk = store.checksums(list(before.files))  # one listing of the staging for 2,000 files
+                made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, on_disk.get),
                                      recipes=recipes, documents=documents)
                 documents.save()
                 bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are

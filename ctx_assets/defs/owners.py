@@ -16,13 +16,13 @@ import socket
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from ctx_assets.core.text import plural
+from ctx_assets.dagster_compat.recorded import UNFINISHED_STATUSES
 from ctx_assets.processes import HOST_TAG, PID_TAG, STARTED_TAG, owner_alive, process_start
 from ctx_assets.settings import settings
 
 # Set by `ctx ui` for Dagster's processes, so the sensor's runs name `ctx ui` as their owner.
 OWNER_ENV = "CTX_RUN_OWNER"
-UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
-              DagsterRunStatus.CANCELING]
+UNFINISHED = [DagsterRunStatus(s) for s in UNFINISHED_STATUSES]
 log = logging.getLogger("ctx_assets")
 
 
