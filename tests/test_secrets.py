@@ -247,6 +247,16 @@ def test_prose_corpus_false_positives_under_one_in_fifty(capsys):
         assert not find(t), t
 
 
+def test_prose_in_a_manifest_is_not_glued_to_the_fields_after_it():
+    """The split scan joins the values of one object only: the flagged texts, written as a risk's mitigation
+    of the example manifest (a user's first try), are not read together with the unrelated values that
+    follow them in the document (controls, targets, channels) as one long token."""
+    for text in PROSE[:10]:
+        doc = yaml.safe_load(EXAMPLE.read_text())
+        doc["spec"]["risks"][0]["mitigation"] = text
+        assert redact(doc)[1] == [], text
+
+
 def test_new_kinds_match_detect_secrets_plugins_where_it_has_one():
     """npm (.npmrc form), PyPI and SendGrid values are found by detect-secrets' own plugin patterns too."""
     from detect_secrets.plugins.npm import NpmDetector

@@ -203,6 +203,9 @@ CONTEXT_KEYWORDS = (r"(?:api|auth|service|account|client|db|database|priv|privat
                     r"(?:db|database|key)[_ -]?pass|pass(?:word|wd|phrase)|pwd|secret|token|credentials?|bearer|"
                     r"contrase(?:ñ|n)a")
 _CONTEXT = ("high-entropy credential",)
+# Kinds found by the words around a value (`password is X`, `api_key=X`, a keyword then a random token),
+# not by the value's own shape: values glued together without a space make no words (secrets.split_credentials).
+WORD_CONTEXT_KINDS = frozenset(_KV + _PROSE + _CONTEXT + ("curl user:password",))
 _CONTEXT_TOKEN = re.compile(rb"[^\n]{0,40}?(?<![a-z0-9+/_\-.~])([a-z0-9+/_\-.~]{16,})")
 
 

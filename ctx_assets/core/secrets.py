@@ -24,7 +24,7 @@ from ahocorasick_rs import BytesAhoCorasick
 
 from ctx_assets.contracts.gates import Violation
 
-from .secret_rules import ANCHORS, CASED_ANCHORS, TOKEN_TAIL, is_reference, rules
+from .secret_rules import ANCHORS, CASED_ANCHORS, TOKEN_TAIL, WORD_CONTEXT_KINDS, is_reference, rules
 
 REDACTED = "[REDACTED]"
 GENERIC_KIND = "high-entropy credential"  # named only when no specific rule matched the same text
@@ -264,7 +264,8 @@ def _leaves(obj: Any, path: str, out: list[tuple[str, str]]) -> None:
 def split_credentials(obj: Any, path: str = "") -> dict[str, str]:
     """{field path: kind} for credentials split across neighbouring string values (`sk_live_` in one
     field, the rest in the next; `password:` and its value in two): the values in document order are
-    scanned joined directly and with a space; a finding that crosses a boundary, or that only the
+    scanned joined directly (a token cut in two) and with a space (kinds found by the words around a value
+    only so: a field boundary is a word boundary); a finding that crosses a boundary, or that only the
     previous value's words make one, names every value it touches. A credential inside one value is
     `redact`'s own business."""
     leaves: list[tuple[str, str]] = []
@@ -286,6 +287,8 @@ def split_credentials(obj: Any, path: str = "") -> dict[str, str]:
             pos += len(v) + len(sep)
         blob = sep.join(v for _, v in leaves)
         for f in find(blob):
+            if not sep and f.kind in WORD_CONTEXT_KINDS:
+                continue  # glued without a space, the values after "per-tenant" read as one long token
             first = bisect.bisect_right(starts, f.start) - 1
             last = bisect.bisect_right(starts, f.end - 1) - 1
             if first == last:  # within one value: its own credential, or one its neighbour's words make
