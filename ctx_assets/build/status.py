@@ -11,6 +11,7 @@ from ctx_assets.contracts.artifacts import artifact_id
 from ctx_assets.core.artifact_types import TYPE_ORDER, output_path
 from ctx_assets.core.generators import registry
 from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
+from ctx_assets.core.slices import slices_dir
 from ctx_assets.core.status import (
     MISSING,
     PROVENANCE_ID,
@@ -21,6 +22,7 @@ from ctx_assets.core.status import (
 )
 from ctx_assets.defs.project import project_of
 from ctx_assets.defs.state import latest_artifact_metadata
+from ctx_assets.settings import settings
 
 from .home import get_instance
 
@@ -28,7 +30,7 @@ from .home import get_instance
 def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | None = None,
                    pre: Any = None) -> list[ArtifactStatus]:
     """`ctx status`: every artifact, then provenance.json."""
-    pre = pre or export_and_plan(manifest, None, write=False)
+    pre = pre or export_and_plan(manifest, None, write=False, slices=slices_dir(settings().home, out))
     if pre.problems:
         raise ValueError("manifest invalid")
     recorded = latest_artifact_metadata(instance or get_instance(), project_of(manifest))

@@ -9,7 +9,9 @@ from pathlib import Path
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.faults import check_out_dir
 from ctx_assets.core.pipeline import build_without_orchestrator, export_and_plan
+from ctx_assets.core.slices import slices_dir
 from ctx_assets.core.text import plural
+from ctx_assets.settings import settings
 
 from . import many
 from .common import (
@@ -47,7 +49,7 @@ class _Progress:
 
 def _run(args: argparse.Namespace, path: str | Path, out: Path, show_progress: bool) -> object:
     if not args.artifacts:
-        return export_and_plan(path, out)
+        return export_and_plan(path, out, slices=slices_dir(settings().home, out))
     from ctx_assets.resources.validators import ExternalValidators
 
     validators = None if args.no_external else ExternalValidators().validate

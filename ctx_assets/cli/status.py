@@ -39,8 +39,10 @@ def _status_one(args: argparse.Namespace, out: Path) -> int:
         return _print_status(args, out, hit[1])
     from ctx_assets.build import compute_status
     from ctx_assets.core.pipeline import export_and_plan
+    from ctx_assets.core.slices import slices_dir
+    from ctx_assets.settings import settings
 
-    pre = export_and_plan(args.path, None, write=False, validated=validated)
+    pre = export_and_plan(args.path, None, write=False, validated=validated, slices=slices_dir(settings().home, out))
     if pre.problems:
         for p in pre.problems:
             print(p, file=sys.stderr)
@@ -108,12 +110,14 @@ def _counts(rows: list) -> dict[str, int]:
 def _status_many(args: argparse.Namespace) -> int:
     from ctx_assets.build import compute_status, get_instance
     from ctx_assets.core.pipeline import blocked_by, export_and_plan
+    from ctx_assets.core.slices import slices_dir
+    from ctx_assets.settings import settings
 
     found = many.projects(args.path, args.out)
     instance = get_instance()
     totals, projects = many.Totals(), []
     for m, out in ((p.manifest, p.out_dir) for p in found):
-        pre = export_and_plan(m, None, write=False)
+        pre = export_and_plan(m, None, write=False, slices=slices_dir(settings().home, out))
         name = out.name
         if pre.problems or pre.blocked:
             code = EXIT_INVALID_INPUT if pre.problems else EXIT_GATE_FAILED

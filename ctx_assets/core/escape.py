@@ -49,14 +49,18 @@ def md_code(text: str) -> str:
 
 
 _JSON_RAW = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf")
+# The same, one pattern each: a pattern with a literal first byte is found at memchr speed, while the
+# alternation above scans byte by byte (0.4 s over a 1,000-target seed that holds an em dash).
+_JSON_RAW_PARTS = tuple(re.compile(p) for p in
+                        (rb"\x7f", rb"\xc2[\x80-\x9f]", rb"\xe2\x80[\xa8\xa9]", rb"\xef\xbb\xbf"))
 
 
 def json_controls(data: bytes) -> bytes:
     """JSON as orjson writes it, with DEL, the C1 controls, U+2028/2029 and U+FEFF as `\\u` escapes too
     (orjson escapes only below U+0020, as RFC 8259 requires; readers that are not strict JSON parsers,
     JavaScript before ES2019 among them, trip on the rest). Outside strings JSON is ASCII, so a byte
-    substitution is exact. The `in` tests keep the common case (none) at memchr speed."""
-    if b"\x7f" not in data and b"\xc2" not in data and b"\xe2\x80" not in data and b"\xef\xbb" not in data:
+    substitution is exact. The common case (none) is found at memchr speed, one pattern at a time."""
+    if not any(rx.search(data) for rx in _JSON_RAW_PARTS):
         return data
     return _JSON_RAW.sub(lambda m: b"\\u%04x" % ord(m.group().decode("utf-8")), data)
 

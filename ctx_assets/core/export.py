@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from ctx_assets.contracts.artifacts import ArtifactType, artifact_id
@@ -27,7 +28,7 @@ from ctx_assets.contracts.export import (
     TargetExport,
 )
 from ctx_assets.contracts.gates import GateName, GateResult, Violation
-from ctx_assets.contracts.manifest import API_VERSION, ContextManifest
+from ctx_assets.contracts.manifest import API_VERSION, ContextManifest, Target
 
 from . import yamlout
 from .artifact_types import TYPE_ORDER, TYPES, output_path
@@ -37,7 +38,9 @@ from .derivation import PRIORITY_BY_CRITICALITY, Shared, derivation_rules, infer
 from .export_paths import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH
 from .gates.export import check_derivation_coverage, check_field_preservation, metadata_checksum
 from .gates.graph import check_acyclic
+from .plan_memo import code_fingerprint
 from .secrets import redact, scan_text
+from .slices import SliceCache, digest
 
 
 @dataclass
@@ -83,20 +86,61 @@ def _rules_as_dicts(shared: Shared) -> dict[str, list[dict[str, str]]]:
     return {t.value: [r.model_dump(by_alias=True) for r in rules] for t, rules in derivation_rules(shared).items()}
 
 
+def target_specs(m: ContextManifest, t: Target, rules: dict[str, list[dict[str, str]]],
+                 shared: Shared) -> list[dict[str, Any]]:
+    """One target's artifact specs, one per type."""
+    crit = str(m.spec.business.criticality)
+    params = resolve_parameters(m, t, shared)
+    specs: list[dict[str, Any]] = []
+    for at in TYPE_ORDER:
+        info = TYPES[at]
+        specs.append({
+            "id": artifact_id(t.name, at), "type": at.value, "target": t.name, "namespace": t.namespace,
+            "priority": PRIORITY_BY_CRITICALITY[crit][at], "outputPath": output_path(at, t.name),
+            "generator": info.generator, "dependsOn": [artifact_id(t.name, d) for d in info.depends_on],
+            "derivedFrom": rules[at.value], "parameters": params[at]})
+    return specs
+
+
 def artifact_specs(m: ContextManifest, rules: dict[str, list[dict[str, str]]],
                    shared: Shared) -> list[dict[str, Any]]:
-    crit = str(m.spec.business.criticality)
+    return [s for t in m.spec.targets for s in target_specs(m, t, rules, shared)]
+
+
+def derivation_context(m: ContextManifest) -> str:
+    """The digest of everything a target's specs are derived from besides the target itself: the manifest
+    without its targets (the guidance too: questions and constraints reach the seed, not the specs), the
+    targets' names (key results name the targets they bind), and ctx's own code."""
+    body = m.dump()
+    spec = {k: v for k, v in body.get("spec", {}).items() if k != "targets"}
+    rest = {k: v for k, v in body.items() if k not in ("spec", "guidance")}
+    return digest(code_fingerprint(), rest, spec, [t.name for t in m.spec.targets])
+
+
+def _artifacts_yaml(m: ContextManifest, rules: dict[str, list[dict[str, str]]], shared: Shared,
+                    anchors: dict[int, str], cache: SliceCache) -> tuple[list[dict[str, Any]], bytes]:
+    """Every artifact spec and the artifact manifest's `artifacts:` block, target by target: a target whose
+    slice key is in `cache` is read from it (its specs and its YAML), the others are derived."""
+    context = derivation_context(m)
+    seen: set[str] = set()  # YAML anchors written so far: the first target's piece writes them, later ones refer
     specs: list[dict[str, Any]] = []
+    pieces: list[bytes] = []
     for t in m.spec.targets:
-        params = resolve_parameters(m, t, shared)
-        for at in TYPE_ORDER:
-            info = TYPES[at]
-            specs.append({
-                "id": artifact_id(t.name, at), "type": at.value, "target": t.name, "namespace": t.namespace,
-                "priority": PRIORITY_BY_CRITICALITY[crit][at], "outputPath": output_path(at, t.name),
-                "generator": info.generator, "dependsOn": [artifact_id(t.name, d) for d in info.depends_on],
-                "derivedFrom": rules[at.value], "parameters": params[at]})
-    return specs
+        key = digest(context, t.model_dump(by_alias=True), sorted(seen))
+        cached = cache.get(key)
+        if cached is not None:
+            own, names, text = orjson.loads(cached)
+            piece = text.encode()  # (a str in the JSON: one piece, one parse)
+        else:
+            own, before = target_specs(m, t, rules, shared), set(seen)
+            piece = yamlout.dump_items(own, anchors, seen)
+            names = sorted(seen - before)
+            cache.put(key, orjson.dumps([own, names, piece.decode()]))
+        seen.update(names)
+        specs += own
+        pieces.append(piece)
+    block = b"artifacts:\n" + b"".join(pieces) if pieces else b"artifacts: []\n"
+    return specs, block
 
 
 def coverage(specs: list[dict[str, Any]], existing: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -144,13 +188,16 @@ def _dump(models: list[Any]) -> list[dict[str, Any]]:
     return [x.model_dump(by_alias=True, mode="json") for x in models]
 
 
-def build_export(m: ContextManifest, manifest_bytes: bytes,
-                 existing: set[str] | frozenset[str] = frozenset()) -> ExportResult:
+def build_export(m: ContextManifest, manifest_bytes: bytes, existing: set[str] | frozenset[str] = frozenset(),
+                 cache: SliceCache | None = None) -> ExportResult:
+    """`cache`: the slices of this output folder's last export (core/slices.py); the result is the same
+    bytes with or without it."""
     source_checksum = sha256_hex(manifest_bytes)
     m, secrets = redact_manifest(m)
     shared = Shared(m)
     rules = _rules_as_dicts(shared)
-    specs = artifact_specs(m, rules, shared)
+    anchors = {id(v): f"derivation-{k.replace('_', '-')}" for k, v in rules.items()} | shared.anchors()
+    specs, artifacts_yaml = _artifacts_yaml(m, rules, shared, anchors, cache or SliceCache())
     cov = coverage(specs, existing)
     graph = {s["id"]: s["dependsOn"] for s in specs}
     crit = str(m.spec.business.criticality)
@@ -159,8 +206,9 @@ def build_export(m: ContextManifest, manifest_bytes: bytes,
           "metadata": {"name": m.metadata.name, "projectId": m.project_id, "sourceChecksum": source_checksum,
                        "criticality": crit, "targetCount": len(m.spec.targets), "artifactCount": len(specs)},
           "artifacts": specs, "coverage": cov}
-    anchors = {id(v): f"derivation-{k.replace('_', '-')}" for k, v in rules.items()} | shared.anchors()
-    am_bytes = yamlout.dump(am, anchors=anchors)
+    # yamlout.dump(am, anchors=anchors), written in pieces: the keys before `artifacts`, its block, the rest
+    am_bytes = (yamlout.dump({k: am[k] for k in ("apiVersion", "kind", "metadata")}) + artifacts_yaml
+                + yamlout.dump({"coverage": cov}))
 
     conv, pairs = _converted(m)
     fp_gate = check_field_preservation(conversions=pairs)

@@ -25,6 +25,7 @@ from .fsio import contained
 from .generators import registry
 from .plan import ingest_export
 from .project_bundle import project_files
+from .slices import slice_caches
 from .staging import write_all
 from .validate import Validated, validate_file
 
@@ -63,26 +64,30 @@ class StageRun:
 
 
 def export_and_plan(manifest_path: str | Path, out: Path | None, write: bool = True,
-                    validated: Validated | None = None) -> StageRun:
-    """`validated`: what validate_file returned for it already (standard input is read once)."""
+                    validated: Validated | None = None, slices: Path | None = None) -> StageRun:
+    """`validated`: what validate_file returned for it already (standard input is read once). `slices`: the
+    folder of the output folder's slices (core/slices.py), read and updated; None plans from nothing."""
     with gc_paused():
-        return _export_and_plan(manifest_path, out, write, validated)
+        return _export_and_plan(manifest_path, out, write, validated, slices)
 
 
 def _export_and_plan(manifest_path: str | Path, out: Path | None, write: bool,
-                     validated: Validated | None = None) -> StageRun:
+                     validated: Validated | None, slices: Path | None) -> StageRun:
     run = StageRun()
     loaded, model, problems = validated or validate_file(manifest_path)
     if problems or model is None or loaded is None:
         run.problems = problems
         return run
-    export = build_export(model, loaded.raw)
+    export_slices, plan_slices = slice_caches(slices)
+    export = build_export(model, loaded.raw, cache=export_slices)
+    export_slices.save()
     run.source_checksum = export.source_checksum
     run.gates += export.gates
     run.files.update(export.files)
     if export.blocked:
         return run
-    seed = ingest_export(export.files, loaded.raw)
+    seed = ingest_export(export.files, loaded.raw, cache=plan_slices)
+    plan_slices.save()
     run.gates += seed.gates
     run.files.update(seed.files)
     run.seed = seed.seed

@@ -21,7 +21,9 @@ from .export_paths import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH, SEED_PATH
 from .gates.export import check_export_integrity
 from .gates.graph import topological_order
 from .gates.seed import check_seed_completeness
+from .plan_memo import code_fingerprint
 from .sizing import estimate_lines, estimate_tokens, tier_for_lines
+from .slices import SliceCache, digest
 
 DESIGN_PRINCIPLES: list[dict[str, Any]] = [
     {"id": "typed_over_prose",
@@ -82,7 +84,7 @@ def principles_for(text: str) -> list[str]:
     return [p["id"] for p in DESIGN_PRINCIPLES if any(k in low for k in p["keywords"])]
 
 
-def ingest_export(files: dict[str, bytes], manifest_bytes: bytes) -> SeedResult:
+def ingest_export(files: dict[str, bytes], manifest_bytes: bytes, cache: SliceCache | None = None) -> SeedResult:
     """Plan ingestion at the boundary: verify the export as read (stale? hand-edited?), then seed.
 
     Reads only the onboarding metadata (it indexes every artifact); the artifact manifest is
@@ -92,12 +94,14 @@ def ingest_export(files: dict[str, bytes], manifest_bytes: bytes) -> SeedResult:
     integrity = check_export_integrity(md, manifest_bytes, files[ARTIFACT_MANIFEST_PATH])
     if integrity.blocks:
         return SeedResult(seed={}, files={}, gates=[integrity])
-    result = build_seed(md)
+    result = build_seed(md, cache)
     result.gates.insert(0, integrity)
     return result
 
 
-def build_seed(md: dict[str, Any]) -> SeedResult:
+def build_seed(md: dict[str, Any], cache: SliceCache | None = None) -> SeedResult:
+    """`cache`: the slices of this output folder's last plan (core/slices.py); the result is the same bytes
+    with or without it."""
     targets = [t["name"] for t in md["targets"]]
     questions = []
     for q in md["open_questions"]:
@@ -108,35 +112,30 @@ def build_seed(md: dict[str, Any]) -> SeedResult:
                   for p in DESIGN_PRINCIPLES]
 
     index, graph, params = md["artifact_index"], md["artifact_dependency_graph"], md["resolved_artifact_parameters"]
-    order = topological_order(graph)
     contracts, hints = md["expected_output_contracts"], md["design_calibration_hints"]
+    by_target = md["coverage"]["by_target"]
+    cache = cache or SliceCache()
+    # Everything a task is made from besides its own artifact's entries: a question or constraint edit
+    # remakes every task (which ones it concerns is itself computed from them), a target edit its own seven.
+    context = digest(code_fingerprint(), md["artifact_types"], md["derivation_rules"], contracts, hints,
+                     md["open_questions"], md["guidance_constraints"], targets)
     tasks: list[dict[str, Any]] = []
-    for a_id in order:  # plain dicts: 7,000 tasks at 1,000 targets (contracts.seed.SeedTask is the shape)
-        a = index[a_id]
-        at = ArtifactType(a["type"])
-        target = a["target"]
-        lines = estimate_lines(at, params[a_id])
-        hint = hints[at.value]
-        estimated = tier_for_lines(lines).value
-        constraints = [{"source": "guidance.questions", "id": q["id"], "text": q["question"],
-                        "severity": q["priority"], "status": q["status"]}
-                       for q, types, named, _ in questions if _concerns(types, named, at.value, target)]
-        constraints += [{"source": "guidance.constraints", "id": c["id"], "text": c["rule"],
-                         "severity": c["severity"], "status": None}
-                        for c in md["guidance_constraints"]
-                        if not c["appliesTo"] or at.value in c["appliesTo"] or target in c["appliesTo"]]
-        asked = {c["id"] for c in constraints}
-        tasks.append({
-            "task_id": f"task:{a_id}", "artifact_id": a_id, "artifact_type": at.value, "target": target,
-            "depends_on": [f"task:{d}" for d in graph[a_id]], "generator": md["artifact_types"][at.value]["generator"],
-            "output_path": a["output_path"], "derivation_rules": md["derivation_rules"][at.value],
-            "resolved_parameters": params[a_id], "expected_output_contract": contracts[at.value],
-            "design_calibration": {"expected_tier": hint["expected_tier"], "estimated_tier": estimated,
-                                   "estimated_lines": lines, "estimated_tokens": estimate_tokens(at, lines),
-                                   "matches": estimated in hint["allowed_tiers"], "hint": hint},
-            "design_constraints": constraints,
-            "design_principles": sorted({p for q, _, _, ps in questions if q["id"] in asked for p in ps}),
-            "coverage": md["coverage"]["by_target"][target]})
+    pretty: list[bytes] = []
+    canonical: list[bytes] = []
+    for a_id in topological_order(graph):
+        target = index[a_id]["target"]
+        key = digest(context, a_id, index[a_id], params[a_id], graph[a_id], by_target[target])
+        own_pretty, own_canonical = cache.get(key + "p"), cache.get(key + "c")
+        if own_pretty is None or own_canonical is None:
+            task = _task(md, a_id, questions)
+            own_pretty, own_canonical = _indented(pretty_json(task)[:-1]), canonical_json(task)
+            cache.put(key + "p", own_pretty)
+            cache.put(key + "c", own_canonical)
+        else:
+            task = orjson.loads(own_pretty)
+        tasks.append(task)
+        pretty.append(own_pretty)
+        canonical.append(own_canonical)
 
     sums = md["checksums"]
     seed_dict: dict[str, Any] = {
@@ -145,16 +144,66 @@ def build_seed(md: dict[str, Any]) -> SeedResult:
         "onboarding_metadata": {"path": ONBOARDING_PATH, "checksum": sums["metadata_checksum"]},
         "artifact_types": md["artifact_types"], "output_path_conventions": md["output_path_conventions"],
         "semantic_conventions": md["semantic_conventions"], "coverage": md["coverage"],
-        "design_principles": principles, "tasks": tasks}
+        "design_principles": principles, "tasks": _TASKS}
     seed_dict["provenance"] = {"chain": [
         {"stage": "manifest", "checksum": sums["source_checksum"]},
         {"stage": "export", "artifact_manifest_checksum": sums["artifact_manifest_checksum"],
          "metadata_checksum": sums["metadata_checksum"]},
         {"stage": "plan_ingestion", "seed_checksum": ""}]}
-    seed_dict["provenance"]["chain"][2]["seed_checksum"] = seed_checksum(seed_dict)
+    # seed_checksum(seed) and pretty_json(seed), with the tasks' pieces spliced in where the placeholder is
+    body = _spliced(canonical_json(seed_dict), b'"' + _TASKS.encode() + b'"', b"[" + b",".join(canonical) + b"]")
+    seed_dict["provenance"]["chain"][2]["seed_checksum"] = sha256_hex(body)
+    joined = b"[\n" + b",\n".join(pretty) + b"\n  ]" if pretty else b"[]"
+    seed_bytes = _spliced(pretty_json(seed_dict), b'"' + _TASKS.encode() + b'"', joined)
+    seed_dict["tasks"] = tasks
     gates = [check_seed_completeness(md, seed_dict)]
-    return SeedResult(seed=seed_dict, files={SEED_PATH: pretty_json(seed_dict)}, gates=gates,
+    return SeedResult(seed=seed_dict, files={SEED_PATH: seed_bytes}, gates=gates,
                       open_questions=md["open_questions"])
+
+
+_TASKS = "ctx-slices: the tasks go here"  # tasks are the seed's last key sorted, the last but one as written
+
+
+def _spliced(doc: bytes, placeholder: bytes, value: bytes) -> bytes:
+    """`doc` with its last `placeholder` (the tasks' place: only checksums follow it) replaced by `value`."""
+    at = doc.rindex(placeholder)
+    return doc[:at] + value + doc[at + len(placeholder):]
+
+
+def _indented(task_json: bytes) -> bytes:
+    """A task as pretty_json writes it inside the seed's `tasks` list: every line four spaces deeper."""
+    return b"    " + task_json.replace(b"\n", b"\n    ")
+
+
+def _task(md: dict[str, Any], a_id: str, questions: list[tuple[Any, set[str], set[str], list[str]]]) -> dict[str, Any]:
+    """One seed task (contracts.seed.SeedTask is the shape; plain dicts: 7,000 at 1,000 targets)."""
+    a = md["artifact_index"][a_id]
+    at = ArtifactType(a["type"])
+    target = a["target"]
+    params = md["resolved_artifact_parameters"][a_id]
+    lines = estimate_lines(at, params)
+    hint = md["design_calibration_hints"][at.value]
+    estimated = tier_for_lines(lines).value
+    constraints = [{"source": "guidance.questions", "id": q["id"], "text": q["question"],
+                    "severity": q["priority"], "status": q["status"]}
+                   for q, types, named, _ in questions if _concerns(types, named, at.value, target)]
+    constraints += [{"source": "guidance.constraints", "id": c["id"], "text": c["rule"],
+                     "severity": c["severity"], "status": None}
+                    for c in md["guidance_constraints"]
+                    if not c["appliesTo"] or at.value in c["appliesTo"] or target in c["appliesTo"]]
+    asked = {c["id"] for c in constraints}
+    return {
+        "task_id": f"task:{a_id}", "artifact_id": a_id, "artifact_type": at.value, "target": target,
+        "depends_on": [f"task:{d}" for d in md["artifact_dependency_graph"][a_id]],
+        "generator": md["artifact_types"][at.value]["generator"],
+        "output_path": a["output_path"], "derivation_rules": md["derivation_rules"][at.value],
+        "resolved_parameters": params, "expected_output_contract": md["expected_output_contracts"][at.value],
+        "design_calibration": {"expected_tier": hint["expected_tier"], "estimated_tier": estimated,
+                               "estimated_lines": lines, "estimated_tokens": estimate_tokens(at, lines),
+                               "matches": estimated in hint["allowed_tiers"], "hint": hint},
+        "design_constraints": constraints,
+        "design_principles": sorted({p for q, _, _, ps in questions if q["id"] in asked for p in ps}),
+        "coverage": md["coverage"]["by_target"][target]}
 
 
 def seed_checksum(seed: dict[str, Any]) -> str:

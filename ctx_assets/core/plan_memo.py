@@ -49,9 +49,10 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def cache_file(home: Path, kind: str, out: Path) -> Path:
-    """One cache file of `kind` per output folder, in the project-local home's cache (never in the bundle)."""
-    return home / "cache" / kind / f"{sha256_hex(str(out.resolve()).encode())[:16]}.json"
+def cache_file(home: Path, kind: str, out: Path, suffix: str = ".json") -> Path:
+    """One cache file (or folder) of `kind` per output folder, in the project-local home's cache (never in
+    the bundle)."""
+    return home / "cache" / kind / f"{sha256_hex(str(out.resolve()).encode())[:16]}{suffix}"
 
 
 def memo_path(home: Path, out: Path) -> Path:

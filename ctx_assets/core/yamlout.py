@@ -6,7 +6,8 @@ fraction of that, and writes objects listed in `anchors` once (`&name`),
 referring to them after (`*name`) — derivation rules shared by every artifact
 of a type are written once. Strings that are not plainly safe are written as
 JSON string literals, which YAML reads as double-quoted scalars.
-tests/test_yamlout.py checks that yaml.safe_load reads back exactly the input.
+tests/test_slices.py checks that yaml.safe_load reads back exactly the input (a whole artifact
+manifest) and that a document written in pieces is the document written whole.
 """
 
 from __future__ import annotations
@@ -52,10 +53,9 @@ def _scalar(v: Any) -> str:
     return yaml_double_quoted(json.dumps(s, ensure_ascii=False))  # every control character escaped
 
 
-def dump(obj: Any, anchors: dict[int, str] | None = None, header: str = "") -> bytes:
-    anchors = anchors or {}
-    seen: set[int] = set()
-    out: list[str] = [header]
+def _writer(anchors: dict[int, str], seen: set[str]) -> tuple[list[str], Any, Any]:
+    """The output lines and the two writers. `seen`: anchor names already written (`&name`) before."""
+    out: list[str] = []
     w = out.append
 
     def ref(v: Any) -> str | None:
@@ -63,9 +63,9 @@ def dump(obj: Any, anchors: dict[int, str] | None = None, header: str = "") -> b
         name = anchors.get(id(v))
         if name is None:
             return None
-        if id(v) in seen:
+        if name in seen:
             return f"*{name}"
-        seen.add(id(v))
+        seen.add(name)
         return f"&{name}"
 
     def value(v: Any, pad: str, in_list: bool) -> None:
@@ -100,9 +100,26 @@ def dump(obj: Any, anchors: dict[int, str] | None = None, header: str = "") -> b
             w(f"{'' if first_inline and i == 0 else pad}{' ' if first_inline and i == 0 else ''}{_scalar(k)}:")
             value(v, pad + "  " if isinstance(v, dict) else pad, False)
 
+    return out, value, mapping
+
+
+def dump(obj: Any, anchors: dict[int, str] | None = None, header: str = "", seen: set[str] | None = None) -> bytes:
+    """`seen`: anchor names an earlier piece of the same document wrote (updated with this one's)."""
+    out, value, mapping = _writer(anchors or {}, set() if seen is None else seen)
+    out.append(header)
     if isinstance(obj, dict):
         mapping(obj, "", first_inline=False)
     else:
-        w("-" if isinstance(obj, list) else "")
+        out.append("-" if isinstance(obj, list) else "")
         value(obj, "", False)
+    return "".join(out).encode()
+
+
+def dump_items(items: list[Any], anchors: dict[int, str], seen: set[str]) -> bytes:
+    """The lines of a non-empty top-level list's items, as `dump` writes them under `key:`: a document
+    written in pieces (core/slices.py) is `dump` of the keys before, `key:\n`, the pieces, the keys after."""
+    out, value, _ = _writer(anchors, seen)
+    for item in items:
+        out.append("-")
+        value(item, "  ", True)
     return "".join(out).encode()

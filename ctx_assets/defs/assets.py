@@ -22,12 +22,14 @@ from dagster import (
 from ctx_assets.contracts.gates import GateName, GateResult, Violation
 from ctx_assets.core import plan as plan_stage
 from ctx_assets.core.artifact_types import TYPE_ORDER
+from ctx_assets.core.batching import gc_paused
 from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.doc_cache import DocumentCache
 from ctx_assets.core.export import build_export
 from ctx_assets.core.pipeline import PROVENANCE_PATH, previous_bundle, provenance_doc
 from ctx_assets.core.plan_memo import cache_file
 from ctx_assets.core.project_bundle import project_files
+from ctx_assets.core.slices import slice_caches, slices_dir
 from ctx_assets.core.validate import validate_file
 from ctx_assets.settings import settings
 from ctx_assets.telemetry.questions import METADATA_KEY
@@ -105,7 +107,10 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
             loaded, model, problems = validate_file(store.manifest_path)
             if problems or model is None or loaded is None:
                 raise ValueError(f"manifest is invalid ({len(problems)} problems); fix it and re-run")
-            export = build_export(model, loaded.raw)
+            with gc_paused():  # ~10 MB of small objects: the collector would walk them over and over
+                export_slices, _ = slice_caches(slices_dir(settings().home, store.root))
+                export = build_export(model, loaded.raw, cache=export_slices)
+                export_slices.save()
             for g in export.gates:
                 tracer.gate(span, g)
             with store.writing():
@@ -133,7 +138,10 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
             if any(data is None for data in files.values()):
                 raise ValueError("no export in the output folder; materialize `export` first")
             manifest_bytes = Path(store.manifest_path).read_bytes()
-            seed = plan_stage.ingest_export(files, manifest_bytes)
+            with gc_paused():
+                _, plan_slices = slice_caches(slices_dir(settings().home, store.root))
+                seed = plan_stage.ingest_export(files, manifest_bytes, cache=plan_slices)
+                plan_slices.save()
             for g in seed.gates:
                 tracer.gate(span, g)
             meta: dict[str, Any] = {}

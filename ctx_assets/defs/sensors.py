@@ -37,6 +37,7 @@ from ctx_assets.core.checksums import sha256_hex
 from ctx_assets.core.fingerprints import seed_fingerprints
 from ctx_assets.core.pipeline import PROVENANCE_PATH, blocked_by, export_and_plan
 from ctx_assets.core.plan import SEED_PATH
+from ctx_assets.core.slices import slices_dir
 from ctx_assets.core.status import FRESH, provenance_status
 from ctx_assets.core.text import plural
 from ctx_assets.resources.output_store import OutputStore
@@ -135,7 +136,7 @@ def evaluate(instance: Any, store: OutputStore, p: Project,
     busy = _in_flight(instance, p)
     if busy:  # one build of a project at a time: the next one plans against what this one recorded
         return cursor, [], f"manifest edited; waiting for {plural(busy, 'run')} of this project to finish"
-    run = export_and_plan(path, None, write=False)
+    run = export_and_plan(path, None, write=False, slices=slices_dir(settings().home, store.root))
     if run.problems:
         first = "; ".join(str(pr) for pr in run.problems[:3])
         return ({**cursor, "sha": sha, "pending": False}, [],
