@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ class OutputStore(ConfigurableResource):
 
     @property
     def root(self) -> Path:
-        return Path(self.out_dir)
+        return _root(self.out_dir)
 
     def path(self, relative: str) -> Path:
         """The file's place in the bundle (committed content)."""
@@ -88,10 +88,28 @@ class OutputStore(ConfigurableResource):
                 continue
         return None
 
+    def reader(self) -> Callable[[str], bytes | None]:
+        """`read` for many files once the writing is done: the staging listed once, not looked up per file
+        (provenance reads 6,000 artifact files at 1,000 targets, of which an edit staged seven)."""
+        staged = set(staging.staged_files(self.root))
+
+        def read_one(relative: str) -> bytes | None:
+            try:
+                return (staging.staged(self.root, relative) if relative in staged else self.path(relative)).read_bytes()
+            except FileNotFoundError:
+                return None
+
+        return read_one
+
     def read_json(self, relative: str) -> Any:
         p = staging.current(self.root, relative)
         st = p.stat()
         return _cached_json(str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=64)
+def _root(out_dir: str) -> Path:
+    return Path(out_dir)  # asked for ~20,000 times by the output stage of 1,000 targets
 
 
 @lru_cache(maxsize=1)

@@ -102,6 +102,16 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
         return reuse is not None and reuse(rel, made_from)
 
     tasks = {t["output_path"]: t for t in seed.get("tasks", [])}
+    found: dict[str, bool] = {}  # the files read so far exist or not: the kustomization asks again
+    read_file = read
+
+    def read(path: str) -> bytes | None:
+        body = read_file(path)
+        found[path] = body is not None
+        return body
+
+    def exists(path: str) -> bool:
+        return found[path] if path in found else read(path) is not None
 
     def doc(path: str, body: bytes) -> Any:
         """The artifact's document: the caller's, else the generator's own output when it is byte for byte
@@ -169,7 +179,7 @@ def project_files(seed: dict[str, Any], read: Callable[[str], bytes | None],
         "options": {"path": f"{GRAFANA_DASHBOARDS_MOUNT}/{project}", "foldersFromFilesStructure": False}}]},
         header=header)
 
-    resources = [p["_path"] for kind in K8S_TYPES for p in _params(seed, kind) if read(p["_path"]) is not None]
+    resources = [p["_path"] for kind in K8S_TYPES for p in _params(seed, kind) if exists(p["_path"])]
     files[KUSTOMIZATION_PATH] = yamlout.dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "resources": resources + configmaps}, header=header)

@@ -178,7 +178,7 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
                 recipes: dict[str, str] = {}
                 documents = DocumentCache(cache_file(settings().home, "documents", store.root))
                 on_disk = store.checksums(list(before.files))  # one listing of the staging for 2,000 files
-                made = project_files(seed, store.read, reuse=lambda rel, r: before.unchanged(rel, r, on_disk.get),
+                made = project_files(seed, store.reader(), reuse=lambda rel, r: before.unchanged(rel, r, on_disk.get),
                                      recipes=recipes, documents=documents)
                 documents.save()
                 bundle = {rel: before.files[rel] for rel in recipes if rel not in made}  # kept as they are
