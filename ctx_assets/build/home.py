@@ -11,6 +11,7 @@ from ctx_assets.core.faults import EnvironmentFault, describe_os_error, instance
 from ctx_assets.dagster_compat import public_api_only
 from ctx_assets.dagster_compat.events import batch_events_by_default
 from ctx_assets.dagster_compat.recorded import INSTANCE_MARKER
+from ctx_assets.defs.connections import keep_connections
 from ctx_assets.defs.owners import fail_orphaned_runs
 from ctx_assets.settings import settings
 from ctx_assets.telemetry.providers import configure_logging
@@ -83,6 +84,7 @@ def get_instance() -> DagsterInstance:
         raise EnvironmentFault(f"Dagster home unusable: {describe_os_error(e)}") from e
     try:
         instance = DagsterInstance.from_config(str(home))
+        keep_connections(instance)
         fail_orphaned_runs(instance)
     except Exception as e:  # corrupt database, unreadable dagster.yaml, locked or full storage...
         reason = describe_os_error(e) if isinstance(e, OSError) else storage_error(e) or \

@@ -17,6 +17,7 @@ from ctx_assets.resources.output_store import OutputStore
 from ctx_assets.resources.tracing import PipelineTracer
 from ctx_assets.resources.validators import ExternalValidators
 
+from .connections import keep_connections
 from .project import Project
 
 TRACER_KEY = "ctx_assets_tracer"
@@ -31,4 +32,6 @@ def shared_resources() -> dict[str, Any]:
 
 
 def store_and_tracer(context: Any, p: Project) -> tuple[OutputStore, PipelineTracer]:
+    """A step's resources; every asset of a project asks first, so the process keeps its connections here."""
+    keep_connections(context.instance)
     return getattr(context.resources, p.store_key), getattr(context.resources, TRACER_KEY)
