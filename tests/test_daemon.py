@@ -45,7 +45,7 @@ def _ticks(env: dict[str, str]) -> list:
 @pytest.fixture(params=["sqlite", "postgres"])
 def home(request, tmp_path) -> dict[str, str]:
     if request.param == "postgres":
-        return request.getfixturevalue("postgres").home(tmp_path)
+        return request.getfixturevalue("postgres").home(tmp_path, dequeue_seconds=1)
     return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
 
 
@@ -66,7 +66,7 @@ def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home
             edited = [f for f in before if "svc-0001" in f]
             return all(now[f] != before[f] for f in edited) and fresh(manifest, out, env)
 
-        wait_for("the daemon to rebuild svc-0001's artifacts", rebuilt, BOUND, every=3)
+        wait_for("the daemon to rebuild svc-0001's artifacts", rebuilt, BOUND)
         after = _files(out)
         # provenance (queued right behind the edit's run) rewrites the bundle-level files too (project_bundle.py)
         bundle = (ALERTMANAGER_PATH, KUSTOMIZATION_PATH, OVERVIEW_PATH, PLAIN_RULES_DIR, GRAFANA_CONFIGMAP_DIR,
@@ -77,7 +77,7 @@ def test_daemon_sensor_rebuilds_the_edited_target_and_reports_a_broken_edit(home
         manifest.write_text("spec: [unclosed\n")
         settle(manifest)
         wait_for("a tick that reports the broken manifest", lambda: any(
-            "manifest invalid" in (t.skip_reason or "") for t in _ticks(env)), BOUND, every=3)
+            "manifest invalid" in (t.skip_reason or "") for t in _ticks(env)), BOUND)
         assert _files(out) == after  # nothing rewritten, not even the shared stages' exports
     finally:
         daemon.stop()

@@ -168,12 +168,13 @@ def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user
     try:
         def built() -> bool:
             daemon.assert_running()
-            # every artifact fresh, and no run going (stopping the daemon would end it as failed)
-            return all((b / "export" / "provenance.json").exists() and fresh(user_project / "manifests" /
-                                                                               f"{name}.contextcore.yaml", b, env)
-                       for name, b in bundles.items()) and runs_finished(env)
+            # no run going (stopping the daemon would end it as failed), and every artifact fresh (`ctx status`
+            # only once no run is going and both provenance files are there)
+            return runs_finished(env) and all((b / "export" / "provenance.json").exists() for b in bundles.values()) \
+                and all(fresh(user_project / "manifests" / f"{name}.contextcore.yaml", b, env)
+                        for name, b in bundles.items())
 
-        wait_for("the daemon's sensor to build both bundles and its runs to end", built, 600, every=3)
+        wait_for("the daemon's sensor to build both bundles and its runs to end", built, 600)
     finally:
         daemon.stop()
     for b in bundles.values():
