@@ -96,6 +96,10 @@ class Snapshot:
         forget_made(self.work)  # the folders this process made there went with the old copy
         return self.work
 
+    def remove(self) -> None:
+        for folder in (self.work, self.saved):
+            shutil.rmtree(folder, onerror=_writable_then_retry)
+
 
 def _writable_then_retry(func, path: str, _exc) -> None:
     """rmtree's onerror: a test may have left a folder read-only."""
