@@ -158,7 +158,9 @@ def test_component_scaffolds_and_loads_with_dg(tmp_path):
 def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user_project, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # Dagster's own defaults: stock SQLite
+    # Dagster's own defaults (stock SQLite, the run queue), the queue looking every second instead of every
+    # 5 s: three stages of two projects each wait for it, and its pace is not what this test checks.
+    (home / "dagster.yaml").write_text("run_queue:\n  dequeue_interval_seconds: 1\ntelemetry:\n  enabled: false\n")
     ws = tmp_path / "workspace.yaml"
     ws.write_text(yaml.safe_dump({"load_from": [{"python_module": {
         "module_name": "user_defs", "attribute": "defs", "working_directory": str(user_project)}}]}))
