@@ -46,12 +46,18 @@ def pytest_ignore_collect(collection_path, config) -> bool | None:
 
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1] not in CHECK_MODULES:
+        if _module(item) not in CHECK_MODULES:
             item.add_marker(pytest.mark.full)
-    # Modules with slow tests first, each module still in one piece (its module-scoped fixtures are built
-    # once): with -n 2, a long test handed out last would leave one worker idle for its whole length.
-    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.module.__name__ not in slow)
+    # With -n, whole modules are handed out (pyproject.toml: --dist loadscope, so a module's fixtures are
+    # built once, on one worker) in this order: modules with slow tests first, the rest of the full lane,
+    # the fast lane's small modules last, so the two workers run out of work at about the same time (a
+    # long module handed out last would leave the other worker idle for its whole length).
+    slow = {_module(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: 0 if _module(item) in slow else 2 if _module(item) in CHECK_MODULES else 1)
+
+
+def _module(item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1]
 
 
 def require(condition: bool, what: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -72,6 +74,38 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a `ctx` subprocess with its homes under tmp_path and no telemetry backend."""
     return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),
             "CTX_TRACE_FILE": str(tmp_path / ".ctx" / "traces" / "spans.jsonl"), "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+
+
+class Snapshot:
+    """A folder made once (a manifest, its built bundle and home) and put back before each test that uses it,
+    at the same absolute path: the home's dagster.yaml, the plan memo and the checksum index name their
+    paths, so a copy elsewhere would not be the same home. Bytes and mtimes come back as they were (the
+    sensor's debounce reads the manifest's mtime); inodes are new, so what ctx caches by inode is
+    recomputed. Put back whole: every test starts from the built state, whatever the last one changed."""
+
+    def __init__(self, work: Path) -> None:
+        self.work, self.saved = work, work.with_name(f"{work.name}.saved")
+        shutil.copytree(work, self.saved, symlinks=True)
+
+    def restore(self) -> Path:
+        if self.work.exists():
+            shutil.rmtree(self.work, onerror=_writable_then_retry)
+        shutil.copytree(self.saved, self.work, symlinks=True)
+        from ctx_assets.core.fsio import forget_made
+
+        forget_made(self.work)  # the folders this process made there went with the old copy
+        return self.work
+
+    def remove(self) -> None:
+        for folder in (self.work, self.saved):
+            shutil.rmtree(folder, onerror=_writable_then_retry)
+
+
+def _writable_then_retry(func, path: str, _exc) -> None:
+    """rmtree's onerror: a test may have left a folder read-only."""
+    parent = os.path.dirname(path)
+    os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
+    func(path)
 
 
 def project_defs(manifest: Path, out: Path):

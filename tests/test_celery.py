@@ -36,7 +36,7 @@ WORKERS = ("ctx-w1", "ctx-w2")
 # step lasts several times that gap), and a busy worker takes nothing (engines.WORKER_OPTIONS): the small
 # chunk can only go to the other worker. The same size on both homes (PostgreSQL's event writes are batched
 # as SQLite's are: ctx_assets/dagster_compat/postgres_storage.py).
-CHUNK = {"sqlite": 200, "postgres": 200}
+CHUNK = 200
 
 
 def _bundle(out: Path) -> dict[str, bytes]:
@@ -45,29 +45,31 @@ def _bundle(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != OWNER_FILE}
 
 
-@pytest.fixture(scope="module", params=sorted(CHUNK))
-def storage(request, tmp_path_factory) -> tuple[str, Path, dict[str, bytes]]:
-    """The storage, a manifest of two chunks for it, and the bundle the in-process `ctx build` makes of it."""
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    """A manifest of two chunks and the bundle the in-process `ctx build` makes of it: built once, the
+    expected bundle of both storages (neither the storage nor the executor may change a byte)."""
     require(shutil.which("redis-server") is not None, "redis-server (Debian package redis-server)")
     require(importlib.util.find_spec("dagster_celery") is not None, "the [celery] extra (dagster-celery)")
     folder = tmp_path_factory.mktemp("in-process")
-    manifest = small_manifest(folder, n=CHUNK[request.param] + CHUNK[request.param] // 3)
+    manifest = small_manifest(folder, n=CHUNK + CHUNK // 3)
     env = {"CTX_HOME": str(folder / ".ctx"), "DAGSTER_HOME": str(folder / ".ctx" / "dagster")}
     r = run_ctx("build", str(manifest), "--out", str(folder / "out"), env=env)
     assert r.returncode == 0, r.stderr[-2000:]
-    return request.param, manifest, _bundle(folder / "out")
+    return manifest, _bundle(folder / "out")
 
 
 @pytest.mark.slow
-def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(storage, request, tmp_path):
-    name, manifest, expected = storage
+@pytest.mark.parametrize("name", ["postgres", "sqlite"])
+def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(name, in_process, request, tmp_path):
+    manifest, expected = in_process
     # Runs go through the run queue (docs/scaling/dagster.yaml: 8 at once). On SQLite 3: the shared stages'
     # run may still be finishing when the sensor asks for the chunks, and the second must not wait for it.
-    home = request.getfixturevalue("postgres").home(tmp_path) if name == "postgres" else \
+    home = request.getfixturevalue("postgres").home(tmp_path, dequeue_seconds=1) if name == "postgres" else \
         queued_sqlite_home(tmp_path, max_concurrent_runs=3)
     out = tmp_path / "bundles" / project_of(manifest).id
     workspace = write_workspace([manifest], out, tmp_path / "ws")
-    env = {**home, "CTX_SENSOR_DEBOUNCE_SECONDS": "1", "CTX_RUN_TARGETS": str(CHUNK[name])}
+    env = {**home, "CTX_SENSOR_DEBOUNCE_SECONDS": "1", "CTX_RUN_TARGETS": str(CHUNK)}
     with celery_workers(WORKERS, env, tmp_path) as (env, workers):
         daemon = start_daemon(workspace, env, tmp_path)
         try:
@@ -76,7 +78,7 @@ def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(
                     p.assert_running()
                 return runs_finished(env) and fresh(manifest, out, env)
 
-            wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND, every=3)
+            wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND)
         finally:
             daemon.stop()
     steps = celery_steps(env)

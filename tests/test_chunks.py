@@ -62,9 +62,9 @@ def test_the_sensor_queues_one_run_per_chunk(tmp_path):
     try:
         def built() -> bool:
             daemon.assert_running()
-            return fresh(manifest, out, env) and runs_finished(env)
+            return runs_finished(env) and fresh(manifest, out, env)  # `ctx status` only once no run is going
 
-        wait_for("the sensor's chunked runs to build the bundle", built, BOUND, every=3)
+        wait_for("the sensor's chunked runs to build the bundle", built, BOUND)
     finally:
         daemon.stop()
     with instance_of(env) as instance:

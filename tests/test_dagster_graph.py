@@ -10,26 +10,37 @@ import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 
-from ctx_assets.build import compute_status, get_instance, run_build
+from ctx_assets.build import BuildSummary, compute_status, get_instance, run_build
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_END_TAG as RANGE_END
 from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_START_TAG as RANGE_START
 from ctx_assets.defs.project import PROJECT_TAG, STAGE_TAG, project_of
 
 from .conftest import EXAMPLE, registry_breaking_prometheus_rule
-from .dagster_env import disk_full_at, edit, isolate, project_defs, settle, small_manifest
+from .dagster_env import Snapshot, disk_full_at, edit, isolate, project_defs, settle, small_manifest
 
 ALL_TYPES = sorted(t.value for t in TYPE_ORDER)
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    isolate(monkeypatch, tmp_path)
-    manifest = small_manifest(tmp_path)
-    out = tmp_path / "out"
-    summary = run_build(manifest, out)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Snapshot, BuildSummary]:
+    """One build of a 3-target manifest on an isolated home, for every test of the module that needs one."""
+    work = tmp_path_factory.mktemp("graph") / "work"
+    work.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, work)
+        summary = run_build(small_manifest(work), work / "out")
     assert summary.ok, (summary.failed_gates, summary.blocked, summary.errors)
-    return manifest, out, summary
+    return Snapshot(work), summary
+
+
+@pytest.fixture
+def env(built, monkeypatch) -> tuple[Path, Path, BuildSummary]:
+    """The built manifest, bundle and home, as the build left them (put back before each test)."""
+    snapshot, summary = built
+    work = snapshot.restore()
+    isolate(monkeypatch, work)
+    return work / "m.contextcore.yaml", work / "out", summary
 
 
 def test_full_materialization(env):
@@ -251,9 +262,10 @@ def test_blocking_gate_stops_only_that_targets_dependents(monkeypatch, tmp_path)
     assert not (out / "prometheus/rules/svc-0001-prometheus-rules.yaml").exists()  # never half-written
 
 
-def test_instance_is_sqlite_in_project_home(env, tmp_path):
+def test_instance_is_sqlite_in_project_home(env):
+    manifest, _, _ = env
     home = Path(os.environ["DAGSTER_HOME"])
-    assert home == (tmp_path / ".ctx" / "dagster").resolve()
+    assert home == (manifest.parent / ".ctx" / "dagster").resolve()
     assert (home / "dagster.yaml").exists()
     assert isinstance(get_instance(), DagsterInstance)
     assert "sqlite" in type(get_instance().run_storage).__name__.lower()

@@ -158,7 +158,9 @@ def test_component_scaffolds_and_loads_with_dg(tmp_path):
 def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user_project, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # Dagster's own defaults: stock SQLite
+    # Dagster's own defaults (stock SQLite, the run queue), the queue looking every second instead of every
+    # 5 s: three stages of two projects each wait for it, and its pace is not what this test checks.
+    (home / "dagster.yaml").write_text("run_queue:\n  dequeue_interval_seconds: 1\ntelemetry:\n  enabled: false\n")
     ws = tmp_path / "workspace.yaml"
     ws.write_text(yaml.safe_dump({"load_from": [{"python_module": {
         "module_name": "user_defs", "attribute": "defs", "working_directory": str(user_project)}}]}))
@@ -168,12 +170,13 @@ def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user
     try:
         def built() -> bool:
             daemon.assert_running()
-            # every artifact fresh, and no run going (stopping the daemon would end it as failed)
-            return all((b / "export" / "provenance.json").exists() and fresh(user_project / "manifests" /
-                                                                               f"{name}.contextcore.yaml", b, env)
-                       for name, b in bundles.items()) and runs_finished(env)
+            # no run going (stopping the daemon would end it as failed), and every artifact fresh (`ctx status`
+            # only once no run is going and both provenance files are there)
+            return runs_finished(env) and all((b / "export" / "provenance.json").exists() for b in bundles.values()) \
+                and all(fresh(user_project / "manifests" / f"{name}.contextcore.yaml", b, env)
+                        for name, b in bundles.items())
 
-        wait_for("the daemon's sensor to build both bundles and its runs to end", built, 600, every=3)
+        wait_for("the daemon's sensor to build both bundles and its runs to end", built, 600)
     finally:
         daemon.stop()
     for b in bundles.values():

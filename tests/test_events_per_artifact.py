@@ -11,10 +11,11 @@ check result beside every partition.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 import yaml
-from dagster import AssetCheckKey, AssetPartitionStatus, DagsterEventType
+from dagster import AssetCheckKey, AssetPartitionStatus, DagsterEventType, DagsterInstance
 
 from ctx_assets.build import get_instance, run_build
 from ctx_assets.dagster_compat.events import EVENT_BATCH_SIZE_ENV, PLANNED_SUBSET_ENV
@@ -38,27 +39,31 @@ RUN_LEVEL = {e.value for e in (DagsterEventType.RUN_START, DagsterEventType.RUN_
                                DagsterEventType.LOGS_CAPTURED)}
 
 
-@pytest.fixture(params=["stock_sqlite", "stock_postgres", "kept_sqlite"])
-def failed_build(request, monkeypatch, tmp_path):
-    """A 3-target build whose middle target's prometheus_rule fails a gate, on the storage named."""
-    isolate(monkeypatch, tmp_path)
-    for name in (EVENT_BATCH_SIZE_ENV, PLANNED_SUBSET_ENV):  # ctx sets them (build/home.py); undone after the test
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / ".ctx" / "dagster"
-    home.mkdir(parents=True)
-    if request.param == "stock_sqlite":  # Dagster's own default storage, as a user's dagster.yaml names it
-        (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"sqlite": {"base_dir": str(home)}},
-                                                           "telemetry": {"enabled": False}}))
-    elif request.param == "stock_postgres":
-        for k, v in request.getfixturevalue("postgres").home(tmp_path, stock=True).items():
-            monkeypatch.setenv(k, v)
-    monkeypatch.setattr("ctx_assets.core.artisan.registry", lambda: registry_breaking_prometheus_rule(BAD))
-    summary = run_build(small_manifest(tmp_path, n=len(TARGETS)), tmp_path / "out")
-    assert not summary.ok and len(summary.run_ids) == 3  # shared stages, artifacts (failed), provenance
-    instance = get_instance()
-    stock = request.param.startswith("stock")
-    assert (type(instance.event_log_storage).__module__.startswith("ctx_assets")) is not stock
-    return instance, summary.run_ids[1], stock
+@pytest.fixture(scope="module", params=["stock_sqlite", "stock_postgres", "kept_sqlite"])
+def failed_build(request, tmp_path_factory) -> Iterator[tuple[DagsterInstance, str, bool]]:
+    """A 3-target build whose middle target's prometheus_rule fails a gate, on the storage named: built once
+    per storage, read (never written) by both tests."""
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch, tmp_path)
+        for name in (EVENT_BATCH_SIZE_ENV, PLANNED_SUBSET_ENV):  # ctx sets them (build/home.py); undone after
+            monkeypatch.delenv(name, raising=False)
+        home = tmp_path / ".ctx" / "dagster"
+        home.mkdir(parents=True)
+        if request.param == "stock_sqlite":  # Dagster's own default storage, as a user's dagster.yaml names it
+            (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"sqlite": {"base_dir": str(home)}},
+                                                               "telemetry": {"enabled": False}}))
+        elif request.param == "stock_postgres":
+            for k, v in request.getfixturevalue("postgres").home(tmp_path, stock=True).items():
+                monkeypatch.setenv(k, v)
+        monkeypatch.setattr("ctx_assets.core.artisan.registry", lambda: registry_breaking_prometheus_rule(BAD))
+        summary = run_build(small_manifest(tmp_path, n=len(TARGETS)), tmp_path / "out")
+        assert not summary.ok and len(summary.run_ids) == 3  # shared stages, artifacts (failed), provenance
+        instance = get_instance()
+        stock = request.param.startswith("stock")
+        assert (type(instance.event_log_storage).__module__.startswith("ctx_assets")) is not stock
+        yield instance, summary.run_ids[1], stock
+        instance.dispose()
 
 
 def test_each_artifact_writes_its_materialization_and_its_check_evaluation_and_nothing_more(failed_build):

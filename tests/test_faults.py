@@ -26,7 +26,7 @@ import pytest
 from ctx_assets.cli import main
 
 from .conftest import ROOT, registry_breaking_prometheus_rule, run_ctx
-from .dagster_env import cli_env, disk_full_at, edit, isolate, small_manifest
+from .dagster_env import Snapshot, cli_env, disk_full_at, edit, isolate, small_manifest
 
 CTX = [sys.executable, "-m", "ctx_assets.cli"]
 
@@ -52,14 +52,29 @@ def one_line(code: int, rc: int, stdout: str, stderr: str) -> str:
     return lines[-1]
 
 
-@pytest.fixture
-def built(tmp_path) -> tuple[Path, Path, dict[str, str], dict[str, bytes]]:
-    """A manifest, its bundle and the environment that built it."""
-    env, out = cli_env(tmp_path), tmp_path / "out"
-    manifest = small_manifest(tmp_path, n=2)
-    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+@pytest.fixture(scope="module")
+def built_once() -> Iterator[tuple[Snapshot, dict[str, bytes]]]:
+    """One `ctx build` of a 2-target manifest for every test here that starts from a built bundle, in a
+    folder an unprivileged user can reach (pytest's own tmp root is private to its owner)."""
+    root = Path(tempfile.mkdtemp(prefix="ctx-faults-"))
+    root.chmod(0o777)
+    work = root / "work"
+    work.mkdir()
+    manifest = small_manifest(work, n=2)
+    r = run_ctx("build", str(manifest), "--out", str(work / "out"), env=cli_env(work))
     assert r.returncode == 0, r.stderr[-2000:]
-    return manifest, out, env, _bundle(out)
+    snapshot = Snapshot(work)
+    yield snapshot, _bundle(work / "out")
+    snapshot.remove()
+    shutil.rmtree(root)
+
+
+@pytest.fixture
+def built(built_once) -> tuple[Path, Path, dict[str, str], dict[str, bytes]]:
+    """A manifest, its bundle and the environment that built it, as the build left them."""
+    snapshot, bundle = built_once
+    work = snapshot.restore()
+    return work / "m.contextcore.yaml", work / "out", cli_env(work), bundle
 
 
 # --- a bad --out: refused before any run (exit 2) ---------------------------------------------------------
@@ -160,18 +175,6 @@ def test_read_only_folder_hit_during_a_run_exit_3(built, tmp_path):
 
 # --- permission denied: a user who may not write there ----------------------------------------------------
 
-@pytest.fixture
-def shared_tmp() -> Iterator[Path]:
-    """A folder an unprivileged user can reach (pytest's own tmp root is private to its owner)."""
-    path = Path(tempfile.mkdtemp(prefix="ctx-faults-"))
-    path.chmod(0o777)
-    yield path
-    for p in path.rglob("*"):
-        if p.is_dir():
-            p.chmod(0o777)
-    shutil.rmtree(path)
-
-
 def _unprivileged(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`ctx` as a user without write permission on 0o555 folders: nobody when the tests run as root."""
     if os.geteuid() == 0:
@@ -191,13 +194,10 @@ def _open_up(root: Path) -> None:
 
 
 @pytest.mark.parametrize("locked", [".", "grafana/dashboards"])
-def test_permission_denied_before_or_during_a_run(shared_tmp, locked):
-    env, out = cli_env(shared_tmp), shared_tmp / "out"
-    manifest = small_manifest(shared_tmp, n=2)
-    assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
-    before = _bundle(out)
+def test_permission_denied_before_or_during_a_run(built, locked):
+    manifest, out, env, before = built
     _change(manifest)
-    _open_up(shared_tmp)  # the home and the bundle writable by anyone ...
+    _open_up(manifest.parent)  # the home and the bundle writable by anyone ...
     (out / locked).chmod(0o555)  # ... but this folder
     r = _unprivileged([*CTX, "build", str(manifest), "--out", str(out), "--all"], env)
     line = one_line(2 if locked == "." else 3, r.returncode, r.stdout, r.stderr)

@@ -115,9 +115,15 @@ def test_an_edit_of_one_target_leaves_the_others_bundle_files_untouched(tmp_path
     assert all(checksums.sha256_hex((out / rel).read_bytes()) == digest for rel, digest in prov["bundle_files"].items())
 
 
+@pytest.fixture(scope="module")
+def built_one_target(tmp_path_factory) -> tuple[dict[str, str], Path, Path]:
+    """A built bundle the read-only commands below share: they change nothing a command reads."""
+    return _built(tmp_path_factory.mktemp("read-only"), n=1)
+
+
 @pytest.mark.parametrize("command", [["status"], ["validate"], ["trace", "--last"]])
-def test_read_only_commands_do_not_import_dagster(tmp_path, command):
-    env, manifest, out = _built(tmp_path, n=1)
+def test_read_only_commands_do_not_import_dagster(built_one_target, command):
+    env, manifest, out = built_one_target
     args = [*command, str(manifest), "--out", str(out)] if command[0] == "status" else \
         [*command, str(manifest)] if command[0] == "validate" else command
     code = ("import sys; from ctx_assets.cli import main; rc = main(sys.argv[1:]); "

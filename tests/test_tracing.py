@@ -227,9 +227,10 @@ def mlflow_server(tmp_path):
         pytest.skip("mlflow not installed")
     port = free_port()
     exe = Path(sys.executable).with_name("mlflow")
+    # One worker: the default four each import MLflow (~10 s of CPU apiece on two cores), for one client.
     proc = subprocess.Popen([str(exe), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri",
-                             f"sqlite:///{tmp_path}/mlflow.db", "--default-artifact-root", str(tmp_path / "art")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             f"sqlite:///{tmp_path}/mlflow.db", "--default-artifact-root", str(tmp_path / "art"),
+                             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     import urllib.request
 

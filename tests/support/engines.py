@@ -21,7 +21,8 @@ from .servers import ROOT, Process, redis_server, start
 
 BIN = Path(sys.executable).parent  # dagster-daemon, dagster-celery and celery next to this interpreter
 
-# The embedded storage (what `ctx` writes) with the run queue of docs/scaling.md and its limit.
+# The embedded storage (what `ctx` writes) with the run queue of docs/scaling.md and its limit, looked at
+# every second as ctx's own home does (build/home.py; Dagster's default is every 5 s).
 QUEUED_SQLITE_YAML = """storage:
   custom:
     module: ctx_assets.storage
@@ -33,6 +34,7 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: {max_runs}
+    dequeue_interval_seconds: 1
 telemetry:
   enabled: false
 """

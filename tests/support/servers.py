@@ -81,14 +81,18 @@ class Postgres:
         return {"DAGSTER_PG_USERNAME": self.user, "DAGSTER_PG_PASSWORD": self.password,
                 "DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_DB": db}
 
-    def home(self, folder: Path, stock: bool = False) -> dict[str, str]:
+    def home(self, folder: Path, stock: bool = False, dequeue_seconds: int | None = None) -> dict[str, str]:
         """A ctx home whose Dagster instance is docs/scaling/dagster.yaml on a new database: the env to run with.
-        `stock`: dagster-postgres's own `storage: postgres` with the same config instead of our kept storage."""
+        `stock`: dagster-postgres's own `storage: postgres` with the same config instead of our kept storage.
+        `dequeue_seconds`: the daemon's run queue looks this often (Dagster's own setting; default 5 s), for
+        tests that wait on a daemon: the queue's pace is not what they check."""
         dagster_home = folder / ".ctx" / "dagster"
         dagster_home.mkdir(parents=True, exist_ok=True)
         config = yaml.safe_load(SCALING_YAML.read_text())
         if stock:
             config["storage"] = {"postgres": config["storage"]["custom"]["config"]}
+        if dequeue_seconds is not None:
+            config["run_coordinator"]["config"]["dequeue_interval_seconds"] = dequeue_seconds
         (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         return {"CTX_HOME": str(folder / ".ctx"), "DAGSTER_HOME": str(dagster_home),
                 **self.env(self.create_database())}
