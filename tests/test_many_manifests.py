@@ -126,7 +126,7 @@ def ctx_ui(paths: list[Path], tmp: Path, env: dict[str, str]):
                 paths = {tuple(n["assetKey"]["path"]) for n in nodes}
                 if wanted <= {p[0] for p in paths}:
                     break
-            time.sleep(2)
+            time.sleep(0.5)
         return paths
 
     try:
