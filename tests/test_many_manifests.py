@@ -147,15 +147,17 @@ def _locations(url: str) -> list[str]:
 
 @pytest.mark.slow
 def test_ctx_ui_serves_200_manifests_from_one_code_location(tmp_path):
-    """200 projects in ONE code location, every one served with its assets, one sensor for all. The memory,
-    process and time figures at this scale are bench/projects.py's."""
-    folder = tmp_path / "manifests"
+    """200 projects in ONE code location, every one served with its assets, one sensor for all: 199 named
+    by their folder, one by its file (`ctx ui FOLDER FILE`). The memory, process and time figures at this
+    scale are bench/projects.py's."""
+    folder, elsewhere = tmp_path / "manifests", tmp_path / "elsewhere"
     folder.mkdir()
+    elsewhere.mkdir()
     names = {f"p{i:03d}" for i in range(200)}
     for name in names:
-        _manifest(folder, name, "team-a")
+        _manifest(elsewhere if name == "p199" else folder, name, "team-a")
     env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
-    with ctx_ui([folder], tmp_path, env) as (url, served):
+    with ctx_ui([folder, elsewhere / "p199.contextcore.yaml"], tmp_path, env) as (url, served):
         paths = served(names)
         assert {p[0] for p in paths} == names
         assert {(name, "dashboard") for name in names} <= paths  # each project's own assets, under its prefix
