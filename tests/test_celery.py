@@ -30,13 +30,13 @@ from .dagster_env import small_manifest
 from .test_daemon import BOUND
 
 WORKERS = ("ctx-w1", "ctx-w2")
-# Targets per run: CHUNK targets, then a chunk of CHUNK // 3. The sensor's daemon creates the runs in that
-# order and the queue launches each as it comes, so the small chunk's step is sent a creation and a launch
-# after the big one's (seconds): CHUNK is large enough that the big chunk is still being built then (its
-# step lasts several times that gap), and a busy worker takes nothing (engines.WORKER_OPTIONS): the small
-# chunk can only go to the other worker. The same size on both homes (PostgreSQL's event writes are batched
-# as SQLite's are: ctx_assets/dagster_compat/postgres_storage.py).
-CHUNK = 200
+# Targets per run: CHUNK targets, then the CHUNK // 3 left. The sensor's daemon creates both runs and the
+# queue launches each as it comes, seconds apart. Each artifacts step waits on its worker until the other
+# one has started (celery_workers' step_barrier: worker_hooks/ctx_step_barrier.py), so the two chunks are
+# built at the same time by construction, whatever their size and the machine's load; a busy worker takes
+# nothing (engines.WORKER_OPTIONS), so the second chunk can only go to the other worker (on one worker the
+# barrier would wait in vain, and the assertions below fail).
+CHUNK = 3
 
 
 def _bundle(out: Path) -> dict[str, bytes]:
@@ -65,12 +65,15 @@ def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(
     manifest, expected = in_process
     # Runs go through the run queue (docs/scaling/dagster.yaml: 8 at once). On SQLite 3: the shared stages'
     # run may still be finishing when the sensor asks for the chunks, and the second must not wait for it.
+    # The queues look every second: their pace is not what this test checks.
     home = request.getfixturevalue("postgres").home(tmp_path, dequeue_seconds=1) if name == "postgres" else \
-        queued_sqlite_home(tmp_path, max_concurrent_runs=3)
+        queued_sqlite_home(tmp_path, max_concurrent_runs=3, dequeue_seconds=1)
     out = tmp_path / "bundles" / project_of(manifest).id
     workspace = write_workspace([manifest], out, tmp_path / "ws")
     env = {**home, "CTX_SENSOR_DEBOUNCE_SECONDS": "1", "CTX_RUN_TARGETS": str(CHUNK)}
-    with celery_workers(WORKERS, env, tmp_path) as (env, workers):
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    with celery_workers(WORKERS, env, tmp_path, step_barrier=barrier) as (env, workers):
         daemon = start_daemon(workspace, env, tmp_path)
         try:
             def built() -> bool:
@@ -81,6 +84,7 @@ def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(
             wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND)
         finally:
             daemon.stop()
+    assert len(list(barrier.iterdir())) == 2  # both chunks' steps passed the barrier (the workers loaded it)
     steps = celery_steps(env)
     assert all(worker in WORKERS for _, worker, _, _ in steps), steps  # every step ran on a worker
     chunks = sorted((start, end, worker) for job, worker, start, end in steps if job == "artifacts")

@@ -23,22 +23,16 @@ def api_mode(request, monkeypatch):
     return request.param
 
 
-def test_the_home_storage_follows_the_api_mode(tmp_path, api_mode):
-    env = cli_env(tmp_path)
-    manifest = small_manifest(tmp_path, n=1)
-    assert run_ctx("build", str(manifest), "--out", str(tmp_path / "o"), env=env).returncode == 0
-    config = (tmp_path / ".ctx" / "dagster" / "dagster.yaml").read_text()
-    if api_mode == "public-api-only":
-        assert "sqlite:" in config and "ctx_assets" not in config
-    else:
-        assert "class: KeptSqliteStorage" in config
-
-
-def test_build_status_trace_and_a_failed_rebuild(tmp_path):
+def test_build_status_trace_and_a_failed_rebuild(tmp_path, api_mode):
     env, out = cli_env(tmp_path), tmp_path / "bundle"
     manifest = small_manifest(tmp_path, n=2)
     r = run_ctx("build", str(manifest), "--out", str(out), "--json", env=env)
     assert r.returncode == 0, r.stderr
+    config = (tmp_path / ".ctx" / "dagster" / "dagster.yaml").read_text()  # the home's storage follows the mode
+    if api_mode == "public-api-only":
+        assert "sqlite:" in config and "ctx_assets" not in config
+    else:
+        assert "class: KeptSqliteStorage" in config
     s = json.loads(r.stdout)
     assert s["ok"] and s["run_id"] and len(s["trace_id"]) == 32
     assert len(s["materialized"]) == 14

@@ -147,14 +147,21 @@ def _pg_dump(postgres, db: str, table: str) -> list[tuple]:
     return postgres.query(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}", db=db)
 
 
-def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, monkeypatch, tmp_path):
+@pytest.fixture(scope="module")
+def build_events(tmp_path_factory) -> list:
+    """Every event of one 2-target build, stored again by both storage tests below (read, never changed)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return events_of_a_build(monkeypatch, tmp_path_factory.mktemp("build"))[1]
+
+
+def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, monkeypatch, build_events):
     """ctx_assets/dagster_compat/postgres_storage.py writes a build's materializations and evaluations in batches; the
     rows must be dagster-postgres's own, event by event and through `batched`."""
     from dagster_postgres.event_log import PostgresEventLogStorage
 
     from ctx_assets.dagster_compat.postgres_storage import KeptPostgresEventLogStorage
 
-    _, entries = events_of_a_build(monkeypatch, tmp_path)
+    entries = build_events
     dbs = {name: postgres.create_database() for name in ("ours", "theirs", "held")}
     ours, held = (KeptPostgresEventLogStorage(postgres.url(dbs[n])) for n in ("ours", "held"))
     store_three_ways(monkeypatch, entries, ours, PostgresEventLogStorage(postgres.url(dbs["theirs"])), held)
@@ -165,13 +172,13 @@ def test_batched_writes_store_exactly_what_dagster_postgres_stores(postgres, mon
             assert _pg_dump(postgres, dbs[mine], table) == dagsters, (mine, table)
 
 
-def test_event_log_keeps_its_connection_and_survives_a_dropped_one(postgres, monkeypatch, tmp_path):
+def test_event_log_keeps_its_connection_and_survives_a_dropped_one(postgres, build_events):
     """dagster-postgres connects anew for every event write; ours keeps its connections (the same server
     backends over a run's events), and when the server drops it (a restart, an idle timeout, an admin's
     pg_terminate_backend) the next write reconnects instead of failing."""
     from ctx_assets.dagster_compat.postgres_storage import KeptPostgresEventLogStorage
 
-    _, entries = events_of_a_build(monkeypatch, tmp_path)
+    entries = build_events
     db = postgres.create_database()
     storage = KeptPostgresEventLogStorage(postgres.url(db))
     backends = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"  # not this query's

@@ -20,9 +20,9 @@ from ctx_assets.defs.project import STAGE_TAG
 from .servers import ROOT, Process, redis_server, start
 
 BIN = Path(sys.executable).parent  # dagster-daemon, dagster-celery and celery next to this interpreter
+WORKER_HOOKS = Path(__file__).parent / "worker_hooks"  # modules a test loads into its celery workers
 
-# The embedded storage (what `ctx` writes) with the run queue of docs/scaling.md and its limit, looked at
-# every second as ctx's own home does (build/home.py; Dagster's default is every 5 s).
+# The embedded storage (what `ctx` writes) with the run queue of docs/scaling.md and its limit.
 QUEUED_SQLITE_YAML = """storage:
   custom:
     module: ctx_assets.storage
@@ -33,8 +33,7 @@ run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
   config:
-    max_concurrent_runs: {max_runs}
-    dequeue_interval_seconds: 1
+    max_concurrent_runs: {max_runs}{dequeue}
 telemetry:
   enabled: false
 """
@@ -44,11 +43,16 @@ telemetry:
 WORKER_OPTIONS = ["--concurrency=1", "-O", "fair", "--disable-prefetch"]
 
 
-def queued_sqlite_home(folder: Path, max_concurrent_runs: int = 2) -> dict[str, str]:
-    """A ctx home under `folder` on the embedded storage whose runs go through the run queue: the env."""
+def queued_sqlite_home(folder: Path, max_concurrent_runs: int = 2,
+                       dequeue_seconds: int | None = None) -> dict[str, str]:
+    """A ctx home under `folder` on the embedded storage whose runs go through the run queue: the env.
+    `dequeue_seconds`: the queue looks this often (Dagster's default: 5 s; ctx's own home: 1 s), for tests
+    that wait on the daemon: the queue's pace is not what they check."""
     home = folder / ".ctx" / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(QUEUED_SQLITE_YAML.format(home=home, max_runs=max_concurrent_runs))
+    dequeue = f"\n    dequeue_interval_seconds: {dequeue_seconds}" if dequeue_seconds else ""
+    (home / "dagster.yaml").write_text(QUEUED_SQLITE_YAML.format(home=home, max_runs=max_concurrent_runs,
+                                                                 dequeue=dequeue))
     return {"CTX_HOME": str(folder / ".ctx"), "DAGSTER_HOME": str(home)}
 
 
@@ -58,19 +62,26 @@ def start_daemon(workspace: Path, env: dict[str, str], logs: Path) -> Process:
 
 
 @contextlib.contextmanager
-def celery_workers(names: Sequence[str], env: dict[str, str], folder: Path) -> Iterator[tuple[dict, list[Process]]]:
+def celery_workers(names: Sequence[str], env: dict[str, str], folder: Path,
+                   step_barrier: Path | None = None) -> Iterator[tuple[dict, list[Process]]]:
     """A throwaway Redis and one `dagster-celery` worker per name (docs/scaling.md §3); yields the env for
-    the daemon (CTX_CELERY_BROKER set) and the workers. Stops them at the end."""
+    the daemon (CTX_CELERY_BROKER set) and the workers. Stops them at the end. `step_barrier`: an empty
+    folder; the workers' artifacts steps then wait there for each other (worker_hooks/ctx_step_barrier.py)."""
     with redis_server(folder) as broker:
         # `dagster-celery worker start` runs `celery` from PATH: the one next to this interpreter
         env = {**env, "CTX_CELERY_BROKER": broker, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
         config = folder / "celery.yaml"  # the executor's config (ctx_assets/definitions.py)
         config.write_text(yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}}))
+        hooks, worker_env = [], env
+        if step_barrier is not None:
+            hooks = ["-i", "ctx_step_barrier"]
+            worker_env = {**env, "PYTHONPATH": str(WORKER_HOOKS), "CTX_TEST_STEP_BARRIER": str(step_barrier)}
         workers: list[Process] = []
         try:
             for name in names:
                 workers.append(start(name, [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-                                            "-y", str(config), "-n", name, "--", *WORKER_OPTIONS], env, folder))
+                                            "-y", str(config), "-n", name, *hooks, "--", *WORKER_OPTIONS],
+                                     worker_env, folder))
             yield env, workers
         finally:
             for w in workers:
