@@ -47,10 +47,8 @@ def _files(out: Path) -> dict[str, int]:
 
 def _ticks(env: dict[str, str]) -> list:
     """The manifest sensor's ticks, newest first, read from the instance the daemon writes."""
-    from dagster._core.scheduler.instigation import InstigatorType
-
     with instance_of(env) as instance:
-        states = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        states = [s for s in instance.all_instigator_state()
                   if s.instigator_name.endswith("manifest_sensor")]
         return [t for s in states for t in instance.get_ticks(s.instigator_origin_id, s.selector_id, limit=50)]
 

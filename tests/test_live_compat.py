@@ -3,9 +3,7 @@ alone it is the stock daemon."""
 
 from __future__ import annotations
 
-import dagster._daemon.sensor as sensor_daemon
-
-from ctx_assets.dagster_compat.daemon import SENSOR_LOOP_SECONDS, shorten_sensor_loop
+from ctx_assets.dagster_compat.daemon import SENSOR_LOOP_SECONDS, sensor_daemon, shorten_sensor_loop
 
 
 def test_the_sensor_loop_looks_every_second(monkeypatch):
@@ -24,5 +22,11 @@ def test_public_api_only_keeps_the_stock_loop(monkeypatch):
 
 def test_a_changed_dagster_keeps_the_stock_loop(monkeypatch):
     monkeypatch.delattr(sensor_daemon, "MIN_INTERVAL_LOOP_TIME")
+    monkeypatch.delenv("CTX_DAGSTER_PUBLIC_API", raising=False)
+    assert not shorten_sensor_loop()
+
+
+def test_a_dagster_without_the_module_keeps_the_stock_loop(monkeypatch):
+    monkeypatch.setattr("ctx_assets.dagster_compat.daemon.sensor_daemon", None)
     monkeypatch.delenv("CTX_DAGSTER_PUBLIC_API", raising=False)
     assert not shorten_sensor_loop()

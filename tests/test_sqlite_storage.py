@@ -18,12 +18,16 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus, RunsFilter
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from ctx_assets.build import get_instance, run_build
 from ctx_assets.core.fsio import OWNER_FILE
 from ctx_assets.core.staging import STAGING
-from ctx_assets.dagster_compat.sqlite_storage import KeptSqliteEventLogStorage, KeptSqliteRunStorage
+from ctx_assets.dagster_compat.event_writes import AssetCheckExecutionRecordStatus
+from ctx_assets.dagster_compat.sqlite_storage import (  # Dagster's own storage, which ours extends
+    KeptSqliteEventLogStorage,
+    KeptSqliteRunStorage,
+    SqliteEventLogStorage,
+)
 from ctx_assets.defs.owners import UNFINISHED
 from ctx_assets.defs.project import project_of
 from tests.support.engines import instance_of
@@ -65,8 +69,15 @@ def store_three_ways(monkeypatch, entries: list, ours, theirs, held) -> None:
             held.store_event(e)
 
 
-def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
-    run_ids, entries = events_of_a_build(monkeypatch, tmp_path)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[list[str], list]:
+    """events_of_a_build, once for the module's tests."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return events_of_a_build(monkeypatch, tmp_path_factory.mktemp("built"))
+
+
+def test_shortcut_writes_exactly_what_dagster_writes(built, monkeypatch, tmp_path):
+    run_ids, entries = built
     ours, theirs = KeptSqliteEventLogStorage(str(tmp_path / "ours")), SqliteEventLogStorage(str(tmp_path / "theirs"))
     store_three_ways(monkeypatch, entries, ours, theirs, KeptSqliteEventLogStorage(str(tmp_path / "held")))
     for shard in ["index", *run_ids]:
@@ -82,21 +93,27 @@ def test_shortcut_writes_exactly_what_dagster_writes(monkeypatch, tmp_path):
             assert a.execute(q).fetchall() == b.execute(q).fetchall()
 
 
-def test_planned_check_rows_stay_linear_in_the_targets(tmp_path):
+def test_planned_check_rows_stay_linear_in_the_targets(built, tmp_path):
     """A range run's planned check rows do not each carry the run's whole partition subset: the row
     holds the planned event without it, and Dagster reads it back as a planned execution."""
-    from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
-    from dagster._core.events import DagsterEvent, DagsterEventType
-    from dagster._core.events.log import EventLogEntry
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+    from dagster import (
+        AssetCheckKey,
+        AssetKey,
+        DagsterEvent,
+        DagsterEventType,
+        DynamicPartitionsDefinition,
+        EventLogEntry,
+    )
 
     targets = [f"t{i:04d}" for i in range(300)]
     subset = DynamicPartitionsDefinition(name="x").subset_with_partition_keys(targets)
+    # Dagster's planned-check payload (not public: its class taken from one the build emitted), over 300 partitions
+    planned_kind = DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+    emitted = next(e for e in built[1] if e.is_dagster_event and e.dagster_event_type == planned_kind)
+    planned_type = type(emitted.get_dagster_event().event_specific_data)
     planned = DagsterEvent(event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value, job_name="j",
-                           event_specific_data=AssetCheckEvaluationPlanned(
-                               asset_key=AssetKey(["p", "dashboard"]), check_name="artifact_gates",
-                               partitions_subset=subset))
+                           event_specific_data=planned_type(asset_key=AssetKey(["p", "dashboard"]),
+                                                            check_name="artifact_gates", partitions_subset=subset))
     entry = EventLogEntry(error_info=None, level=10, user_message="", run_id="r1", timestamp=time.time(),
                           step_key="artifacts", job_name="j", dagster_event=planned)
     storage = KeptSqliteEventLogStorage(str(tmp_path / "ours"))

@@ -13,19 +13,22 @@ is the stock daemon. A user's own daemon keeps the 5 s loop; the manifest sensor
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 
 SENSOR_LOOP_SECONDS = 1
+
+sensor_daemon: ModuleType | None
+try:
+    import dagster._daemon.sensor as sensor_daemon
+except ImportError:  # a Dagster that moved it: the stock loop
+    sensor_daemon = None
 
 
 def shorten_sensor_loop() -> bool:
     """Whether the sensor daemon's loop now looks every SENSOR_LOOP_SECONDS."""
     from ctx_assets.dagster_compat import public_api_only
 
-    if public_api_only():
-        return False
-    try:
-        import dagster._daemon.sensor as sensor_daemon
-    except ImportError:
+    if public_api_only() or sensor_daemon is None:
         return False
     if not isinstance(getattr(sensor_daemon, "MIN_INTERVAL_LOOP_TIME", None), int | float):
         return False
