@@ -32,3 +32,17 @@ def test_the_wheel_adds_one_import_name(tmp_path):
             "print([n for n in ('resources', 'contracts') if u.find_spec(n)])")
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr
+
+
+def test_every_module_has_its_line_in_the_architecture_map():
+    """docs/architecture.md's map names every module of the package (a contributor places a module by it):
+    a module added without its line fails here."""
+    import re
+
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    block = doc.split("## The map", 1)[1].split("```")[1]
+    named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", block))
+    modules = [p for folder in ("ctx_assets", "resources", "contracts") for p in (ROOT / folder).rglob("*.py")]
+    assert len(modules) > 50
+    missing = sorted(str(p.relative_to(ROOT)) for p in modules if p.stem not in named and p.stem != "__init__")
+    assert not missing, f"not on the map in docs/architecture.md: {missing}"
