@@ -48,7 +48,9 @@ def my_asset() -> str:
 
 
 defs = dg.Definitions.merge(
-    dg.Definitions(assets=[my_asset], executor=dg.multiprocess_executor.configured({"max_concurrent": 2})),
+    # steps forked from a server that preloaded this module (Dagster's option): not a new interpreter each
+    dg.Definitions(assets=[my_asset], executor=dg.multiprocess_executor.configured(
+        {"max_concurrent": 2, "start_method": {"forkserver": {}}})),
     contextcore_definitions(HERE / "manifests" / "*.contextcore.yaml", out_dir=HERE / "bundles",
                             translator=Translator()),
 )
