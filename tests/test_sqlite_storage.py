@@ -172,7 +172,7 @@ def test_kill_9_mid_build_leaves_a_usable_instance_and_the_previous_bundle(tmp_p
                                              "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")})
 
 
-def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 60) -> None:
+def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 20, chunk: int = 5) -> None:
     """A build of an edited manifest killed while artifacts are written: the bundle is exactly the previous
     one (the new files were only staged), the next ctx command fails the runs it left in progress (with the
     reason), status answers, the next build removes what the killed one staged and swaps in the new bundle,
@@ -182,13 +182,13 @@ def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 
     assert run_ctx("build", str(manifest), "--out", str(out), env=env).returncode == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     edit(manifest, lambda d: d["metadata"].update(description="edited: every file of the new bundle differs"))
-    # Chunks of 10 targets: the artifact run reports each chunk once it is written and recorded, so the line
-    # for the first one is an event inside the run, with 50 targets still to go. Killed right then.
+    # Chunks of `chunk` targets: the artifact run reports each chunk once it is written and recorded, so the
+    # line for the first one is an event inside the run, with n - chunk targets still to go. Killed right then.
     proc = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out", str(out),
-                             "--all"], cwd=ROOT, env={**os.environ, **env, "CTX_CHUNK_TARGETS": "10"},
+                             "--all"], cwd=ROOT, env={**os.environ, **env, "CTX_CHUNK_TARGETS": str(chunk)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while f"stage artisan: 10/{n} targets" not in (line := proc.stderr.readline()):
+    while f"stage artisan: {chunk}/{n} targets" not in (line := proc.stderr.readline()):
         assert line and time.monotonic() < deadline, "the build never reached its first chunk of artifacts"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
