@@ -34,7 +34,7 @@ check: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 -m "not full"
 
-# SPEC §9 figures: bench/results.json and the table in docs/benchmarks.md.
+# The benchmark figures: bench/results.json and the table in docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
