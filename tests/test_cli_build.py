@@ -1,7 +1,10 @@
 """`ctx build`, `ctx status` and `ctx trace` as a user runs them (subprocess, temporary project home).
 
-Every test here runs twice: as shipped, and on Dagster's public API alone (CTX_DAGSTER_PUBLIC_API=1:
-no private Dagster call, Dagster's own SQLite storage; ctx_assets/dagster_compat).
+The whole user flow (build, status, an edit, the incremental, no-op and full rebuilds, a blocked build,
+the trace) runs twice: as shipped, and on Dagster's public API alone (CTX_DAGSTER_PUBLIC_API=1: no private
+Dagster call, Dagster's own SQLite storage; ctx_assets/dagster_compat). The narrower tests after it run
+in the mode the environment sets (as shipped, unless CTX_DAGSTER_PUBLIC_API=1): what they check (output
+folders, tables, a blocked status's cause, progress lines) is ctx's own code either way.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from .conftest import run_ctx
 from .dagster_env import cli_env, edit, small_manifest
 
 
-@pytest.fixture(autouse=True, params=["private-fast-path", "public-api-only"])
+@pytest.fixture(params=["private-fast-path", "public-api-only"])
 def api_mode(request, monkeypatch):
     if request.param == "public-api-only":
         monkeypatch.setenv("CTX_DAGSTER_PUBLIC_API", "1")
