@@ -18,9 +18,8 @@ from ctx_assets.workspaces import write_workspace
 from tests.support.engines import (
     celery_steps,
     celery_workers,
-    fresh,
     queued_sqlite_home,
-    runs_finished,
+    settled,
     start_daemon,
 )
 from tests.support.servers import wait_for
@@ -79,7 +78,7 @@ def test_two_celery_workers_build_two_chunks_at_once_into_the_in_process_bundle(
             def built() -> bool:
                 for p in (*workers, daemon):
                     p.assert_running()
-                return runs_finished(env) and fresh(manifest, out, env)
+                return settled(manifest, out, env)
 
             wait_for("the daemon's runs on the celery workers to build the bundle", built, BOUND)
         finally:

@@ -11,7 +11,7 @@ from ctx_assets.dagster_compat.events import ASSET_PARTITION_RANGE_START_TAG as 
 from ctx_assets.defs.partitions import artifact_runs, chunk_size
 from ctx_assets.defs.project import STAGE_TAG, project_of
 from ctx_assets.workspaces import write_workspace
-from tests.support.engines import fresh, instance_of, queued_sqlite_home, runs_finished, start_daemon
+from tests.support.engines import instance_of, queued_sqlite_home, settled, start_daemon
 from tests.support.servers import wait_for
 
 from .dagster_env import small_manifest
@@ -63,7 +63,7 @@ def test_the_sensor_queues_one_run_per_chunk(tmp_path):
     try:
         def built() -> bool:
             daemon.assert_running()
-            return runs_finished(env) and fresh(manifest, out, env)  # `ctx status` only once no run is going
+            return settled(manifest, out, env)
 
         wait_for("the sensor's chunked runs to build the bundle", built, BOUND)
     finally:

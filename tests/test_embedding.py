@@ -20,7 +20,7 @@ import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from tests.support.engines import BIN, fresh, runs_finished, start_daemon
+from tests.support.engines import BIN, settled, start_daemon
 from tests.support.servers import wait_for
 
 from .conftest import manifest_with_targets
@@ -174,9 +174,8 @@ def test_daemon_on_stock_sqlite_builds_both_bundles_with_the_users_executor(user
             daemon.assert_running()
             # no run going (stopping the daemon would end it as failed), and every artifact fresh (`ctx status`
             # only once no run is going and both provenance files are there)
-            return runs_finished(env) and all((b / "export" / "provenance.json").exists() for b in bundles.values()) \
-                and all(fresh(user_project / "manifests" / f"{name}.contextcore.yaml", b, env)
-                        for name, b in bundles.items())
+            return all(settled(user_project / "manifests" / f"{name}.contextcore.yaml", b, env)
+                       for name, b in bundles.items())
 
         wait_for("the daemon's sensor to build both bundles and its runs to end", built, 600)
     finally:

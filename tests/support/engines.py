@@ -113,6 +113,14 @@ def fresh(manifest: Path, out: Path, env: dict[str, str]) -> bool:
     return r.returncode == 0 and {x["status"] for x in json.loads(r.stdout)["artifacts"]} == {"fresh"}
 
 
+def settled(manifest: Path, out: Path, env: dict[str, str]) -> bool:
+    """The bundle in `out` is built and nothing is left to do: its provenance.json written (a stat, so the
+    polls before the output stage cost nothing), no run going, and `ctx status` (a process) says fresh."""
+    from ctx_assets.core.export_paths import PROVENANCE_PATH
+
+    return (out / PROVENANCE_PATH).exists() and runs_finished(env) and fresh(manifest, out, env)
+
+
 def celery_steps(env: dict[str, str]) -> list[tuple[str, str | None, float, float]]:
     """(stage, celery worker or None, start, end) of every successful step of every run, from the events the
     workers wrote; every run must have succeeded. The stage is the run's `ctx/stage` tag."""
