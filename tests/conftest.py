@@ -36,6 +36,17 @@ CHECK_MODULES = {
 }
 
 
+# Seconds each long module took on one worker of `make test` (2 cores, 3 workers, 2026-12-07): only the
+# order modules are handed out in depends on them, so a stale figure costs time, never a result.
+MODULE_SECONDS = {
+    "test_postgres": 140, "test_celery": 115, "test_embedding": 85, "test_daemon": 90, "test_many_manifests": 90,
+    "test_cli_build": 85, "test_live_bundle": 80, "test_tracing": 65, "test_sqlite_storage": 60, "test_faults": 50,
+    "test_plan_memo": 50, "test_chunks": 45, "test_self_watch": 35, "test_external_validators": 30, "test_ui": 30,
+    "test_slices": 30, "test_dagster_graph": 25, "test_no_leaks": 25, "test_bundle_safety": 20,
+    "test_events_per_artifact": 20, "test_ui_truth": 20,
+}
+
+
 def pytest_ignore_collect(collection_path, config) -> bool | None:
     """The fast lane does not even import the full lane's modules (Dagster, servers): seconds per worker."""
     if config.getoption("markexpr", "") == "not full" and collection_path.suffix == ".py" and \
@@ -49,11 +60,10 @@ def pytest_collection_modifyitems(config, items) -> None:
         if _module(item) not in CHECK_MODULES:
             item.add_marker(pytest.mark.full)
     # With -n, whole modules are handed out (pyproject.toml: --dist loadscope, so a module's fixtures are
-    # built once, on one worker) in this order: modules with slow tests first, the rest of the full lane,
-    # the fast lane's small modules last, so the two workers run out of work at about the same time (a
-    # long module handed out last would leave the other worker idle for its whole length).
-    slow = {_module(item) for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: 0 if _module(item) in slow else 2 if _module(item) in CHECK_MODULES else 1)
+    # built once, on one worker) longest first, so the workers run out of work at about the same time (a
+    # long module handed out last would leave the others idle for its whole length). Lengths:
+    # MODULE_SECONDS; an unlisted module counts as 15 s in the full lane, 5 s in the fast one.
+    items.sort(key=lambda item: -MODULE_SECONDS.get(_module(item), 5 if _module(item) in CHECK_MODULES else 15))
 
 
 def _module(item) -> str:

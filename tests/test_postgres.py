@@ -11,11 +11,11 @@ import sys
 import pytest
 import yaml
 
-from ctx_assets.build import get_instance, run_build
+from ctx_assets.build import get_instance
 from ctx_assets.defs.project import STAGE_TAG, project_of
 from tests.support.servers import wait_for
 
-from .conftest import CI, EXAMPLE, ROOT, run_ctx
+from .conftest import CI, ROOT, run_ctx
 from .dagster_env import edit, isolate, small_manifest
 from .test_dagster_graph import ALL_TYPES, _requests, _sensor
 from .test_many_manifests import _manifest, build_two_at_once
@@ -29,7 +29,7 @@ if importlib.util.find_spec("dagster_postgres") is None:
 from ctx_assets.dagster_compat.postgres_storage import POOL_SIZE, SCHEMA_LOCK  # noqa: E402
 
 
-def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
+def test_full_build_records_every_artifact_in_postgres_and_the_sensor_reads_it(postgres, monkeypatch, tmp_path):
     env = postgres.home(tmp_path)
     manifest, out = small_manifest(tmp_path), tmp_path / "out"
     r = run_ctx("build", str(manifest), "--out", str(out), env=env)
@@ -47,6 +47,14 @@ def test_full_build_records_every_artifact_in_postgres(postgres, tmp_path):
                           db=db) == [(25,)]
     # shared stages, one run for all artifacts, output
     assert postgres.query("SELECT count(*) FROM runs WHERE status = 'SUCCESS'", db=db) == [(3,)]
+    # the sensor, in process on the same instance, reads what the build recorded
+    isolate(monkeypatch, tmp_path)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert type(get_instance().event_log_storage).__name__ == "KeptPostgresEventLogStorage"
+    assert get_instance().get_dynamic_partitions(project_of(manifest).targets.name) == [
+        "svc-0000", "svc-0001", "svc-0002"]
+    sensor_sees_one_target_edit(manifest, out)
 
 
 def test_embedded_on_dagsters_stock_postgres_storage(postgres, monkeypatch, tmp_path):
@@ -118,18 +126,6 @@ def test_processes_opening_a_fresh_database_at_once_take_turns_creating_the_sche
     assert [p.returncode for p in procs] == [0] * 4, "\n".join(err[-1500:] for _, err in outs)
     tables = {t for (t,) in postgres.query("SELECT table_name FROM information_schema.tables", db=db)}
     assert {"runs", "event_logs", "jobs"} <= tables
-
-
-def test_sensor_tick_on_postgres(postgres, monkeypatch, tmp_path):
-    isolate(monkeypatch, tmp_path)
-    for k, v in postgres.home(tmp_path).items():
-        monkeypatch.setenv(k, v)
-    manifest, out = small_manifest(tmp_path), tmp_path / "out"
-    assert run_build(manifest, out).ok
-    assert type(get_instance().event_log_storage).__name__ == "KeptPostgresEventLogStorage"
-    sensor_sees_one_target_edit(manifest, out)
-    assert get_instance().get_dynamic_partitions(project_of(EXAMPLE).targets.name) == [
-        "svc-0000", "svc-0001", "svc-0002"]
 
 
 @pytest.mark.slow
