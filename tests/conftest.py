@@ -36,14 +36,15 @@ CHECK_MODULES = {
 }
 
 
-# Seconds each long module took on one worker of `make test` (2 cores, 3 workers, 2026-12-07): only the
+# Seconds each long module took on one worker of `make test` (2 cores, 3 workers, 2026-12-07 19:14): only the
 # order modules are handed out in depends on them, so a stale figure costs time, never a result.
 MODULE_SECONDS = {
-    "test_postgres": 140, "test_celery": 115, "test_embedding": 85, "test_daemon": 90, "test_many_manifests": 90,
-    "test_cli_build": 85, "test_live_bundle": 80, "test_tracing": 65, "test_sqlite_storage": 60, "test_faults": 50,
-    "test_plan_memo": 50, "test_chunks": 45, "test_self_watch": 35, "test_external_validators": 30, "test_ui": 30,
-    "test_slices": 30, "test_dagster_graph": 25, "test_no_leaks": 25, "test_bundle_safety": 20,
-    "test_events_per_artifact": 20, "test_ui_truth": 20,
+    "test_cli_build": 160, "test_postgres": 120, "test_celery": 110, "test_embedding": 105,
+    "test_many_manifests": 100, "test_daemon": 85, "test_live_bundle": 80, "test_tracing": 80, "test_plan_memo": 65,
+    "test_faults": 65, "test_sqlite_storage": 60, "test_dagster_graph": 45, "test_slices": 45, "test_no_leaks": 45,
+    "test_ui": 40, "test_self_watch": 40, "test_chunks": 35, "test_external_validators": 30,
+    "test_events_per_artifact": 25, "test_ui_truth": 20, "test_cli_validate_init": 15, "test_one_run_build": 15,
+    "test_bundle_safety": 15, "test_hostile_input": 15,
 }
 
 
