@@ -27,7 +27,7 @@ from ctx_assets.core.derivation import Shared
 from ctx_assets.core.export import _rules_as_dicts, artifact_specs, build_export, redact_manifest
 from ctx_assets.core.migrate import migrate_v1
 from ctx_assets.core.plan import build_seed, ingest_export, seed_checksum
-from ctx_assets.core.slices import SliceCache
+from ctx_assets.core.slices import SliceCache, slice_caches
 from ctx_assets.core.validate import validate_bytes
 
 from .conftest import ROOT, manifest_with_targets
@@ -170,6 +170,21 @@ def test_a_damaged_slice_file_is_a_cold_run(tmp_path: Path):
         (tmp_path / name).write_bytes(b"ctx-slices 1\n{not json")
     again, ex_cache, _ = _plan(base, tmp_path)
     assert again == first and ex_cache.hits == 0
+
+
+def test_a_stage_reads_only_its_own_slice_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The export asset uses the export's slices only, the context_seed asset the plan's (defs/assets.py):
+    neither reads the other's file (57 MB of plan pieces at 1,000 targets)."""
+    _plan(manifest_with_targets(5), tmp_path)
+    read: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or real(self))
+    export_slices, plan_slices = slice_caches(tmp_path)
+    assert export_slices.get("no such key") is None
+    export_slices.save()
+    plan_slices.save()  # never asked: nothing read, nothing written
+    assert read == ["export.bin"]
+    assert plan_slices.get("no such key") is None and read == ["export.bin", "plan.bin"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES[:2], ids=[p.name.split(".")[0] for p in EXAMPLES[:2]])

@@ -43,20 +43,23 @@ class SliceCache:
         self._index: dict[str, list[int]] = {}
         self._blob = memoryview(b"")  # pieces are views of it: joined into files without a copy each
         self._used: dict[str, bytes | memoryview] = {}
+        self._unread = path is not None  # read at the first `get`: a stage that never asks reads nothing
         self.hits = self.misses = 0
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                self._load(path.read_bytes())
 
-    def _load(self, raw: bytes) -> None:
-        if not raw.startswith(_MAGIC):
-            return
-        end = raw.index(b"\n", len(_MAGIC))
-        index = orjson.loads(raw[len(_MAGIC):end])
-        if isinstance(index, dict):
-            self._index, self._blob = index, memoryview(raw)[end + 1:]
+    def _load(self) -> None:
+        self._unread = False
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            raw = self.path.read_bytes()  # type: ignore[union-attr]
+            if not raw.startswith(_MAGIC):
+                return
+            end = raw.index(b"\n", len(_MAGIC))
+            index = orjson.loads(raw[len(_MAGIC):end])
+            if isinstance(index, dict):
+                self._index, self._blob = index, memoryview(raw)[end + 1:]
 
     def get(self, key: str) -> bytes | memoryview | None:
+        if self._unread:
+            self._load()
         found = self._used.get(key)
         if found is None and (span := self._index.get(key)) is not None:
             found = self._used[key] = self._blob[span[0]:span[1]]
@@ -70,8 +73,9 @@ class SliceCache:
         self._used[key] = value
 
     def save(self) -> None:
-        """Keep the pieces this export or plan used (unless that is exactly what the file holds)."""
-        if self.path is None or (not self.misses and self._used.keys() == self._index.keys()):
+        """Keep the pieces this export or plan used (unless that is exactly what the file holds, or it asked
+        for none)."""
+        if self.path is None or self._unread or (not self.misses and self._used.keys() == self._index.keys()):
             return
         index, pos = {}, 0
         for key, value in self._used.items():
