@@ -151,10 +151,10 @@ def build_seed(md: dict[str, Any], cache: SliceCache | None = None) -> SeedResul
          "metadata_checksum": sums["metadata_checksum"]},
         {"stage": "plan_ingestion", "seed_checksum": ""}]}
     # seed_checksum(seed) and pretty_json(seed), with the tasks' pieces spliced in where the placeholder is
-    body = _spliced(canonical_json(seed_dict), b'"' + _TASKS.encode() + b'"', b"[" + b",".join(canonical) + b"]")
+    body = _spliced(canonical_json(seed_dict), b"[" + b",".join(canonical) + b"]")
     seed_dict["provenance"]["chain"][2]["seed_checksum"] = sha256_hex(body)
     joined = b"[\n" + b",\n".join(pretty) + b"\n  ]" if pretty else b"[]"
-    seed_bytes = _spliced(pretty_json(seed_dict), b'"' + _TASKS.encode() + b'"', joined)
+    seed_bytes = _spliced(pretty_json(seed_dict), joined)
     seed_dict["tasks"] = tasks
     gates = [check_seed_completeness(md, seed_dict)]
     return SeedResult(seed=seed_dict, files={SEED_PATH: seed_bytes}, gates=gates,
@@ -162,12 +162,13 @@ def build_seed(md: dict[str, Any], cache: SliceCache | None = None) -> SeedResul
 
 
 _TASKS = "ctx-slices: the tasks go here"  # tasks are the seed's last key sorted, the last but one as written
+_TASKS_JSON = b'"' + _TASKS.encode() + b'"'  # the placeholder as JSON writes it
 
 
-def _spliced(doc: bytes, placeholder: bytes, value: bytes) -> bytes:
-    """`doc` with its last `placeholder` (the tasks' place: only checksums follow it) replaced by `value`."""
-    at = doc.rindex(placeholder)
-    return doc[:at] + value + doc[at + len(placeholder):]
+def _spliced(doc: bytes, value: bytes) -> bytes:
+    """`doc` with its last tasks placeholder (the tasks' place: only checksums follow it) replaced by `value`."""
+    at = doc.rindex(_TASKS_JSON)
+    return doc[:at] + value + doc[at + len(_TASKS_JSON):]
 
 
 def _indented(task_json: bytes) -> bytes:
