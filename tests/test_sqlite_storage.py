@@ -111,7 +111,7 @@ def test_planned_check_rows_stay_linear_in_the_targets(built, tmp_path):
     planned_kind = DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
     emitted = next(e for e in built[1] if e.is_dagster_event and e.dagster_event_type == planned_kind)
     planned_type = type(emitted.get_dagster_event().event_specific_data)
-    planned = DagsterEvent(event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value, job_name="j",
+    planned = DagsterEvent(event_type_value=planned_kind.value, job_name="j",
                            event_specific_data=planned_type(asset_key=AssetKey(["p", "dashboard"]),
                                                             check_name="artifact_gates", partitions_subset=subset))
     entry = EventLogEntry(error_info=None, level=10, user_message="", run_id="r1", timestamp=time.time(),
