@@ -220,7 +220,7 @@ def kill_9_mid_build_then_rebuild(tmp_path: Path, env: dict[str, str], n: int = 
 def test_a_build_and_a_reader_share_one_home(tmp_path):
     """While a build writes, another process reads the same home (as the UI and the daemon do)."""
     env = {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster")}
-    manifest = small_manifest(tmp_path, n=40)
+    manifest = small_manifest(tmp_path, n=20)
     build = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out",
                               str(tmp_path / "out")], cwd=ROOT, env={**os.environ, **env},
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
