@@ -30,6 +30,11 @@ def _number(name: str, default: float, whole: bool = True) -> float:
     return value
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return default if not raw else raw in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path  # CTX_HOME: the project-local home (.ctx): Dagster instance, traces, logs, caches
@@ -44,6 +49,8 @@ class Settings:
     pushgateway_url: str | None  # CTX_PUSHGATEWAY_URL: the pipeline's counters go to this Pushgateway
     public_api_only: bool  # CTX_DAGSTER_PUBLIC_API=1: no private Dagster API (ctx_assets/dagster_compat)
     run_owner: str  # CTX_RUN_OWNER: set by `ctx ui` for its Dagster processes, "pid:start" (defs/owners.py)
+    build_server: bool  # CTX_BUILD_SERVER: `ctx build` hands its work to a warm process (build/server.py)
+    build_server_idle_seconds: float  # CTX_BUILD_SERVER_IDLE_SECONDS: the warm process exits after this idle
 
 
 def settings() -> Settings:
@@ -60,6 +67,9 @@ def settings() -> Settings:
         sensor_debounce_seconds=_number("CTX_SENSOR_DEBOUNCE_SECONDS", 2.0, whole=False),
         celery_broker=os.environ.get("CTX_CELERY_BROKER") or None,
         pushgateway_url=os.environ.get("CTX_PUSHGATEWAY_URL") or None,
-        public_api_only=os.environ.get("CTX_DAGSTER_PUBLIC_API", "").strip().lower() in ("1", "true", "yes"),
+        public_api_only=_flag("CTX_DAGSTER_PUBLIC_API", default=False),
         run_owner=os.environ.get("CTX_RUN_OWNER", ""),
+        # On by default on a workstation; off under CI (a run there is one build, and no process may outlive it)
+        build_server=_flag("CTX_BUILD_SERVER", default=not _flag("CI", default=False)),
+        build_server_idle_seconds=_number("CTX_BUILD_SERVER_IDLE_SECONDS", 600.0, whole=False),
     )

@@ -21,6 +21,9 @@ SHARED = ROOT.parent / "shared"
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Tests never write the project-local home (.ctx: Dagster instance, traces, validator cache) of the checkout.
 os.environ.setdefault("CTX_HOME", tempfile.mkdtemp(prefix="ctx-tests-home-"))
+# Each test's `ctx build` runs in its own process, as under CI: a warm build process (build/server.py) would
+# outlive the test that started it. tests/test_build_server.py turns it on for its own builds.
+os.environ["CTX_BUILD_SERVER"] = "0"
 
 
 # Test lanes. `make check` (before each commit, <= 60 s) runs the tests of these modules: pure core and CLI
@@ -40,8 +43,9 @@ CHECK_MODULES = {
 # order modules are handed out in depends on them, so a stale figure costs time, never a result.
 MODULE_SECONDS = {
     "test_cli_build": 160, "test_postgres": 120, "test_celery": 110, "test_embedding": 105,
-    "test_many_manifests": 100, "test_daemon": 85, "test_live_bundle": 80, "test_tracing": 80, "test_plan_memo": 65,
-    "test_faults": 65, "test_sqlite_storage": 60, "test_dagster_graph": 45, "test_slices": 45, "test_no_leaks": 45,
+    "test_many_manifests": 100, "test_daemon": 85, "test_live_bundle": 50, "test_tracing": 80, "test_plan_memo": 65,
+    "test_faults": 65, "test_sqlite_storage": 60, "test_build_server": 45, "test_dagster_graph": 45,
+    "test_slices": 45, "test_no_leaks": 45,
     "test_ui": 40, "test_self_watch": 40, "test_chunks": 35, "test_external_validators": 30,
     "test_events_per_artifact": 25, "test_ui_truth": 20, "test_cli_validate_init": 15, "test_one_run_build": 15,
     "test_bundle_safety": 15, "test_hostile_input": 15,

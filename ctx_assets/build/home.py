@@ -83,11 +83,35 @@ def get_instance() -> DagsterInstance:
     except OSError as e:
         raise EnvironmentFault(f"Dagster home unusable: {describe_os_error(e)}") from e
     try:
-        instance = DagsterInstance.from_config(str(home))
-        keep_connections(instance)
+        instance = _open(home)
         fail_orphaned_runs(instance)
     except Exception as e:  # corrupt database, unreadable dagster.yaml, locked or full storage...
         reason = describe_os_error(e) if isinstance(e, OSError) else storage_error(e) or \
             (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise instance_unusable(home, reason) from e
     return instance
+
+
+_kept: dict[tuple[str, int, int], DagsterInstance] | None = None
+
+
+def keep_instances() -> None:
+    """A process that builds again and again (build/server.py) opens each home's instance once, until its
+    dagster.yaml changes: opening checks every storage's schema, a quarter of a second each time."""
+    global _kept
+    _kept = {} if _kept is None else _kept
+
+
+def _open(home: Path) -> DagsterInstance:
+    if _kept is None:
+        instance = DagsterInstance.from_config(str(home))
+        keep_connections(instance)
+        return instance
+    st = (home / "dagster.yaml").stat()
+    key = (str(home), st.st_mtime_ns, st.st_size)
+    if key not in _kept:
+        for old in [k for k in _kept if k[0] == key[0]]:
+            _kept.pop(old).dispose()
+        _kept[key] = DagsterInstance.from_config(str(home))
+        keep_connections(_kept[key])
+    return _kept[key]

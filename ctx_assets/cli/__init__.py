@@ -1,86 +1,52 @@
-"""`ctx`: the command-line entry point. One module per command; each parses nothing and prints its own
-result, this one turns every failure into one line and an exit code."""
+"""`ctx`: the command-line entry point (`app.py` runs a command in this process).
+
+Kept light: a `ctx build` that a warm process answers (build/server.py) imports the standard library and
+this, not the commands' modules.
+"""
 
 from __future__ import annotations
 
-import argparse
-import gc
-import os
+import importlib
 import sys
+from typing import Any
 
-from ctx_assets.core.faults import (
-    EnvironmentFault,
-    OutDirError,
-    describe_os_error,
-    instance_unusable,
-    storage_error,
-)
-from ctx_assets.core.secrets import RedactingStream
-from ctx_assets.settings import SettingsError
-
-from .common import (
-    EXIT_ENVIRONMENT,
-    EXIT_GATE_FAILED,
-    EXIT_INTERNAL,
-    EXIT_INVALID_INPUT,
-    EXIT_OK,
-    CliError,
-    print_json,
-)
-from .parser import build_parser
-
-__all__ = ["EXIT_ENVIRONMENT", "EXIT_GATE_FAILED", "EXIT_INTERNAL", "EXIT_INVALID_INPUT", "EXIT_OK", "CliError",
-           "build_parser", "main"]
-
-
-def _fail(args: argparse.Namespace, message: str, code: int) -> int:
-    """One line on stderr; with --json also `{"ok": false, "error": ...}` on stdout, never a success summary."""
-    if getattr(args, "json", False):
-        print_json({"ok": False, "error": message, "exit_code": code})
-    print(f"ctx: error: {message}", file=sys.stderr)
-    return code
-
-
-# Python collects its youngest generation every 700 new containers; a build allocates tens of millions
-# (the seed's JSON, Dagster's events) and each collection cascade rescans them. Measured (docs/benchmarks.md):
-# 1,000 targets ~34 → ~31.5 s, 3,000 105.6 → 98.9 s at +5% peak RSS, 10,000 within the same peak.
-GC_THRESHOLDS = (50_000, 20, 10)
+_APP = {"run", "build_parser", "GC_THRESHOLDS"}
+_COMMON = {"EXIT_ENVIRONMENT", "EXIT_GATE_FAILED", "EXIT_INTERNAL", "EXIT_INVALID_INPUT", "EXIT_OK", "CliError"}
+__all__ = sorted({"main", *_APP, *_COMMON})
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Everything ctx prints passes the one redaction path, whatever printed it.
-    if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    gc.set_threshold(*GC_THRESHOLDS)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["build"]:  # a warm process builds faster than this one can start (build/server.py)
+        from ctx_assets.build import server
+
+        wanted = _server_wanted()
+        code = server.delegate(argv) if wanted else None
+        if code is not None:
+            return code
+        code = _run(argv)
+        if wanted and "dagster" in sys.modules:  # this build ran Dagster: the next one will find it warm
+            server.start_background()
+        return code
+    return _run(argv)
+
+
+def _server_wanted() -> bool:
+    from ctx_assets.settings import SettingsError, settings
+
     try:
-        return int(args.func(args))
-    except (CliError, OutDirError, EnvironmentFault, SettingsError) as e:
-        if args.debug:
-            raise
-        return _fail(args, str(e), EXIT_ENVIRONMENT if isinstance(e, EnvironmentFault) else
-                     getattr(e, "code", EXIT_INVALID_INPUT))
-    except BrokenPipeError:  # `ctx trace | head`: the reader left; stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail
-        return EXIT_OK
-    except OSError as e:  # disk full, permission, read-only file system outside a Dagster run
-        if args.debug:
-            raise
-        return _fail(args, describe_os_error(e), EXIT_ENVIRONMENT)
-    except KeyboardInterrupt:
-        print("ctx: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # last resort: one line, not a traceback
-        if args.debug:
-            raise
-        reason = storage_error(e)
-        if reason:  # the instance's database, read outside a run (ctx status)
-            return _fail(args, str(instance_unusable(os.environ.get("DAGSTER_HOME"), reason)), EXIT_ENVIRONMENT)
-        message = f"internal error: {type(e).__name__}: {e}"
-        if getattr(args, "json", False):
-            print_json({"ok": False, "error": message, "internal": True, "exit_code": EXIT_INTERNAL})
-        print(f"ctx: {message} (run with --debug for details)", file=sys.stderr)
-        return EXIT_INTERNAL
+        return settings().build_server
+    except SettingsError:
+        return False  # `run` reports the variable
 
 
+def _run(argv: list[str]) -> int:
+    from .app import run
+
+    return run(argv)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _APP or name in _COMMON:
+        return getattr(importlib.import_module(f"{__name__}.{'app' if name in _APP else 'common'}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

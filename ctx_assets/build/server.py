@@ -1,0 +1,254 @@
+"""The warm build process: `ctx build` hands its whole command to a process that has Dagster imported and
+the last build's caches in memory, so an edit of one target costs the edit, not Python's start-up.
+
+A `ctx build` that ran Dagster in its own process leaves one such process behind, keyed by everything a
+build's result depends on besides its arguments: the ctx home, the Dagster home, the interpreter and the
+code (each module's size and modification time), so changed code or another home gets a process of its
+own and an outdated one is never used. The client sends its arguments, working directory and environment
+over a Unix socket in a private folder (0700, the peer's uid checked) with its stdin, stdout and stderr
+themselves (SCM_RIGHTS), so everything the build prints reaches the user's terminal as if run there. The
+process serves one build at a time; a client that finds it busy, gone or mid-crash builds in its own
+process as before. Idle for CTX_BUILD_SERVER_IDLE_SECONDS (10 minutes) it exits; CTX_BUILD_SERVER=0 turns
+the whole path off, and it is off under CI. Ctrl-C in the client interrupts the build and ends the process.
+
+Importing this module costs the client nothing but the standard library; Dagster is imported by `serve`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from ctx_assets.settings import settings
+
+GREETING_SECONDS = 0.3  # a process that does not greet within this is busy with another build
+_PACKAGE = Path(__file__).resolve().parents[1]
+_MAX_REQUEST = 4 << 20
+
+
+def code_fingerprint() -> str:
+    """Every module of the package (path, size, mtime): a process started on other code is never asked."""
+    h = hashlib.sha256(sys.executable.encode())
+    for root, dirs, files in os.walk(_PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            st = os.stat(os.path.join(root, name))
+            h.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def socket_path() -> Path:
+    """Short (a Unix socket path holds ~100 bytes) and private: /tmp/ctx-<uid>/<key>.sock."""
+    s = settings()
+    key = hashlib.sha256("\0".join([str(s.home.resolve()), str(s.dagster_home.resolve()),
+                                    code_fingerprint()]).encode()).hexdigest()[:24]
+    folder = Path(tempfile.gettempdir()) / f"ctx-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:  # someone else's folder: never talk through it
+        raise PermissionError(f"{folder} is not private to this user")
+    return folder / f"{key}.sock"
+
+
+# --- the client: `ctx build` ---------------------------------------------------------------------------
+
+def delegate(argv: list[str]) -> int | None:
+    """The exit code of `ctx <argv>` run by a warm process, or None when there is none free to ask."""
+    try:
+        path = socket_path()
+    except OSError:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(GREETING_SECONDS)
+        sock.connect(str(path))
+        pid = int(_read_line(sock))
+        sock.settimeout(None)
+        request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        socket.send_fds(sock, [struct.pack("!I", len(request)) + request], [0, 1, 2])
+    except (OSError, ValueError):
+        sock.close()
+        return None
+    try:
+        reply = _read_line(sock)
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGINT)  # the build stops where a local Ctrl-C would stop it
+        with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
+            return int(_read_line(sock))
+        return 130
+    except OSError:
+        reply = ""
+    finally:
+        sock.close()
+    if not reply:  # the process died mid-build: what it staged is recovered by this one (core/staging.py)
+        print("ctx: the warm build process stopped; building in this process", file=sys.stderr)
+        return None
+    return int(reply)
+
+
+def start_background() -> None:
+    """A warm process for the next build of this home and code (when none is there, and it is wanted)."""
+    if not settings().build_server:
+        return
+    with contextlib.suppress(OSError):
+        path = socket_path()
+        logs = settings().home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / "build-server.log", "ab") as log:
+            subprocess.Popen([sys.executable, "-m", "ctx_assets.build.server", str(path)], stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log, start_new_session=True, close_fds=True)
+
+
+def _read_line(sock: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode().strip()
+
+
+# --- the process ---------------------------------------------------------------------------------------
+
+def serve(path: Path) -> None:
+    """Bind `path` (one process per key: the lock), warm up, then serve builds one by one until idle."""
+    import fcntl
+
+    lock = open(f"{path}.lock", "w")  # noqa: SIM115 - held for the process's life
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another process serves this key
+    from ctx_assets.build import runs  # noqa: F401
+    from ctx_assets.build.home import keep_instances
+
+    keep_instances()
+    from ctx_assets.cli.app import run  # Dagster, the definitions and the build client, imported once
+    from ctx_assets.definitions import definitions_for  # noqa: F401
+
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(8)
+    listener.settimeout(settings().build_server_idle_seconds or None)
+    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} warm build process {os.getpid()} serving {path}", file=sys.stderr,
+          flush=True)
+    try:
+        while True:
+            signal.signal(signal.SIGTERM, _stop)  # again each time: Dagster's runs install their own handler
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                return
+            with conn:
+                if not _serve_one(conn, run):
+                    return
+    finally:
+        for leftover in (path, Path(lock.name)):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def _serve_one(conn: socket.socket, run: object) -> bool:
+    """One client's command; False when this process should end (the build was interrupted)."""
+    uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[1]
+    if uid != os.getuid():
+        return True
+    try:
+        conn.sendall(f"{os.getpid()}\n".encode())
+        request, fds = _receive(conn)
+    except (OSError, ValueError):
+        return True  # a client that gave up waiting for the greeting
+    started = time.perf_counter()
+    code, interrupted = _run_as_client(request, fds, run)
+    with contextlib.suppress(OSError):
+        conn.sendall(f"{code}\n".encode())
+    # The process's own log (<home>/logs/build-server.log): what it built for whom, and how long it took.
+    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} ctx {' '.join(request['argv'])} (in {request['cwd']}): "
+          f"exit {code} in {time.perf_counter() - started:.2f} s", file=sys.stderr, flush=True)
+    return not interrupted
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+    if len(fds) != 3 or len(data) < 4:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("incomplete request")
+    size = struct.unpack("!I", data[:4])[0]
+    if size > _MAX_REQUEST:
+        raise ValueError("request too large")
+    body = data[4:]
+    while len(body) < size:
+        chunk = conn.recv(min(65536, size - len(body)))
+        if not chunk:
+            raise ValueError("incomplete request")
+        body += chunk
+    return json.loads(body), fds
+
+
+def _run_as_client(request: dict, fds: list[int], run: object) -> tuple[int, bool]:
+    """`ctx <argv>` with the client's directory, environment and standard streams; the process's own back
+    afterwards. The caches a build keeps in memory (slices, parsed documents) carry over to the next."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
+    interrupted = False
+    try:
+        for fd, target in zip(fds, (0, 1, 2), strict=True):
+            os.dup2(fd, target)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.chdir(request["cwd"])
+        try:
+            code = run(request["argv"])
+        except SystemExit as e:  # argparse: --help, a usage error
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        except KeyboardInterrupt:
+            code, interrupted = 130, True
+        except Exception:  # `--debug` lets errors through: the traceback, as a local run would print it
+            traceback.print_exc()
+            code = 1
+        if code == 130:
+            interrupted = True
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for saved, target in zip(saved_fds, (0, 1, 2), strict=True):
+            os.dup2(saved, target)
+            os.close(saved)
+        for fd in fds:
+            os.close(fd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return int(code), interrupted
+
+
+class _Stopped(BaseException):
+    """SIGTERM: out of any build (its staging discarded as on a fault), the socket removed, the process gone."""
+
+
+def _stop(*_: object) -> None:
+    raise _Stopped
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the terminal that started the first build may close
+    # Dagster's runs turn SIGTERM into KeyboardInterrupt while they execute (and leave it so): either ends it.
+    with contextlib.suppress(_Stopped, KeyboardInterrupt):
+        serve(Path(sys.argv[1]))

@@ -1,0 +1,198 @@
+"""The warm build process (ctx_assets/build/server.py): `ctx build` hands its command to it once one is up,
+and what the user sees — output, exit code, bundle — is what a build in the user's own process gives.
+
+These tests turn it on (CTX_BUILD_SERVER=1; tests/conftest.py turns it off for every other test) and stop
+every process they started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ctx_assets.build import server
+from ctx_assets.settings import settings
+
+from .conftest import ROOT, run_ctx
+from .dagster_env import edit, small_manifest
+from .support.servers import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"CTX_HOME": str(tmp_path / ".ctx"), "DAGSTER_HOME": str(tmp_path / ".ctx" / "dagster"),
+            "CTX_TRACE_FILE": str(tmp_path / ".ctx" / "spans.jsonl"), "CTX_BUILD_SERVER": "1", **extra}
+
+
+def _socket(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return server.socket_path()
+
+
+def _pid(path: Path) -> int | None:
+    """The warm process's pid from its greeting (None: nobody listening)."""
+    with contextlib.suppress(OSError, ValueError), socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        return int(s.recv(32).decode().strip())
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """Running (an exited process nobody reaped yet, a zombie, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _served(env: dict[str, str]) -> list[str]:
+    log = Path(env["CTX_HOME"]) / "logs" / "build-server.log"
+    return [line for line in log.read_text().splitlines() if " ctx build " in line] if log.exists() else []
+
+
+@pytest.fixture
+def warm(tmp_path, monkeypatch):
+    """A built 3-target bundle whose build left a warm process, ready (its socket answers)."""
+    env = _env(tmp_path)
+    manifest, out = small_manifest(tmp_path), tmp_path / "out"
+    first = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    path = _socket(env, monkeypatch)
+    pid = wait_for("the warm build process to listen", lambda: _pid(path), 60, every=0.2)
+    state = {"env": env, "manifest": manifest, "out": out, "path": path, "pid": pid}
+    yield state
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(state["pid"], signal.SIGTERM)  # a test may have replaced the process
+    wait_for("the warm process to end", lambda: not path.exists(), 30, every=0.2)
+
+
+def test_a_warm_process_builds_an_edit_as_the_users_own_process_would(warm, tmp_path):
+    env, manifest, out = warm["env"], warm["manifest"], warm["out"]
+    assert _served(env) == []  # the first build ran in the user's process and started the warm one
+    # the twin: the same two builds, both in the user's own process, in a home of their own
+    twin_env, twin_out = _env(tmp_path / "twin", CTX_BUILD_SERVER="0"), tmp_path / "twin-out"
+    assert run_ctx("build", str(manifest), "--out", str(twin_out), env=twin_env).returncode == 0
+    edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="edited"))
+    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert len(_served(env)) == 1 and " exit 0 in " in _served(env)[0]  # it went through the warm process
+    # what the user sees: the progress on stderr, the table and the trace line on stdout
+    assert f"ctx build {manifest} -> {out}" in r.stderr and "stage artisan" in r.stderr
+    assert "materialized 7 artifacts" in r.stdout and "trace: " in r.stdout
+    twin = run_ctx("build", str(manifest), "--out", str(twin_out), env=twin_env)
+    assert twin.returncode == 0 and "materialized 7 artifacts" in twin.stdout, twin.stderr[-2000:]
+    # the same bundle, byte for byte (provenance.json names its runs and times: the export folder aside)
+    ours, theirs = _files(out), _files(twin_out)
+    assert len(ours) >= 21 and ours == theirs
+    # status and a no-op build answer the same afterwards
+    assert run_ctx("status", str(manifest), "--out", str(out), env=env).returncode == 0
+    again = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert again.returncode == 0 and "nothing to rebuild" in again.stderr
+
+
+def _files(out: Path) -> dict[Path, bytes]:
+    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file() and "export" not in p.parts}
+
+
+def test_failures_and_usage_errors_come_back_with_their_exit_codes(warm):
+    env, manifest, out = warm["env"], warm["manifest"], warm["out"]
+    edit(manifest, lambda d: d["metadata"]["links"].update(repository="https://ci:t0ps3cretpw@git.example.com/x"))
+    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert r.returncode == 1 and "FAILED gate secret_scan" in r.stderr, r.stderr[-2000:]
+    assert "t0ps3cretpw" not in r.stdout + r.stderr  # the one redaction path holds in the warm process
+    r = run_ctx("build", str(manifest), "--bogus", env=env)
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+    r = run_ctx("build", str(manifest), "--out", str(out), "--targets", "nope", env=env)
+    assert r.returncode == 2 and "unknown target(s): nope" in r.stderr
+    assert [line.rsplit(" exit ", 1)[1].split()[0] for line in _served(env)] == ["1", "2", "2"]
+    assert _pid(warm["path"]) == warm["pid"]  # still the same process, still serving
+
+
+def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(warm):
+    env, manifest, out = warm["env"], warm["manifest"], warm["out"]
+    before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
+    client = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out", str(out),
+                               "--all"], cwd=ROOT, env={**os.environ, **env, "CTX_CHUNK_TARGETS": "1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "stage shared" in client.stderr.readline() + client.stderr.readline()  # the warm process is building
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err[-2000:]
+    wait_for("the interrupted warm process to end", lambda: not warm["path"].exists() and not _alive(warm["pid"]),
+             30, every=0.2)
+    assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == before  # nothing half-written
+    # the next build (of an edit: a no-op build needs no Dagster and starts nothing) works in the user's
+    # process again and starts a new warm process
+    edit(manifest, lambda d: d["spec"]["targets"][0].update(namespace="after-ctrl-c"))
+    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    new = wait_for("a new warm process", lambda: _pid(warm["path"]), 60, every=0.2)
+    assert new != warm["pid"]
+    warm["pid"] = new
+
+
+def test_an_idle_warm_process_exits(tmp_path, monkeypatch):
+    env = _env(tmp_path, CTX_BUILD_SERVER_IDLE_SECONDS="1")
+    manifest = small_manifest(tmp_path, n=1)
+    assert run_ctx("build", str(manifest), "--out", str(tmp_path / "out"), env=env).returncode == 0
+    path = _socket(env, monkeypatch)
+    log = tmp_path / ".ctx" / "logs" / "build-server.log"
+    wait_for("the warm process to start", lambda: log.exists() and "serving" in log.read_text(), 60, every=0.2)
+    wait_for("the idle warm process to exit and remove its socket", lambda: not path.exists(), 30, every=0.2)
+
+
+def test_off_under_ci_and_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("CTX_BUILD_SERVER")
+    monkeypatch.setenv("CI", "true")
+    assert settings().build_server is False
+    monkeypatch.delenv("CI")
+    assert settings().build_server is True
+    monkeypatch.setenv("CTX_BUILD_SERVER", "0")
+    assert settings().build_server is False
+    # off: a build leaves no process behind
+    env = {**_env(tmp_path), "CTX_BUILD_SERVER": "0"}
+    manifest = small_manifest(tmp_path, n=1)
+    assert run_ctx("build", str(manifest), "--out", str(tmp_path / "out"), env=env).returncode == 0
+    time.sleep(0.5)
+    assert not (tmp_path / ".ctx" / "logs" / "build-server.log").exists()
+    assert _pid(_socket(env, monkeypatch)) is None
+
+
+def test_other_code_or_another_home_is_another_process(tmp_path, monkeypatch):
+    monkeypatch.setenv("CTX_HOME", str(tmp_path / "a"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "a" / "dagster"))
+    (tmp_path / "a").mkdir()
+    first = server.socket_path()
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "sub" / "m.py").write_text("x = 1\n")
+    monkeypatch.setattr(server, "_PACKAGE", package)
+    before = server.socket_path()
+    assert before != first
+    (package / "sub" / "m.py").write_text("x = 22\n")  # a module edited: another size
+    assert server.socket_path() != before
+    monkeypatch.setenv("CTX_HOME", str(tmp_path / "b"))
+    (tmp_path / "b").mkdir()
+    assert server.socket_path() != before
+
+
+def test_a_folder_others_can_write_is_never_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(server.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setenv("CTX_HOME", str(tmp_path / "h"))
+    folder = tmp_path / f"ctx-{os.getuid()}"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    with pytest.raises(PermissionError):
+        server.socket_path()
+    assert server.delegate(["build", "x"]) is None  # the client builds in its own process instead
