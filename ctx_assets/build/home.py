@@ -115,3 +115,9 @@ def _open(home: Path) -> DagsterInstance:
         _kept[key] = DagsterInstance.from_config(str(home))
         keep_connections(_kept[key])
     return _kept[key]
+
+
+def forget_instance(home: Path) -> None:
+    """Close and drop the kept instance of `home` (the warm build process's scratch home)."""
+    for key in [k for k in (_kept or {}) if k[0] == str(home.resolve())]:
+        _kept.pop(key).dispose()  # type: ignore[union-attr]

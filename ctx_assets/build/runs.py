@@ -17,6 +17,7 @@ from dagster import DagsterInstance
 
 from ctx_assets.contracts.gates import GateName
 from ctx_assets.core import staging
+from ctx_assets.core.afterwards import later
 from ctx_assets.core.artifact_types import TYPE_ORDER
 from ctx_assets.core.faults import (
     EnvironmentFault,
@@ -186,8 +187,8 @@ def _remember_plan(source_checksum: str, out: Path, summary: BuildSummary, seed:
     from ctx_assets.settings import settings
 
     shared = [g for g in summary.gates if g["asset"] in STAGES["shared"]]
-    write_memo(settings().home, out, source_checksum, shared, seed,
-               {k.value: gen.code_version for k, gen in registry().items()})
+    home, versions = settings().home, {k.value: gen.code_version for k, gen in registry().items()}
+    later(lambda: write_memo(home, out, source_checksum, shared, seed, versions))  # after the answer, when warm
 
 
 def _build_artifacts(job: Any, p: Project, instance: DagsterInstance, selection: dict[str, list[str]],

@@ -17,6 +17,7 @@ Importing this module costs the client nothing but the standard library; Dagster
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -32,7 +33,9 @@ from pathlib import Path
 
 from ctx_assets.settings import settings
 
-GREETING_SECONDS = 0.3  # a process that does not greet within this is busy with another build
+# A process that does not greet within this is busy with another build (one that is finishing the last
+# build's cache files greets within a second).
+GREETING_SECONDS = 2.0
 _PACKAGE = Path(__file__).resolve().parents[1]
 _MAX_REQUEST = 4 << 20
 
@@ -134,10 +137,11 @@ def serve(path: Path) -> None:
         return  # another process serves this key
     from ctx_assets.build import runs  # noqa: F401
     from ctx_assets.build.home import keep_instances
-
-    keep_instances()
     from ctx_assets.cli.app import run  # Dagster, the definitions and the build client, imported once
     from ctx_assets.definitions import definitions_for  # noqa: F401
+
+    keep_instances()
+    _warm_up(run)
 
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -157,10 +161,27 @@ def serve(path: Path) -> None:
             with conn:
                 if not _serve_one(conn, run):
                     return
+            gc.collect()  # after the answer: the build's garbage goes now, not in the middle of the next build
     finally:
         for leftover in (path, Path(lock.name)):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+def _warm_up(run: object) -> None:
+    """One small build in a scratch home, its output discarded: the modules a build imports on its way and
+    the caches filled on first use are ready before the first user waits for them."""
+    with tempfile.TemporaryDirectory(prefix="ctx-warm-up-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "CTX_", "DAGSTER_"))}
+        env.update(CTX_HOME=f"{tmp}/.ctx", DAGSTER_HOME=f"{tmp}/.ctx/dagster", CTX_BUILD_SERVER="0")
+        null = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+        _run_as_client({"argv": ["init", "--name", "warm-up"], "cwd": tmp, "env": env}, null, run)
+        null = [os.open(os.devnull, os.O_RDWR) for _ in range(3)]
+        _run_as_client({"argv": ["build", ".contextcore.yaml"], "cwd": tmp, "env": env}, null, run)
+        from ctx_assets.build.home import forget_instance
+
+        forget_instance(Path(env["DAGSTER_HOME"]))
+    gc.collect()  # the warm-up's garbage, before anyone waits
 
 
 def _serve_one(conn: socket.socket, run: object) -> bool:
@@ -174,13 +195,15 @@ def _serve_one(conn: socket.socket, run: object) -> bool:
     except (OSError, ValueError):
         return True  # a client that gave up waiting for the greeting
     started = time.perf_counter()
-    code, interrupted = _run_as_client(request, fds, run)
-    with contextlib.suppress(OSError):
-        conn.sendall(f"{code}\n".encode())
-    # The process's own log (<home>/logs/build-server.log): what it built for whom, and how long it took.
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} ctx {' '.join(request['argv'])} (in {request['cwd']}): "
-          f"exit {code} in {time.perf_counter() - started:.2f} s", file=sys.stderr, flush=True)
-    return not interrupted
+
+    def reply(code: int) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(f"{code}\n".encode())
+        # The process's own log (<home>/logs/build-server.log): what it built for whom, and how long it took.
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} ctx {' '.join(request['argv'])} (in {request['cwd']}): "
+              f"exit {code} in {time.perf_counter() - started:.2f} s", file=sys.stderr, flush=True)
+
+    return not _run_as_client(request, fds, run, reply)
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -201,42 +224,50 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(body), fds
 
 
-def _run_as_client(request: dict, fds: list[int], run: object) -> tuple[int, bool]:
-    """`ctx <argv>` with the client's directory, environment and standard streams; the process's own back
-    afterwards. The caches a build keeps in memory (slices, parsed documents) carry over to the next."""
+def _run_as_client(request: dict, fds: list[int], run: object, reply: object = None) -> bool:
+    """`ctx <argv>` with the client's directory, environment and standard streams, `reply(exit code)`, then
+    the work only later commands need (core/afterwards.py: cache files) still in the client's directory
+    and environment but off its streams; the process's own back afterwards. True if it was interrupted.
+    The caches a build keeps in memory (the instance, parsed documents) carry over to the next."""
+    from ctx_assets.core.afterwards import deferring
+
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
     interrupted = False
     try:
-        for fd, target in zip(fds, (0, 1, 2), strict=True):
-            os.dup2(fd, target)
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        try:
-            code = run(request["argv"])
-        except SystemExit as e:  # argparse: --help, a usage error
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-        except KeyboardInterrupt:
-            code, interrupted = 130, True
-        except Exception:  # `--debug` lets errors through: the traceback, as a local run would print it
-            traceback.print_exc()
-            code = 1
-        if code == 130:
-            interrupted = True
+        with deferring() as finish:
+            try:
+                for fd, target in zip(fds, (0, 1, 2), strict=True):
+                    os.dup2(fd, target)
+                code = run(request["argv"])
+            except SystemExit as e:  # argparse: --help, a usage error
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+            except KeyboardInterrupt:
+                code = 130
+            except Exception:  # `--debug` lets errors through: the traceback, as a local run would print it
+                traceback.print_exc()
+                code = 1
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                for saved, target in zip(saved_fds, (0, 1, 2), strict=True):
+                    os.dup2(saved, target)
+            interrupted = code == 130
+            if reply is not None:
+                reply(int(code))
+            for e in finish():
+                print(f"  deferred work failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        for saved, target in zip(saved_fds, (0, 1, 2), strict=True):
-            os.dup2(saved, target)
-            os.close(saved)
-        for fd in fds:
+        for fd in (*saved_fds, *fds):
             os.close(fd)
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
-    return int(code), interrupted
+    return interrupted
 
 
 class _Stopped(BaseException):

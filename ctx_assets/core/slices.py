@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from .afterwards import later
 from .fsio import write_atomic
 from .plan_memo import cache_file
 
@@ -81,8 +82,13 @@ class SliceCache:
         for key, value in self._used.items():
             index[key] = [pos, pos + len(value)]
             pos += len(value)
-        with contextlib.suppress(OSError):  # a cache: a home that cannot take it costs the next export time only
-            write_atomic(self.path, b"".join([_MAGIC, orjson.dumps(index), b"\n", *self._used.values()]))
+        path, pieces = self.path, [_MAGIC, orjson.dumps(index), b"\n", *self._used.values()]
+
+        def write() -> None:
+            with contextlib.suppress(OSError):  # a cache: a home that cannot take it costs the next export time
+                write_atomic(path, b"".join(pieces))
+
+        later(write)  # after the answer, in a warm build process
 
 
 def slices_dir(home: Path, out: Path) -> Path:
