@@ -34,7 +34,8 @@ CHECK_MODULES = {
     "test_alert_channels", "test_checksums", "test_cli_export", "test_cli_validate_init", "test_conformance",
     "test_export_plan", "test_gates_export", "test_generators", "test_hostile_input", "test_loader",
     "test_manifest_contracts", "test_manifest_reference", "test_migrate", "test_otlp_json", "test_packaging",
-    "test_project_bundle", "test_secrets", "test_seed_reader", "test_sli_sources", "test_slices", "test_slo_math",
+    "test_project_bundle", "test_recorded", "test_secrets", "test_seed_reader", "test_sli_sources", "test_slices",
+    "test_slo_math",
     "test_staging",
 }
 

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             return code
         code = _run(argv)
         if wanted and "dagster" in sys.modules:  # this build ran Dagster: the next one will find it warm
-            server.start_background()
+            server.start_background(argv)
         return code
     return _run(argv)
 

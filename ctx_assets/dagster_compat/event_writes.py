@@ -208,7 +208,7 @@ class BulkEventWrites:
         stale selection), without deserializing 7,000 full event records (5 s at 1,000 targets)."""
         with self.index_connection() as conn:  # type: ignore[attr-defined]
             sql = db.text(latest_sql("IN :keys", conn.dialect.name)).bindparams(db.bindparam("keys", expanding=True))
-            return decode(conn.execute(sql, {"keys": asset_keys}).fetchall())
+            return decode(conn.execute(sql, {"keys": asset_keys}).fetchall(), source=repr(conn.engine.url))
 
 
 def is_bulk(event: EventLogEntry) -> bool:

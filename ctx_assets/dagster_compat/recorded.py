@@ -30,19 +30,35 @@ _ENTRIES = {"sqlite": "json_extract(e.event, '$.dagster_event.event_specific_dat
 def latest_sql(keys_in: str, dialect: str = "sqlite") -> str:
     """The metadata entries of the newest materialization of each (asset key, partition) of the asset keys
     `keys_in` lists (`IN (?, ?)`, or SQLAlchemy's expanding `IN :keys`), after any wipe."""
-    return (f"SELECT e.asset_key, e.partition, {_ENTRIES[dialect]} FROM event_logs e JOIN ("
+    return (f"SELECT e.asset_key, e.partition, {_ENTRIES[dialect]}, e.id FROM event_logs e JOIN ("
             " SELECT MAX(l.id) AS id FROM event_logs l LEFT JOIN asset_keys k ON k.asset_key = l.asset_key"
             f" WHERE l.dagster_event_type = 'ASSET_MATERIALIZATION' AND l.asset_key {keys_in}"
             " AND l.partition IS NOT NULL AND (k.wipe_timestamp IS NULL OR l.timestamp > k.wipe_timestamp)"
             " GROUP BY l.asset_key, l.partition) m ON e.id = m.id")
 
 
-def decode(rows: Iterable[tuple[str, str, str | bytes]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """{(asset key string, partition): {label: value}} from materialization events' metadata entries."""
-    out = {}
-    for key, partition, raw in rows:
-        out[(key, partition)] = {e["label"]: _entry_value(e["entry_data"]) for e in orjson.loads(raw)}
+def decode(rows: Iterable[tuple[str, str, str | bytes, int]], source: str | None = None,
+           ) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(asset key string, partition): {label: value}} from materialization events' metadata entries.
+
+    An event row never changes, so a process that asks again (the warm build process, build/server.py)
+    decodes only the events new since it asked last: by `source` (the database) and event id. Each call
+    returns copies (callers may change them) and keeps only the events it returned."""
+    known = _DECODED.get(source, {}) if source else {}
+    out, kept = {}, {}
+    for key, partition, raw, event_id in rows:
+        meta = known.get(event_id)
+        if meta is None:
+            meta = {e["label"]: _entry_value(e["entry_data"]) for e in orjson.loads(raw)}
+        kept[event_id] = meta
+        out[(key, partition)] = dict(meta)
+    if source:
+        _DECODED.clear()  # one database per process is what is asked for again
+        _DECODED[source] = kept
     return out
+
+
+_DECODED: dict[str, dict[int, dict[str, Any]]] = {}
 
 
 def _entry_value(data: dict[str, Any]) -> Any:
@@ -72,7 +88,7 @@ def read_embedded(home: Path, asset_keys: list[str]) -> dict[tuple[str, str], di
             rows = con.execute(latest_sql(f"IN ({','.join('?' * len(asset_keys))})"), asset_keys).fetchall()
         finally:
             con.close()
-        return decode(rows)
+        return decode(rows, source=str(index.resolve()))
     except (OSError, sqlite3.Error, ValueError, KeyError, TypeError):
         return None
 
