@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -74,7 +73,7 @@ def warm(tmp_path, monkeypatch):
     yield state
     with contextlib.suppress(ProcessLookupError):
         os.kill(state["pid"], signal.SIGTERM)  # a test may have replaced the process
-    wait_for("the warm process to end", lambda: not path.exists(), 30, every=0.2)
+    wait_for("the warm process to end and remove its socket", lambda: not path.exists(), 30, every=0.2)
 
 
 def test_a_warm_process_builds_an_edit_as_the_users_own_process_would(warm, tmp_path):
@@ -119,18 +118,32 @@ def test_failures_and_usage_errors_come_back_with_their_exit_codes(warm):
     assert _pid(warm["path"]) == warm["pid"]  # still the same process, still serving
 
 
-def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(warm):
+def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(warm, tmp_path):
     env, manifest, out = warm["env"], warm["manifest"], warm["out"]
     before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
-    client = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out", str(out),
-                               "--all"], cwd=ROOT, env={**os.environ, **env, "CTX_CHUNK_TARGETS": "1"},
+    # The build is held inside its artifact gates: the first promtool or amtool call here says it runs and
+    # waits (a new availability gives every rule file a new shape, so the verdict cache cannot answer);
+    # a terminal's Ctrl-C would reach it, and so must the client's.
+    tools, started = tmp_path / "tools", tmp_path / "validator-started"
+    tools.mkdir()
+    for name in ("promtool", "amtool"):
+        (tools / name).write_text(f"#!/bin/sh\n[ -e {started} ] && exit 0\necho $$ > {started}\nexec sleep 600\n")
+        (tools / name).chmod(0o755)
+    edit(manifest, lambda d: d["spec"].setdefault("requirements", {}).update(availability="99.5"))
+    client = subprocess.Popen([sys.executable, "-m", "ctx_assets.cli", "build", str(manifest), "--out", str(out)],
+                              cwd=ROOT, env={**os.environ, **env, "PATH": f"{tools}:{os.environ['PATH']}"},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert "stage shared" in client.stderr.readline() + client.stderr.readline()  # the warm process is building
-    client.send_signal(signal.SIGINT)
-    _, err = client.communicate(timeout=120)
-    assert client.returncode == 130, err[-2000:]
-    wait_for("the interrupted warm process to end", lambda: not warm["path"].exists() and not _alive(warm["pid"]),
-             30, every=0.2)
+    try:
+        wait_for("the warm process's build to reach a validator", started.exists, 120, every=0.1)
+        client.send_signal(signal.SIGINT)
+        _, err = client.communicate(timeout=120)
+    finally:
+        for pid in started.read_text().split() if started.exists() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+    assert client.returncode == 130 and "ctx: interrupted" in err, err[-2000:]
+    assert "stage artisan" in err  # the warm process was building (its progress on the client's stderr)
+    wait_for("the interrupted warm process to end", lambda: not _alive(warm["pid"]), 30, every=0.2)
     assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == before  # nothing half-written
     # the next build (of an edit: a no-op build needs no Dagster and starts nothing) works in the user's
     # process again and starts a new warm process
@@ -164,7 +177,7 @@ def test_off_under_ci_and_when_asked(tmp_path, monkeypatch):
     env = {**_env(tmp_path), "CTX_BUILD_SERVER": "0"}
     manifest = small_manifest(tmp_path, n=1)
     assert run_ctx("build", str(manifest), "--out", str(tmp_path / "out"), env=env).returncode == 0
-    time.sleep(0.5)
+    # a build that starts one opens its log before it returns: none here
     assert not (tmp_path / ".ctx" / "logs" / "build-server.log").exists()
     assert _pid(_socket(env, monkeypatch)) is None
 

@@ -36,6 +36,7 @@ from ctx_assets.settings import settings
 # A process that does not greet within this is busy with another build (one that is finishing the last
 # build's cache files greets within a second).
 GREETING_SECONDS = 2.0
+INTERRUPT_SECONDS = 10.0  # after Ctrl-C, how long the build may take to stop before its process is killed
 _PACKAGE = Path(__file__).resolve().parents[1]
 _MAX_REQUEST = 4 << 20
 
@@ -86,11 +87,7 @@ def delegate(argv: list[str]) -> int | None:
     try:
         reply = _read_line(sock)
     except KeyboardInterrupt:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGINT)  # the build stops where a local Ctrl-C would stop it
-        with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
-            return int(_read_line(sock))
-        return 130
+        return _interrupt(sock, pid)
     except OSError:
         reply = ""
     finally:
@@ -99,6 +96,29 @@ def delegate(argv: list[str]) -> int | None:
         print("ctx: the warm build process stopped; building in this process", file=sys.stderr)
         return None
     return int(reply)
+
+
+def _interrupt(sock: socket.socket, pid: int) -> int:
+    """Ctrl-C: SIGINT to the process and everything it started (a validator, say), as a terminal sends it to
+    a local build's whole group; up to INTERRUPT_SECONDS (or a second Ctrl-C) for its build to stop, then
+    the process ends (SIGTERM; SIGKILL to the group if it never answered). The next build starts a new one."""
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGINT)  # its own session (start_background): its group is its pid
+    answered = False
+    try:
+        sock.settimeout(INTERRUPT_SECONDS)
+        answered = bool(_read_line(sock))
+    except (OSError, KeyboardInterrupt):
+        pass
+    finally:
+        sock.close()
+    with contextlib.suppress(OSError):
+        if answered:
+            os.kill(pid, signal.SIGTERM)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    print("ctx: interrupted", file=sys.stderr)
+    return 130
 
 
 def start_background(argv: list[str]) -> None:
