@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
         from ctx_assets.build import server
 
         wanted = _server_wanted()
-        code = server.delegate(argv) if wanted else None
+        try:
+            code = server.delegate(argv) if wanted else None
+        except KeyboardInterrupt:  # before the warm process had the command: nothing ran
+            print("ctx: interrupted", file=sys.stderr)
+            return 130
         if code is not None:
             return code
         code = _run(argv)
