@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,15 +61,17 @@ def _served(env: dict[str, str]) -> list[str]:
     return [line for line in log.read_text().splitlines() if " ctx build " in line] if log.exists() else []
 
 
-@pytest.fixture
-def warm(tmp_path, monkeypatch):
-    """A built 3-target bundle whose build left a warm process, ready (its socket answers)."""
-    env = _env(tmp_path)
-    manifest, out = small_manifest(tmp_path), tmp_path / "out"
+def _warm_process(folder: Path) -> Iterator[dict]:
+    """A built 3-target bundle whose build, in the user's own process, left a warm process, ready (its
+    socket answers); stopped (SIGTERM) at the end."""
+    env = _env(folder)
+    manifest, out = small_manifest(folder), folder / "out"
     first = run_ctx("build", str(manifest), "--out", str(out), env=env)
     assert first.returncode == 0, first.stderr[-2000:]
-    path = _socket(env, monkeypatch)
+    with pytest.MonkeyPatch.context() as mp:
+        path = _socket(env, mp)
     pid = wait_for("the warm build process to listen", lambda: _pid(path), 60, every=0.2)
+    assert _served(env) == []  # the first build ran in the user's process and started the warm one
     state = {"env": env, "manifest": manifest, "out": out, "path": path, "pid": pid}
     yield state
     with contextlib.suppress(ProcessLookupError):
@@ -76,16 +79,28 @@ def warm(tmp_path, monkeypatch):
     wait_for("the warm process to end and remove its socket", lambda: not path.exists(), 30, every=0.2)
 
 
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    """One warm process for the tests that only ask it to build (each adds its own lines to its log)."""
+    yield from _warm_process(tmp_path_factory.mktemp("warm"))
+
+
+@pytest.fixture
+def own_warm(tmp_path):
+    """A warm process of the test's own (one the test ends)."""
+    yield from _warm_process(tmp_path)
+
+
 def test_a_warm_process_builds_an_edit_as_the_users_own_process_would(warm, tmp_path):
     env, manifest, out = warm["env"], warm["manifest"], warm["out"]
-    assert _served(env) == []  # the first build ran in the user's process and started the warm one
+    served = len(_served(env))
     # the twin: the same two builds, both in the user's own process, in a home of their own
     twin_env, twin_out = _env(tmp_path / "twin", CTX_BUILD_SERVER="0"), tmp_path / "twin-out"
     assert run_ctx("build", str(manifest), "--out", str(twin_out), env=twin_env).returncode == 0
     edit(manifest, lambda d: d["spec"]["targets"][1].update(namespace="edited"))
     r = run_ctx("build", str(manifest), "--out", str(out), env=env)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert len(_served(env)) == 1 and " exit 0 in " in _served(env)[0]  # it went through the warm process
+    assert len(_served(env)) == served + 1 and " exit 0 in " in _served(env)[-1]  # through the warm process
     # what the user sees: the progress on stderr, the table and the trace line on stdout
     assert f"ctx build {manifest} -> {out}" in r.stderr and "stage artisan" in r.stderr
     assert "materialized 7 artifacts" in r.stdout and "trace: " in r.stdout
@@ -106,6 +121,7 @@ def _files(out: Path) -> dict[Path, bytes]:
 
 def test_failures_and_usage_errors_come_back_with_their_exit_codes(warm):
     env, manifest, out = warm["env"], warm["manifest"], warm["out"]
+    served = len(_served(env))
     edit(manifest, lambda d: d["metadata"]["links"].update(repository="https://ci:t0ps3cretpw@git.example.com/x"))
     r = run_ctx("build", str(manifest), "--out", str(out), env=env)
     assert r.returncode == 1 and "FAILED gate secret_scan" in r.stderr, r.stderr[-2000:]
@@ -114,11 +130,12 @@ def test_failures_and_usage_errors_come_back_with_their_exit_codes(warm):
     assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
     r = run_ctx("build", str(manifest), "--out", str(out), "--targets", "nope", env=env)
     assert r.returncode == 2 and "unknown target(s): nope" in r.stderr
-    assert [line.rsplit(" exit ", 1)[1].split()[0] for line in _served(env)] == ["1", "2", "2"]
+    assert [line.rsplit(" exit ", 1)[1].split()[0] for line in _served(env)[served:]] == ["1", "2", "2"]
     assert _pid(warm["path"]) == warm["pid"]  # still the same process, still serving
 
 
-def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(warm, tmp_path):
+def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(own_warm, tmp_path):
+    warm = own_warm
     env, manifest, out = warm["env"], warm["manifest"], warm["out"]
     before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
     # The build is held inside its artifact gates: the first promtool or amtool call here says it runs and
