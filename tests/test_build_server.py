@@ -104,6 +104,11 @@ def test_a_warm_process_builds_an_edit_as_the_users_own_process_would(warm, tmp_
     # what the user sees: the progress on stderr, the table and the trace line on stdout
     assert f"ctx build {manifest} -> {out}" in r.stderr and "stage artisan" in r.stderr
     assert "materialized 7 artifacts" in r.stdout and "trace: " in r.stdout
+    # its spans are in this home's trace file (the client's environment), written before it answered
+    trace_id = r.stdout.split("trace: ", 1)[1].split()[0]
+    last = run_ctx("trace", "--last", env=env)
+    assert last.returncode == 0 and last.stdout.splitlines()[0] == f"trace {trace_id}", last.stdout[:500]
+    assert "artifact" in last.stdout
     twin = run_ctx("build", str(manifest), "--out", str(twin_out), env=twin_env)
     assert twin.returncode == 0 and "materialized 7 artifacts" in twin.stdout, twin.stderr[-2000:]
     # the same bundle, byte for byte (provenance.json names its runs and times: the export folder aside)

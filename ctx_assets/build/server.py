@@ -262,6 +262,7 @@ def _run_as_client(request: dict, fds: list[int], run: object, reply: object = N
     and environment but off its streams; the process's own back afterwards. True if it was interrupted.
     The caches a build keeps in memory (the instance, parsed documents) carry over to the next."""
     from ctx_assets.core.afterwards import deferring
+    from ctx_assets.telemetry.providers import Telemetry
 
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
@@ -274,6 +275,9 @@ def _run_as_client(request: dict, fds: list[int], run: object, reply: object = N
             try:
                 for fd, target in zip(fds, (0, 1, 2), strict=True):
                     os.dup2(fd, target)
+                # Tracing is configured from the environment (trace file, OTLP endpoint, Pushgateway): this
+                # client's, and every span written before it has its answer (`ctx trace --last` next).
+                Telemetry.reset()
                 code = run(request["argv"])
             except SystemExit as e:  # argparse: --help, a usage error
                 code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
@@ -283,6 +287,8 @@ def _run_as_client(request: dict, fds: list[int], run: object, reply: object = N
                 traceback.print_exc()
                 code = 1
             finally:
+                with contextlib.suppress(Exception):
+                    Telemetry.reset()
                 for stream in (sys.stdout, sys.stderr):
                     with contextlib.suppress(Exception):
                         stream.flush()
