@@ -139,6 +139,22 @@ def test_failures_and_usage_errors_come_back_with_their_exit_codes(warm):
     assert _pid(warm["path"]) == warm["pid"]  # still the same process, still serving
 
 
+def test_a_relative_out_is_the_clients_own_folder(warm, tmp_path):
+    """One warm process, two working directories, the same relative --out: each bundle in its own folder."""
+    env, served = warm["env"], len(_served(warm["env"]))
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        manifest = small_manifest(tmp_path / name)
+        edit(manifest, lambda d, n=name: d["spec"]["targets"][0].update(namespace=f"in-{n}"))
+        r = run_ctx("build", "m.contextcore.yaml", "--out", "bundle", cwd=tmp_path / name, env=env)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert len(_served(env)) == served + 2  # both through the warm process
+    for name in ("a", "b"):
+        rules = (tmp_path / name / "bundle" / "prometheus" / "rules" / "svc-0000-prometheus-rules.yaml").read_text()
+        assert f"namespace: in-{name}" in rules
+        assert f"namespace: in-{'b' if name == 'a' else 'a'}" not in rules
+
+
 def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(own_warm, tmp_path):
     warm = own_warm
     env, manifest, out = warm["env"], warm["manifest"], warm["out"]

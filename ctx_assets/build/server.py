@@ -176,6 +176,8 @@ def serve(path: Path, built: list[str] | None = None) -> None:
     try:
         while True:
             signal.signal(signal.SIGTERM, _stop)  # again each time: Dagster's runs install their own handler
+            if _stopping:
+                return
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
@@ -183,6 +185,7 @@ def serve(path: Path, built: list[str] | None = None) -> None:
             with conn:
                 if not _serve_one(conn, run):
                     return
+            signal.signal(signal.SIGTERM, _stop)
             gc.collect()  # after the answer: the build's garbage goes now, not in the middle of the next build
     finally:
         for leftover in (path, Path(lock.name)):
@@ -278,6 +281,7 @@ def _run_as_client(request: dict, fds: list[int], run: object, reply: object = N
                 # Tracing is configured from the environment (trace file, OTLP endpoint, Pushgateway): this
                 # client's, and every span written before it has its answer (`ctx trace --last` next).
                 Telemetry.reset()
+                _forget_previous_client()
                 code = run(request["argv"])
             except SystemExit as e:  # argparse: --help, a usage error
                 code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
@@ -308,11 +312,30 @@ def _run_as_client(request: dict, fds: list[int], run: object, reply: object = N
     return interrupted
 
 
+def _forget_previous_client() -> None:
+    """What a process caches from its environment or working directory, made again for this client: the
+    shared resources (OTEL_SDK_DISABLED, the validators), output folders resolved from relative paths, the
+    last seed parsed by path."""
+    from ctx_assets.core import fsio
+    from ctx_assets.defs.resource_keys import shared_resources
+    from ctx_assets.resources import output_store
+
+    shared_resources.cache_clear()
+    fsio._resolved_dir.cache_clear()  # a relative --out is another folder in another working directory
+    output_store._cached_json.cache_clear()
+
+
 class _Stopped(BaseException):
     """SIGTERM: out of any build (its staging discarded as on a fault), the socket removed, the process gone."""
 
 
+_stopping = False
+
+
 def _stop(*_: object) -> None:
+    # Raised inside a garbage-collection callback the exception is swallowed; the flag is not.
+    global _stopping
+    _stopping = True
     raise _Stopped
 
 
