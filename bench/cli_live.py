@@ -15,11 +15,9 @@ nest, e.g. `_find_and_load` is the modules the command imports as it goes, insid
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from bench.run import ROOT, manifest, record_or_print
+from tests.support.servers import warm_build_pid
 
 # The steps whose cumulative time `phases` reports, by (module suffix, function name).
 STEPS = {
@@ -151,11 +150,7 @@ def _warm_pid(env: dict[str, str]) -> int | None:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    with contextlib.suppress(OSError, ValueError), socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(5)
-        s.connect(str(path))
-        return int(s.recv(32).decode().strip())
-    return None
+    return warm_build_pid(path)
 
 
 def main() -> None:

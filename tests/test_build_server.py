@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from ctx_assets.settings import settings
 
 from .conftest import ROOT, run_ctx
 from .dagster_env import edit, small_manifest
-from .support.servers import wait_for
+from .support.servers import wait_for, warm_build_pid
 
 pytestmark = pytest.mark.slow
 
@@ -37,15 +36,6 @@ def _socket(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return server.socket_path()
-
-
-def _pid(path: Path) -> int | None:
-    """The warm process's pid from its greeting (None: nobody listening)."""
-    with contextlib.suppress(OSError, ValueError), socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(5)
-        s.connect(str(path))
-        return int(s.recv(32).decode().strip())
-    return None
 
 
 def _alive(pid: int) -> bool:
@@ -70,7 +60,7 @@ def _warm_process(folder: Path) -> Iterator[dict]:
     assert first.returncode == 0, first.stderr[-2000:]
     with pytest.MonkeyPatch.context() as mp:
         path = _socket(env, mp)
-    pid = wait_for("the warm build process to listen", lambda: _pid(path), 60, every=0.2)
+    pid = wait_for("the warm build process to listen", lambda: warm_build_pid(path), 60, every=0.2)
     assert _served(env) == []  # the first build ran in the user's process and started the warm one
     state = {"env": env, "manifest": manifest, "out": out, "path": path, "pid": pid}
     yield state
@@ -136,7 +126,7 @@ def test_failures_and_usage_errors_come_back_with_their_exit_codes(warm):
     r = run_ctx("build", str(manifest), "--out", str(out), "--targets", "nope", env=env)
     assert r.returncode == 2 and "unknown target(s): nope" in r.stderr
     assert [line.rsplit(" exit ", 1)[1].split()[0] for line in _served(env)[served:]] == ["1", "2", "2"]
-    assert _pid(warm["path"]) == warm["pid"]  # still the same process, still serving
+    assert warm_build_pid(warm["path"]) == warm["pid"]  # still the same process, still serving
 
 
 def test_a_relative_out_is_the_clients_own_folder(warm, tmp_path):
@@ -188,7 +178,7 @@ def test_ctrl_c_stops_the_build_and_the_warm_process_and_keeps_the_bundle(own_wa
     edit(manifest, lambda d: d["spec"]["targets"][0].update(namespace="after-ctrl-c"))
     r = run_ctx("build", str(manifest), "--out", str(out), env=env)
     assert r.returncode == 0, r.stderr[-2000:]
-    new = wait_for("a new warm process", lambda: _pid(warm["path"]), 60, every=0.2)
+    new = wait_for("a new warm process", lambda: warm_build_pid(warm["path"]), 60, every=0.2)
     assert new != warm["pid"]
     warm["pid"] = new
 
@@ -217,7 +207,7 @@ def test_off_under_ci_and_when_asked(tmp_path, monkeypatch):
     assert run_ctx("build", str(manifest), "--out", str(tmp_path / "out"), env=env).returncode == 0
     # a build that starts one opens its log before it returns: none here
     assert not (tmp_path / ".ctx" / "logs" / "build-server.log").exists()
-    assert _pid(_socket(env, monkeypatch)) is None
+    assert warm_build_pid(_socket(env, monkeypatch)) is None
 
 
 def test_other_code_or_another_home_is_another_process(tmp_path, monkeypatch):

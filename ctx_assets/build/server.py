@@ -157,13 +157,11 @@ def serve(path: Path, built: list[str] | None = None) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return  # another process serves this key
-    from ctx_assets.build import runs  # noqa: F401
     from ctx_assets.build.home import keep_instances
-    from ctx_assets.cli.app import run  # Dagster, the definitions and the build client, imported once
-    from ctx_assets.definitions import definitions_for  # noqa: F401
+    from ctx_assets.cli.app import run
 
     keep_instances()
-    _warm_up(run, built or [])
+    _warm_up(run, built or [])  # a real build: Dagster, the definitions and the build client imported once
 
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -171,13 +169,10 @@ def serve(path: Path, built: list[str] | None = None) -> None:
     listener.bind(str(path))
     listener.listen(8)
     listener.settimeout(settings().build_server_idle_seconds or None)
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} warm build process {os.getpid()} serving {path}", file=sys.stderr,
-          flush=True)
+    _log(f"warm build process {os.getpid()} serving {path}")
+    signal.signal(signal.SIGTERM, _stop)
     try:
-        while True:
-            signal.signal(signal.SIGTERM, _stop)  # again each time: Dagster's runs install their own handler
-            if _stopping:
-                return
+        while not _stopping:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
@@ -185,7 +180,7 @@ def serve(path: Path, built: list[str] | None = None) -> None:
             with conn:
                 if not _serve_one(conn, run):
                     return
-            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGTERM, _stop)  # again after each build: Dagster's runs install their own
             gc.collect()  # after the answer: the build's garbage goes now, not in the middle of the next build
     finally:
         for leftover in (path, Path(lock.name)):
@@ -234,29 +229,37 @@ def _serve_one(conn: socket.socket, run: object) -> bool:
     def reply(code: int) -> None:
         with contextlib.suppress(OSError):
             conn.sendall(f"{code}\n".encode())
-        # The process's own log (<home>/logs/build-server.log): what it built for whom, and how long it took.
-        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} ctx {' '.join(request['argv'])} (in {request['cwd']}): "
-              f"exit {code} in {time.perf_counter() - started:.2f} s", file=sys.stderr, flush=True)
+        # what it built for whom, and how long it took
+        _log(f"ctx {' '.join(request['argv'])} (in {request['cwd']}): exit {code} in "
+             f"{time.perf_counter() - started:.2f} s")
 
     return not _run_as_client(request, fds, run, reply)
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
-    if len(fds) != 3 or len(data) < 4:
+    try:
+        if len(fds) != 3 or len(data) < 4:
+            raise ValueError("incomplete request")
+        size = struct.unpack("!I", data[:4])[0]
+        if size > _MAX_REQUEST:
+            raise ValueError("request too large")
+        body = data[4:]
+        while len(body) < size:
+            chunk = conn.recv(min(65536, size - len(body)))
+            if not chunk:
+                raise ValueError("incomplete request")
+            body += chunk
+        return json.loads(body), fds
+    except (OSError, ValueError):  # the client's descriptors are not kept for a request that never came
         for fd in fds:
             os.close(fd)
-        raise ValueError("incomplete request")
-    size = struct.unpack("!I", data[:4])[0]
-    if size > _MAX_REQUEST:
-        raise ValueError("request too large")
-    body = data[4:]
-    while len(body) < size:
-        chunk = conn.recv(min(65536, size - len(body)))
-        if not chunk:
-            raise ValueError("incomplete request")
-        body += chunk
-    return json.loads(body), fds
+        raise
+
+
+def _log(line: str) -> None:
+    """The process's own log (<home>/logs/build-server.log: its stderr)."""
+    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def _run_as_client(request: dict, fds: list[int], run: object, reply: object = None) -> bool:

@@ -199,3 +199,13 @@ def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Proces
         popen = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     return Process(name, popen, log)
+
+
+def warm_build_pid(path: Path) -> int | None:
+    """The pid a warm build process (ctx_assets/build/server.py) greets with on its socket `path`, or None
+    when nobody listens there."""
+    with contextlib.suppress(OSError, ValueError), socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        return int(s.recv(32).decode().strip())
+    return None
