@@ -17,16 +17,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
 from ctx_assets.contracts.manifest import API_VERSION
-from ctx_assets.core import yamlout
+from ctx_assets.core import fingerprints, plan, yamlout
 from ctx_assets.core.checksums import pretty_json
 from ctx_assets.core.derivation import Shared
 from ctx_assets.core.export import _rules_as_dicts, artifact_specs, build_export, redact_manifest
+from ctx_assets.core.export_paths import SEED_PATH
+from ctx_assets.core.fingerprints import compute_fingerprint, task_fingerprint
 from ctx_assets.core.migrate import migrate_v1
-from ctx_assets.core.plan import build_seed, ingest_export, seed_checksum
+from ctx_assets.core.plan import SeedResult, build_seed, code_versions, ingest_export, seed_checksum
 from ctx_assets.core.slices import SliceCache, slice_caches
 from ctx_assets.core.validate import validate_bytes
 
@@ -47,7 +50,21 @@ def _plan(data: dict[str, Any], home: Path | None) -> tuple[dict[str, bytes], Sl
     assert not export.blocked and not seed.blocked
     ex_cache.save()
     plan_cache.save()
+    _PLANNED[:] = [seed]
     return {**export.files, **seed.files}, ex_cache, plan_cache
+
+
+_PLANNED: list[SeedResult] = []  # the last _plan's seed result: what a build hands to its next steps
+
+
+def _check_handoff(seed: SeedResult, seed_file: bytes) -> None:
+    """A build's next steps take the plan's seed object instead of parsing the file, and the stale choice its
+    kept fingerprints (core/plan.py): both must be what the file and a fresh hash give."""
+    assert seed.seed == orjson.loads(seed_file)
+    versions = code_versions()
+    for task in seed.seed["tasks"]:
+        cv = versions[task["artifact_type"]]
+        assert task_fingerprint(task, cv) == compute_fingerprint(copy.deepcopy(task), cv), task["artifact_id"]
 
 
 def _edit_target(d: dict[str, Any]) -> None:
@@ -94,29 +111,37 @@ EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
 
 
 def _same_as_cold(base: dict[str, Any], edit: Callable[[dict[str, Any]], None], home: Path,
-                  primed: Path | None = None) -> tuple[SliceCache, SliceCache]:
-    """`primed`: a folder holding the slices of `base` already (else they are made here)."""
+                  primed: Path | None = None, new_process: bool = False) -> tuple[SliceCache, SliceCache]:
+    """`primed`: a folder holding the slices of `base` already (else they are made here). `new_process`: the
+    warm plan starts without the previous plan's tasks in memory (a new `ctx build`, not the warm process)."""
     if primed is None:
         _plan(base, home)  # the slices of the manifest before the edit
     else:
         shutil.copytree(primed, home, dirs_exist_ok=True)
     edited = copy.deepcopy(base)
     edit(edited)
+    if new_process:
+        plan._LAST.clear()
+        fingerprints._known.clear()
     warm, ex_cache, plan_cache = _plan(edited, home)
+    warm_seed = _PLANNED[0]
     cold, _, _ = _plan(edited, None)
     assert warm.keys() == cold.keys()
     for rel in cold:
         assert warm[rel] == cold[rel], f"{rel}: the incremental result differs from a cold export and plan"
+    _check_handoff(warm_seed, cold[SEED_PATH])
     return ex_cache, plan_cache
 
 
+@pytest.mark.parametrize("new_process", [False, True], ids=["same process", "new process"])
 @pytest.mark.parametrize("edit", list(EDITS), ids=list(EDITS))
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name.split(".")[0] for p in EXAMPLES])
-def test_an_edit_of_an_example_plans_the_same_bytes_as_a_cold_run(example: Path, edit: str, tmp_path: Path):
+def test_an_edit_of_an_example_plans_the_same_bytes_as_a_cold_run(example: Path, edit: str, new_process: bool,
+                                                                  tmp_path: Path):
     base = yaml.safe_load(example.read_text())
     if base.get("apiVersion") != API_VERSION:  # what `ctx migrate` makes of it
         base = migrate_v1(base, "2026-01-01").manifest
-    _same_as_cold(base, EDITS[edit], tmp_path)
+    _same_as_cold(base, EDITS[edit], tmp_path, new_process=new_process)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +164,8 @@ def test_an_edit_of_1000_targets_plans_the_same_bytes_as_a_cold_run(edit: str, t
     ex_cache, plan_cache = _same_as_cold(base, EDITS[edit], tmp_path, primed)
     if edit == "one target":  # the slices it touches and nothing else
         assert (ex_cache.misses, ex_cache.hits) == (1, 999)
-        assert (plan_cache.misses, plan_cache.hits) == (14, 13986)  # a pretty and a canonical piece a task
+        # a pretty, a canonical and a fingerprint piece a task
+        assert (plan_cache.misses, plan_cache.hits) == (21, 20979)
     if edit == "one question":  # the specs stand; every task carries the questions that concern it
         assert ex_cache.misses == 0
 
@@ -160,7 +186,7 @@ def test_an_unchanged_manifest_reuses_every_slice(tmp_path: Path):
     first, _, _ = _plan(base, tmp_path)
     again, ex_cache, plan_cache = _plan(base, tmp_path)
     assert again == first
-    assert (ex_cache.misses, plan_cache.misses) == (0, 0) and (ex_cache.hits, plan_cache.hits) == (20, 280)
+    assert (ex_cache.misses, plan_cache.misses) == (0, 0) and (ex_cache.hits, plan_cache.hits) == (20, 420)
 
 
 def test_a_damaged_slice_file_is_a_cold_run(tmp_path: Path):

@@ -187,3 +187,19 @@ def test_a_committed_files_checksum_is_known_without_hashing_it_again(out, monke
 
     monkeypatch.setattr(checksums, "sha256_hex", no_hashing)
     assert checksums.file_checksum(out / "grafana/dashboards/b.json") == checksums.hashlib.sha256(b"new b").hexdigest()
+
+
+def test_a_written_seed_is_read_back_as_the_writers_object_until_the_file_changes(out: Path):
+    """Plan ingestion hands its parsed seed to the build's next steps (OutputStore.write_json) instead of
+    letting them parse 33 MB again: read_json returns that object while the file is the one written, and
+    parses the file as soon as another version replaces it (another process's plan, a commit)."""
+    import orjson
+
+    from ctx_assets.resources.output_store import OutputStore
+
+    store = OutputStore(manifest_path="m.yaml", out_dir=str(out))
+    seed = {"tasks": [{"artifact_id": "a"}], "schema_id": "x"}
+    store.write_json("export/seed.json", orjson.dumps(seed), seed)
+    assert store.read_json("export/seed.json") is seed
+    staging.stage(out, "export/seed.json", orjson.dumps({"tasks": [], "schema_id": "y"}))  # another writer
+    assert store.read_json("export/seed.json") == {"tasks": [], "schema_id": "y"}

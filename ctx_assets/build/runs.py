@@ -181,13 +181,13 @@ def _build(definitions: Callable[[], Any], project: Project, manifest: str | Pat
 def _remember_plan(source_checksum: str, out: Path, summary: BuildSummary, seed: dict[str, Any]) -> None:
     """The plan memo of `out` (core/plan_memo.py): the next `ctx status` or no-op `ctx build` of this
     manifest skips export and plan and reads what it needs from it."""
-    from ctx_assets.core.generators import registry
+    from ctx_assets.core.plan import code_versions
     from ctx_assets.core.plan_memo import write_memo
     from ctx_assets.defs.project import STAGES
     from ctx_assets.settings import settings
 
     shared = [g for g in summary.gates if g["asset"] in STAGES["shared"]]
-    home, versions = settings().home, {k.value: gen.code_version for k, gen in registry().items()}
+    home, versions = settings().home, code_versions()
     later(lambda: write_memo(home, out, source_checksum, shared, seed, versions))  # after the answer, when warm
 
 

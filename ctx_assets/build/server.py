@@ -325,7 +325,7 @@ def _forget_previous_client() -> None:
 
     shared_resources.cache_clear()
     fsio._resolved_dir.cache_clear()  # a relative --out is another folder in another working directory
-    output_store._cached_json.cache_clear()
+    output_store.forget_parsed()
 
 
 class _Stopped(BaseException):

@@ -29,13 +29,19 @@ def _resolved_dir(root: str, directory: str) -> Path:
 
 def contained(root: Path, relative: str) -> Path:
     """`root/relative`, refusing anything that would resolve outside `root`."""
+    return Path(contained_str(root, relative))
+
+
+def contained_str(root: str | Path, relative: str) -> str:
+    """`contained` as a string: provenance and status look at 7,000 files at 1,000 targets, and a Path costs
+    more than the stat it is made for."""
     if os.path.isabs(relative) or "\x00" in relative:
         raise UnsafePathError(f"{relative!r}: output paths must be relative")
     directory, _, name = relative.replace("\\", "/").rpartition("/")
     if name in ("", ".", ".."):
         raise UnsafePathError(f"{relative!r}: not a file name")
     # The last component is replaced by rename, never followed, so resolving its folder suffices.
-    return _resolved_dir(str(root), directory) / name
+    return f"{_resolved_dir(str(root), directory)}/{name}"
 
 
 def forget_made(root: Path) -> None:

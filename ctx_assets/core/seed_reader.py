@@ -35,7 +35,7 @@ def load_seed(path: str | Path) -> dict[str, Any]:
         if begin < 0:
             break
         end = raw.find(_TASK_CLOSE, begin) + len(_TASK_CLOSE)
-        tasks.append(_interned(orjson.loads(raw[begin:end]), pool))
+        tasks.append(interned(orjson.loads(raw[begin:end]), pool))
         pos = end
     rest = raw[:start] + b'\n  "tasks": []' + raw[close + len(_TASKS_CLOSE):]
     del raw
@@ -44,7 +44,8 @@ def load_seed(path: str | Path) -> dict[str, Any]:
     return seed
 
 
-def _interned(task: dict[str, Any], pool: dict[tuple[str, bytes], Any]) -> dict[str, Any]:
+def interned(task: dict[str, Any], pool: dict[tuple[str, bytes], Any]) -> dict[str, Any]:
+    """`task` with its shared values replaced by equal ones already in `pool` (one object per value)."""
     for k in SHARED_FIELDS:
         if k in task:
             task[k] = pool.setdefault((k, orjson.dumps(task[k])), task[k])

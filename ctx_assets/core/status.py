@@ -8,6 +8,7 @@ file on disk with the checksum that was written.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,11 @@ def artifact_status(task: dict[str, Any], code_version: str, recorded: dict[str,
                     out: Path) -> ArtifactStatus:
     """`recorded`: the metadata of the artifact's last materialization (None when never built)."""
     s = ArtifactStatus(task["artifact_id"], task["artifact_type"], task["target"], task["output_path"], FRESH)
-    path = out / task["output_path"]
+    path = os.path.join(out, task["output_path"])  # a string: 7,000 Paths cost more than their stats
     if recorded is None or not recorded.get("checksum"):
         s.status, s.cause = MISSING, "never built"
         return s
-    if not path.exists():
+    if not os.path.exists(path):
         s.status, s.cause = MISSING, "file deleted from the output folder"
         return s
     if recorded.get("code_version") != code_version:

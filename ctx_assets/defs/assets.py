@@ -148,7 +148,10 @@ def project_assets(p: Project, tr: ContextCoreTranslator) -> list[Any]:
             if not seed.blocked:
                 with store.writing():
                     for rel, data in seed.files.items():
-                        store.write(rel, data)
+                        if rel == plan_stage.SEED_PATH:  # its parse kept: the next steps of the build read it
+                            store.write_json(rel, data, seed.seed)
+                        else:
+                            store.write(rel, data)
                 meta[METADATA_KEY] = tracer.open_questions(seed.open_questions, seed.seed["tasks"])
                 meta.update({"tasks": len(seed.seed["tasks"]),
                              "targets": len({t["target"] for t in seed.seed["tasks"]})})
