@@ -130,10 +130,15 @@ def measure(n: int, repeat: int, folder: Path) -> dict:
               flush=True)
     _ctx(env, *build)  # the edit's provenance settled: the profiled runs below are the no-op and status again
     os.kill(warm, signal.SIGTERM)
+    # What the warm process says of each build it answered (wall and CPU seconds inside it): a figure above with
+    # no line here was built by the client itself (the process was busy or not up yet).
+    served = [line.split(": ", 1)[1] for line in (folder / ".ctx" / "logs" / "build-server.log").read_text()
+              .splitlines() if " exit " in line]
     return {f"noop_{n}_seconds": statistics.median(noop), f"status_{n}_seconds": statistics.median(status),
             f"incremental_{n}_seconds": statistics.median(incremental),
             "cli_live_details": {"noop": noop, "status": status, "incremental": incremental,
-                                 "incremental_without_warm_process": cold, "warm_process_pid": warm},
+                                 "incremental_without_warm_process": cold, "warm_process_pid": warm,
+                                 "warm_process_log": served},
             "cli_live_phases": {"status": phases(cold_env, ["status", str(path), "--out", str(out), "--json"],
                                                  "status", folder),
                                 "noop build": phases(cold_env, build, "build", folder)}}
