@@ -46,9 +46,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _served(env: dict[str, str]) -> list[str]:
+def _served(env: dict[str, str], command: str = "build") -> list[str]:
+    """The warm process's log lines of the `ctx <command>`s it answered."""
     log = Path(env["CTX_HOME"]) / "logs" / "build-server.log"
-    return [line for line in log.read_text().splitlines() if " ctx build " in line] if log.exists() else []
+    return [line for line in log.read_text().splitlines() if f" ctx {command} " in line] if log.exists() else []
 
 
 def _warm_process(folder: Path) -> Iterator[dict]:
@@ -104,8 +105,14 @@ def test_a_warm_process_builds_an_edit_as_the_users_own_process_would(warm, tmp_
     # the same bundle, byte for byte (provenance.json names its runs and times: the export folder aside)
     ours, theirs = _files(out), _files(twin_out)
     assert len(ours) >= 21 and ours == theirs
-    # status and a no-op build answer the same afterwards
-    assert run_ctx("status", str(manifest), "--out", str(out), env=env).returncode == 0
+    # status answers through the warm process too, exactly as in the user's own process; a no-op build
+    # then finds nothing to rebuild
+    for flags in ([], ["--json", "--verbose"]):
+        warm_status = run_ctx("status", str(manifest), "--out", str(out), *flags, env=env)
+        own_status = run_ctx("status", str(manifest), "--out", str(out), *flags, env={**env, "CTX_BUILD_SERVER": "0"})
+        assert warm_status.returncode == own_status.returncode == 0, warm_status.stderr[-2000:]
+        assert (warm_status.stdout, warm_status.stderr) == (own_status.stdout, own_status.stderr)
+    assert len(_served(env, "status")) == 2
     again = run_ctx("build", str(manifest), "--out", str(out), env=env)
     assert again.returncode == 0 and "nothing to rebuild" in again.stderr
 

@@ -211,6 +211,18 @@ def test_json_output_larger_than_one_write_is_whole_and_redacted(capsys):
     assert got["rows"] == doc["rows"] and got["note"] == REDACTED
 
 
+def test_json_output_is_what_the_standard_library_writes(capsys):
+    """`--json` is encoded by orjson for speed, and must stay the document json.dumps(indent=2) wrote before
+    (scripts and golden files diff it): non-ASCII as \\u escapes, pairs beyond the BMP, empty containers."""
+    from ctx_assets.cli.common import print_json as _print_json
+
+    doc = {"ok": True, "n": 7, "ratio": 0.25, "none": None, "empty": [], "nothing": {},
+           "names": ["café", "Zürich – 東京", "emoji 🚀", "tab\tquote\"back\\slash"],
+           "rows": [{"id": "a", "nested": {"deep": [1, 2.5, False]}}]}
+    _print_json(doc)
+    assert capsys.readouterr().out == json.dumps(doc, indent=2) + "\n"
+
+
 # --- issue 22: kinds it did not know, wrapped and split credentials, prose ----------------------------------
 
 @pytest.mark.parametrize("case", sorted(WRAPPED))

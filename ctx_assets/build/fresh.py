@@ -59,7 +59,7 @@ def memo_statuses(manifest_bytes: bytes, project_id: str, out: Path) -> tuple[Pl
     for t in memo.tasks:
         rec = recorded.get((t.artifact_type, t.target))
         if rec and rec.get("code_version") == t.code_version and rec.get("fingerprint") == t.fingerprint \
-                and rec.get("checksum") and file_checksum(out / t.output_path) == rec["checksum"]:
+                and rec.get("checksum") and file_checksum(f"{out}/{t.output_path}") == rec["checksum"]:
             rows.append(ArtifactStatus(t.artifact_id, t.artifact_type, t.target, t.output_path, FRESH))
             continue
         if seed is None:  # the cause needs the whole task: the seed on disk is the memo's (checksum checked)

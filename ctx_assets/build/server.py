@@ -1,5 +1,6 @@
-"""The warm build process: `ctx build` hands its whole command to a process that has Dagster imported and
-the last build's caches in memory, so an edit of one target costs the edit, not Python's start-up.
+"""The warm build process: `ctx build` (and `ctx status`) hands its whole command to a process that has
+Dagster imported and the last build's caches in memory, so an edit of one target costs the edit, not
+Python's start-up, and a status reads what the last build left in memory.
 
 A `ctx build` that ran Dagster in its own process leaves one such process behind, keyed by everything a
 build's result depends on besides its arguments: the ctx home, the Dagster home, the interpreter and the
@@ -65,17 +66,18 @@ def socket_path() -> Path:
     return folder / f"{key}.sock"
 
 
-# --- the client: `ctx build` ---------------------------------------------------------------------------
+# --- the client: `ctx build`, `ctx status` --------------------------------------------------------------
 
-def delegate(argv: list[str]) -> int | None:
-    """The exit code of `ctx <argv>` run by a warm process, or None when there is none free to ask."""
+def delegate(argv: list[str], greeting: float = GREETING_SECONDS) -> int | None:
+    """The exit code of `ctx <argv>` run by a warm process, or None when there is none free to ask (none
+    greeted within `greeting` seconds)."""
     try:
         path = socket_path()
     except OSError:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(GREETING_SECONDS)
+        sock.settimeout(greeting)
         sock.connect(str(path))
         pid = int(_read_line(sock))
         sock.settimeout(None)

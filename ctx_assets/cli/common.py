@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import re
 import shlex
 import shutil
 import sys
 from pathlib import Path
+
+import orjson
 
 from ctx_assets.contracts.gates import GateResult
 from ctx_assets.core.secrets import scrub
@@ -27,21 +29,31 @@ class CliError(Exception):
 
 
 def print_json(obj: object) -> None:
-    # Encoded and written ~1 MB at a time: a 10,000-target summary is ~100 MB of JSON, and
-    # json.dumps holds every piece of it in a list before joining (~10 million strings). Indented
-    # JSON keeps every string on one line, so a write never splits a secret (stdout redacts each
-    # write; the values are scrubbed before, too).
-    buf: list[str] = []
-    size = 0
-    for piece in json.JSONEncoder(indent=2).iterencode(scrub(obj)):
-        buf.append(piece)
-        size += len(piece)
-        if size > 1 << 20:
-            text = "".join(buf)
-            cut = text.rfind("\n") + 1  # 0 (nothing written yet) when there is no line end
-            sys.stdout.write(text[:cut])
-            buf, size = [text[cut:]], len(text) - cut
-    sys.stdout.write("".join(buf) + "\n")
+    """`obj` as json.dumps(obj, indent=2) writes it (non-ASCII as \\u escapes), encoded by orjson: the
+    standard library's indenting encoder is pure Python, ~0.3 s of a 1,000-target `ctx status --json`.
+    Written ~1 MB at a time, cut at line ends: stdout redacts each write, and indented JSON keeps every
+    string on one line, so a write never splits a secret (the values are scrubbed before, too)."""
+    text = orjson.dumps(scrub(obj), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+    if not text.isascii():
+        text = _NON_ASCII.sub(_escaped, text)
+    pos, chunk = 0, 1 << 20
+    while len(text) - pos > chunk:
+        cut = text.find("\n", pos + chunk) + 1 or len(text)
+        sys.stdout.write(text[pos:cut])
+        pos = cut
+    sys.stdout.write(text[pos:] + "\n")
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    """A non-ASCII character as json's ensure_ascii writes it (a surrogate pair beyond the BMP)."""
+    c = ord(m.group())
+    if c <= 0xFFFF:
+        return f"\\u{c:04x}"
+    c -= 0x10000
+    return f"\\u{0xD800 | (c >> 10):04x}\\u{0xDC00 | (c & 0x3FF):04x}"
 
 
 def print_gates(gates: list[GateResult], only_failed: bool = False) -> None:

@@ -101,7 +101,7 @@ def provenance_status(seed: dict[str, Any], recorded: dict[tuple[str, str], dict
     elif doc.get("chain") != seed.get("provenance", {}).get("chain"):
         s.status, s.cause = STALE, "the manifest changed since it was written"
     elif changed := [rel for rel, digest in (doc.get("bundle_files") or {}).items()
-                     if file_checksum(out / rel) != digest]:
+                     if file_checksum(os.path.join(out, rel)) != digest]:
         s.status = STALE
         s.cause = "bundle-level files changed or deleted since: " + first_of(changed)
     return s

@@ -28,7 +28,7 @@ from dagster._time import datetime_from_timestamp
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .recorded import decode, latest_sql
+from .recorded import entries_sql, latest_sql, newest
 
 BATCH_EVENTS = 2000  # held by `batched` before a write: bounds what a crash inside the block can lose
 
@@ -207,8 +207,17 @@ class BulkEventWrites:
         with orjson: what `fetch_materializations` over every partition gives (`ctx status`, the
         stale selection), without deserializing 7,000 full event records (5 s at 1,000 targets)."""
         with self.index_connection() as conn:  # type: ignore[attr-defined]
-            sql = db.text(latest_sql("IN :keys", conn.dialect.name)).bindparams(db.bindparam("keys", expanding=True))
-            return decode(conn.execute(sql, {"keys": asset_keys}).fetchall(), source=repr(conn.engine.url))
+            dialect = conn.dialect.name
+
+            def query(entries: bool) -> Any:
+                sql = db.text(latest_sql("IN :keys", dialect, entries)).bindparams(db.bindparam("keys", expanding=True))
+                return conn.execute(sql, {"keys": asset_keys}).fetchall()
+
+            def entries(ids: list[int]) -> Any:
+                sql = db.text(entries_sql("IN :ids", dialect)).bindparams(db.bindparam("ids", expanding=True))
+                return conn.execute(sql, {"ids": ids}).fetchall()
+
+            return newest(query, entries, source=repr(conn.engine.url))
 
 
 def is_bulk(event: EventLogEntry) -> bool:
