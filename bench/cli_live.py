@@ -6,7 +6,8 @@ fresh `ctx` process, wall clock, median of three.
 Figures: `noop_1000_seconds` (`ctx build` with nothing stale), `status_1000_seconds` (`ctx status`) and
 `incremental_1000_seconds` (`ctx build` after saving one target's namespace, a different target each
 time; 7 artifacts rebuilt), answered by the warm build process the first build left (as on a user's
-machine; `cli_live_details` also holds the same edit with CTX_BUILD_SERVER=0, a fresh process doing it all).
+machine; `cli_live_details` also holds the same edit and `ctx status` with CTX_BUILD_SERVER=0, a fresh
+process doing it all).
 `cli_live_phases` is where each command's time goes: the cumulative seconds
 of its main steps, from one run under cProfile (which adds its own overhead: read them as shares; steps
 nest, e.g. `_find_and_load` is the modules the command imports as it goes, inside the others).
@@ -122,12 +123,13 @@ def measure(n: int, repeat: int, folder: Path) -> dict:
     warm = _warm_pid(env)
     assert warm, "no warm build process answered (ctx_assets/build/server.py)"
     cold_env = {**env, "CTX_BUILD_SERVER": "0"}  # the same edit as a fresh process doing all the work itself
-    cold = []
+    cold, cold_status = [], []
     for i in range(repeat):
         _edit(path, n // 2 + repeat + i)
         cold.append(_ctx(cold_env, *build)[0])
-        print(f"bench: cli_live {n} #{i + 1}: one-target edit in its own process {cold[-1]:.2f} s", file=sys.stderr,
-              flush=True)
+        cold_status.append(_ctx(cold_env, "status", str(path), "--out", str(out), "--json")[0])
+        print(f"bench: cli_live {n} #{i + 1}: in its own process: one-target edit {cold[-1]:.2f} s, "
+              f"status {cold_status[-1]:.2f} s", file=sys.stderr, flush=True)
     _ctx(env, *build)  # the edit's provenance settled: the profiled runs below are the no-op and status again
     os.kill(warm, signal.SIGTERM)
     # What the warm process says of each build it answered (wall and CPU seconds inside it): a figure above with
@@ -137,7 +139,8 @@ def measure(n: int, repeat: int, folder: Path) -> dict:
     return {f"noop_{n}_seconds": statistics.median(noop), f"status_{n}_seconds": statistics.median(status),
             f"incremental_{n}_seconds": statistics.median(incremental),
             "cli_live_details": {"noop": noop, "status": status, "incremental": incremental,
-                                 "incremental_without_warm_process": cold, "warm_process_pid": warm,
+                                 "incremental_without_warm_process": cold,
+                                 "status_without_warm_process": cold_status, "warm_process_pid": warm,
                                  "warm_process_log": served},
             "cli_live_phases": {"status": phases(cold_env, ["status", str(path), "--out", str(out), "--json"],
                                                  "status", folder),
