@@ -67,6 +67,8 @@ def _execute(job: Any, instance: DagsterInstance, debug: bool, summary: BuildSum
             raise
         raise instance_unusable(os.environ.get("DAGSTER_HOME"), reason) from e
     summary.run_ids.append(result.run_id)
+    if not result.success and _interrupted(result):
+        raise KeyboardInterrupt  # the build stops here, as a Ctrl-C between runs stops it (exit 130)
     if not result.success:
         for ev in result.all_events:
             info = ev.event_specific_data.error if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and \
@@ -222,6 +224,19 @@ def _record_blocked(job: Any, p: Project, instance: DagsterInstance, targets: li
                           partition_key=chunk[0] if len(chunk) == 1 else None,
                           asset_selection=[p.key(t) for t in types])
         summary.run_ids.append(result.run_id)
+
+
+def _interrupted(result: Any) -> bool:
+    """Whether Ctrl-C (SIGINT) stopped the run: Dagster turns it into a DagsterExecutionInterruptedError in
+    the running step and ends the run as failed, and the build would go on to the next run."""
+    for ev in result.all_events:
+        err = getattr(ev.event_specific_data, "error", None) \
+            if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") else None
+        while err is not None:
+            if err.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+                return True
+            err = err.cause
+    return False
 
 
 def _failure(result: Any) -> str:
