@@ -24,6 +24,11 @@ os.environ.setdefault("CTX_HOME", tempfile.mkdtemp(prefix="ctx-tests-home-"))
 # Each test's `ctx build` runs in its own process, as under CI: a warm build process (build/server.py) would
 # outlive the test that started it. tests/test_build_server.py turns it on for its own builds.
 os.environ["CTX_BUILD_SERVER"] = "0"
+# One folder of promtool/amtool verdicts for every build of a worker, whatever its home: a fresh home's first
+# build spends ~2 CPU-s in the tools on shapes another test's build has had checked already (a verdict is
+# kept only for a pass, by the file's shape and the tool's path: a fake tool or a failing file still runs).
+# tests/test_external_validators.py sets the folders it tests itself.
+os.environ.setdefault("CTX_VALIDATOR_CACHE", tempfile.mkdtemp(prefix="ctx-tests-verdicts-"))
 
 
 # Test lanes. `make check` (before each commit, <= 60 s) runs the tests of these modules: pure core and CLI
@@ -42,10 +47,12 @@ CHECK_MODULES = {
 
 # Seconds each long module took on one worker of `make test` (2 cores, 3 workers, 2026-12-07 19:14): only the
 # order modules are handed out in depends on them, so a stale figure costs time, never a result.
+# test_cli_build, test_tracing, test_plan_memo, test_faults: that figure times the module's measured after/before
+# wall ratio (alone, -n 0, 2026-12-07) once it shared its builds (0.71, 0.84, 0.66, 0.72).
 MODULE_SECONDS = {
-    "test_cli_build": 160, "test_postgres": 120, "test_celery": 110, "test_embedding": 105,
-    "test_many_manifests": 100, "test_daemon": 85, "test_live_bundle": 50, "test_tracing": 80, "test_plan_memo": 65,
-    "test_faults": 65, "test_sqlite_storage": 60, "test_build_server": 45, "test_dagster_graph": 45,
+    "test_cli_build": 115, "test_postgres": 120, "test_celery": 110, "test_embedding": 105,
+    "test_many_manifests": 100, "test_daemon": 85, "test_live_bundle": 50, "test_tracing": 70, "test_plan_memo": 45,
+    "test_faults": 45, "test_sqlite_storage": 60, "test_build_server": 45, "test_dagster_graph": 45,
     "test_slices": 45, "test_no_leaks": 45,
     "test_ui": 40, "test_self_watch": 40, "test_chunks": 35, "test_external_validators": 30,
     "test_events_per_artifact": 25, "test_ui_truth": 20, "test_cli_validate_init": 15, "test_one_run_build": 15,

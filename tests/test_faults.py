@@ -52,6 +52,11 @@ def one_line(code: int, rc: int, stdout: str, stderr: str) -> str:
     return lines[-1]
 
 
+# Where built_once builds: `--out` below two folders that do not exist yet (test_missing_parents_of_out_are_created
+# checks that build instead of making one of its own: a fresh build is ~6 s of CPU).
+OUT = Path("not", "yet", "out")
+
+
 @pytest.fixture(scope="module")
 def built_once() -> Iterator[tuple[Snapshot, dict[str, bytes]]]:
     """One `ctx build` of a 2-target manifest for every test here that starts from a built bundle, in a
@@ -61,10 +66,11 @@ def built_once() -> Iterator[tuple[Snapshot, dict[str, bytes]]]:
     work = root / "work"
     work.mkdir()
     manifest = small_manifest(work, n=2)
-    r = run_ctx("build", str(manifest), "--out", str(work / "out"), env=cli_env(work))
+    assert not (work / OUT).parent.parent.exists()
+    r = run_ctx("build", str(manifest), "--out", str(work / OUT), env=cli_env(work))
     assert r.returncode == 0, r.stderr[-2000:]
     snapshot = Snapshot(work)
-    yield snapshot, _bundle(work / "out")
+    yield snapshot, _bundle(work / OUT)
     snapshot.remove()
     shutil.rmtree(root)
 
@@ -74,7 +80,7 @@ def built(built_once) -> tuple[Path, Path, dict[str, str], dict[str, bytes]]:
     """A manifest, its bundle and the environment that built it, as the build left them."""
     snapshot, bundle = built_once
     work = snapshot.restore()
-    return work / "m.contextcore.yaml", work / "out", cli_env(work), bundle
+    return work / "m.contextcore.yaml", work / OUT, cli_env(work), bundle
 
 
 # --- a bad --out: refused before any run (exit 2) ---------------------------------------------------------
@@ -94,11 +100,10 @@ def test_out_that_is_or_is_below_a_file_is_refused_before_any_run(tmp_path, wher
     assert r.returncode == 2 and '"ok": false' in r.stdout and '"exit_code": 2' in r.stdout
 
 
-def test_missing_parents_of_out_are_created(tmp_path):
-    env, manifest = cli_env(tmp_path), small_manifest(tmp_path, n=1)
-    out = tmp_path / "not" / "yet" / "there"
-    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_missing_parents_of_out_are_created(built):
+    # built_once's build (exit 0 asserted there) had an --out whose two parents did not exist yet
+    _, out, _, before = built
+    assert out.parts[-3:] == OUT.parts and "export/provenance.json" in before
     assert (out / "export" / "provenance.json").is_file()
 
 
@@ -255,19 +260,18 @@ def _main(monkeypatch, tmp_path, capfd, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_disk_full_in_the_artifacts_stage(monkeypatch, tmp_path, capfd):
-    manifest, out = small_manifest(tmp_path, n=2), tmp_path / "out"
-    assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out))[0] == 0
-    before = _bundle(out)
+def test_disk_full_in_the_artifacts_stage(built, monkeypatch, capfd):
+    manifest, out, _, before = built  # built_once's bundle is the previous one: no first build of its own
+    work = manifest.parent  # _main's isolate() on it is built_once's environment (cli_env)
     _change(manifest)
     room_again = disk_full_at(monkeypatch, "dashboards")
-    code, stdout, stderr = _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out), "--all")
+    code, stdout, stderr = _main(monkeypatch, work, capfd, "build", str(manifest), "--out", str(out), "--all")
     progress = [x for x in stderr.splitlines() if not x.startswith(("ctx build", "  stage"))]
     line = one_line(3, code, stdout, "\n".join(progress))
     assert line.startswith("ctx: error: artifacts: disk full: ") and str(out / "grafana/dashboards") in line
     assert _bundle(out) == before  # the export, seed and every other artifact were staged, never swapped in
     room_again()  # the disk has room again: the new bundle, whole
-    assert _main(monkeypatch, tmp_path, capfd, "build", str(manifest), "--out", str(out), "--all")[0] == 0
+    assert _main(monkeypatch, work, capfd, "build", str(manifest), "--out", str(out), "--all")[0] == 0
     after = _bundle(out)
     assert set(after) == set(before) and [k for k in after if after[k] == before[k]] == [".ctx-project"]
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,15 +23,27 @@ from ctx_assets.core import checksums
 from ctx_assets.core.plan_memo import memo_path, read_memo
 
 from .conftest import run_ctx
-from .dagster_env import cli_env, edit, small_manifest
+from .dagster_env import Snapshot, cli_env, edit, small_manifest
 
 
-def _built(tmp_path: Path, n: int = 2) -> tuple[dict[str, str], Path, Path]:
-    env, out = cli_env(tmp_path), tmp_path / "bundle"
-    manifest = small_manifest(tmp_path, n=n)
-    r = run_ctx("build", str(manifest), "--out", str(out), env=env)
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Iterator[Snapshot]:
+    """One `ctx build` of a 2-target manifest for the whole module: a fresh build is ~6 s of CPU, putting
+    its folder back (dagster_env.Snapshot, same paths, so the memo and home still name them) a few ms."""
+    work = tmp_path_factory.mktemp("built") / "work"
+    work.mkdir()
+    r = run_ctx("build", str(small_manifest(work, n=2)), "--out", str(work / "bundle"), env=cli_env(work))
     assert r.returncode == 0, r.stderr
-    return env, manifest, out
+    snapshot = Snapshot(work)
+    yield snapshot
+    snapshot.remove()
+
+
+@pytest.fixture
+def built(built_once) -> tuple[dict[str, str], Path, Path]:
+    """(env, manifest, bundle) as the build left them, whatever the test before changed."""
+    work = built_once.restore()
+    return cli_env(work), work / "m.contextcore.yaml", work / "bundle"
 
 
 def _status(manifest: Path, out: Path, env: dict[str, str]) -> list[dict[str, str]]:
@@ -49,8 +62,8 @@ def _slow_status(manifest: Path, out: Path, env: dict[str, str]) -> list[dict[st
     return json.loads(p.stdout)
 
 
-def test_a_build_leaves_a_memo_that_describes_its_plan(tmp_path):
-    env, manifest, out = _built(tmp_path)
+def test_a_build_leaves_a_memo_that_describes_its_plan(built):
+    env, manifest, out = built
     home = Path(env["CTX_HOME"])
     memo = read_memo(home, out, manifest.read_bytes())
     assert memo is not None and len(memo.tasks) == 14
@@ -63,8 +76,8 @@ def test_a_build_leaves_a_memo_that_describes_its_plan(tmp_path):
     assert memo_path(home, out).parent == home / "cache" / "plans"  # never inside the bundle
 
 
-def test_a_noop_build_runs_nothing_and_reports_the_shared_gates(tmp_path):
-    env, manifest, out = _built(tmp_path)
+def test_a_noop_build_runs_nothing_and_reports_the_shared_gates(built):
+    env, manifest, out = built
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     r = run_ctx("build", str(manifest), "--out", str(out), "--json", env=env)
     assert r.returncode == 0, r.stderr
@@ -77,8 +90,8 @@ def test_a_noop_build_runs_nothing_and_reports_the_shared_gates(tmp_path):
     assert root["name"] == "ctx build" and any(e["name"] == "nothing stale" for e in root["events"])
 
 
-def test_the_fast_status_is_the_slow_status(tmp_path):
-    env, manifest, out = _built(tmp_path)
+def test_the_fast_status_is_the_slow_status(built):
+    env, manifest, out = built
     assert _status(manifest, out, env) == _slow_status(manifest, out, env)
     dash = out / "grafana" / "dashboards" / "svc-0001-dashboard.json"
     dash.write_text(dash.read_text().replace("svc-0001", "svc-0001 "))  # edited by hand
@@ -95,8 +108,8 @@ def test_the_fast_status_is_the_slow_status(tmp_path):
     assert all(row["status"] == "fresh" for row in _status(manifest, out, env))
 
 
-def test_an_edit_of_one_target_leaves_the_others_bundle_files_untouched(tmp_path):
-    env, manifest, out = _built(tmp_path, n=3)
+def test_an_edit_of_one_target_leaves_the_others_bundle_files_untouched(built):
+    env, manifest, out = built  # 2 targets: one edited, one other whose files must stay untouched
     plain = {t: out / "prometheus" / "plain" / f"{t}-rules.yaml" for t in ("svc-0000", "svc-0001")}
     cm = {t: out / "k8s" / "grafana" / f"{t}-dashboard-configmap.yaml" for t in ("svc-0000", "svc-0001")}
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [*plain.values(), *cm.values()]}
@@ -115,15 +128,9 @@ def test_an_edit_of_one_target_leaves_the_others_bundle_files_untouched(tmp_path
     assert all(checksums.sha256_hex((out / rel).read_bytes()) == digest for rel, digest in prov["bundle_files"].items())
 
 
-@pytest.fixture(scope="module")
-def built_one_target(tmp_path_factory) -> tuple[dict[str, str], Path, Path]:
-    """A built bundle the read-only commands below share: they change nothing a command reads."""
-    return _built(tmp_path_factory.mktemp("read-only"), n=1)
-
-
 @pytest.mark.parametrize("command", [["status"], ["validate"], ["trace", "--last"]])
-def test_read_only_commands_do_not_import_dagster(built_one_target, command):
-    env, manifest, out = built_one_target
+def test_read_only_commands_do_not_import_dagster(built, command):
+    env, manifest, out = built
     args = [*command, str(manifest), "--out", str(out)] if command[0] == "status" else \
         [*command, str(manifest)] if command[0] == "validate" else command
     code = ("import sys; from ctx_assets.cli import main; rc = main(sys.argv[1:]); "

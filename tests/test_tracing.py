@@ -46,12 +46,26 @@ def _events(span, name=sc.EVENT_GATE):
     return [e for e in span.events if e.name == name]
 
 
-def test_span_structure_of_a_three_target_build(traced):
-    exporter, reader, tmp = traced
-    manifest = small_manifest(tmp)
-    s = run_build(manifest, tmp / "out")
+@pytest.fixture(scope="module")
+def three_targets(tmp_path_factory):
+    """One build of a 3-target manifest, traced in memory and (as always) into the local trace file: the
+    span structure test and the trace file test read the same build (one in-process build fewer, ~3 s of CPU)."""
+    tmp = tmp_path_factory.mktemp("three-targets")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch, tmp)
+        exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        Telemetry.install(Telemetry(extra_exporters=[exporter], metric_reader=reader))
+        try:
+            s = run_build(small_manifest(tmp), tmp / "out")
+            spans, metrics = exporter.get_finished_spans(), reader.get_metrics_data()
+        finally:
+            Telemetry.reset()  # flush and close, as the CLI process does at exit
+    return s, spans, metrics, tmp
+
+
+def test_span_structure_of_a_three_target_build(three_targets):
+    s, spans, metrics_data, tmp = three_targets
     assert s.ok
-    spans = exporter.get_finished_spans()
     assert len({sp.context.trace_id for sp in spans}) == 1  # one build, one trace
     names = _by_name(spans)
     (root,) = names[sc.SPAN_BUILD]
@@ -101,8 +115,7 @@ def test_span_structure_of_a_three_target_build(traced):
     assert "external_validators" in {e.attributes[sc.GATE_NAME] for e in _events(prom_impl)}
     assert all(e.attributes[sc.GATE_RESULT] == "passed" for sp in spans for e in _events(sp))  # passed ones too
 
-    metrics = {m.name for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics
-               for m in sm.metrics}
+    metrics = {m.name for rm in metrics_data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert {sc.METRIC_STAGE_DURATION, sc.METRIC_RUNS, sc.METRIC_RUN_DURATION} <= metrics
     logs = [json.loads(line) for line in (tmp / ".ctx/logs/ctx.jsonl").read_text().splitlines()]
     assert any(rec.get("trace_id") == f"{root.context.trace_id:032x}" and rec.get("span_id") for rec in logs)
@@ -164,17 +177,15 @@ def test_no_secret_in_any_span_or_log(traced):
     assert not list((tmp / "out").rglob("*.json"))  # nothing written past the failed gate
 
 
-def test_local_trace_file_and_ctx_trace(monkeypatch, tmp_path):
-    isolate(monkeypatch, tmp_path)
-    manifest = small_manifest(tmp_path)
-    s = run_build(manifest, tmp_path / "out")
-    Telemetry.reset()  # flush and close, as the CLI process does at exit
-    trace_file = Path(os.environ["CTX_TRACE_FILE"])
+def test_local_trace_file_and_ctx_trace(three_targets):
+    s, _, _, tmp = three_targets
+    assert s.ok
+    env = {**os.environ, **cli_env(tmp)}  # three_targets' home and trace file (dagster_env.isolate's paths)
+    trace_file = Path(env["CTX_TRACE_FILE"])
     lines = trace_file.read_text().splitlines()
     first = json.loads(lines[0])
     span = first["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     assert len(span["traceId"]) == 32 and len(span["spanId"]) == 16  # OTLP/JSON: hex ids
-    env = {**os.environ}
     r = subprocess.run([sys.executable, "-m", "ctx_assets.cli", "trace", "--last"], capture_output=True, text=True,
                        env=env, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
