@@ -51,6 +51,7 @@ class Settings:
     run_owner: str  # CTX_RUN_OWNER: set by `ctx ui` for its Dagster processes, "pid:start" (defs/owners.py)
     build_server: bool  # CTX_BUILD_SERVER: `ctx build` hands its work to a warm process (build/server.py)
     build_server_idle_seconds: float  # CTX_BUILD_SERVER_IDLE_SECONDS: the warm process exits after this idle
+    validator_cache: str  # CTX_VALIDATOR_CACHE: promtool/amtool verdicts (default <home>/cache/validators; "off")
 
 
 def settings() -> Settings:
@@ -72,4 +73,5 @@ def settings() -> Settings:
         # On by default on a workstation; off under CI (a run there is one build, and no process may outlive it)
         build_server=_flag("CTX_BUILD_SERVER", default=not _flag("CI", default=False)),
         build_server_idle_seconds=_number("CTX_BUILD_SERVER_IDLE_SECONDS", 600.0, whole=False),
+        validator_cache=os.environ.get("CTX_VALIDATOR_CACHE") or str(home / "cache" / "validators"),
     )

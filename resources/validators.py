@@ -52,14 +52,15 @@ class ExternalValidators(ConfigurableResource):
     timeout_seconds: float = 300.0
     # Content-addressed verdicts: a file already accepted (same bytes, same tool) is not re-run,
     # so per-target runs of an unchanged shape cost nothing (promtool unit tests take ~1.5 s each).
+    # Empty: CTX_VALIDATOR_CACHE, else <home>/cache/validators (a CI job can keep one folder across
+    # jobs and homes); "off": every file through the tools.
     cache_dir: str = ""
 
     def _cache(self) -> Path | None:
-        if self.cache_dir == "off":
-            return None
-        from ctx_assets.telemetry.providers import project_home
+        from ctx_assets.settings import settings
 
-        return Path(self.cache_dir) if self.cache_dir else project_home() / "cache" / "validators"
+        folder = self.cache_dir or settings().validator_cache
+        return None if folder == "off" else Path(folder)
 
     def _cache_key(self, tool: str, what: str, data: bytes) -> str:
         return hashlib.sha256(f"{self.tool(tool)}\0{what}\0".encode() + data).hexdigest()

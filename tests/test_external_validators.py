@@ -189,3 +189,17 @@ def test_ticket_inhibited_by_the_page_of_its_own_slo_only():
     assert rule["targetMatch"][0]["value"] == "warning|info"
     # slo in `equal`: the availability page silences the availability ticket, never the latency alert
     assert set(rule["equal"]) == {"job", "namespace", "slo"}
+
+
+def test_where_verdicts_are_kept(tmp_path, monkeypatch):
+    """The resource's own folder first, then CTX_VALIDATOR_CACHE (a CI job keeps one across jobs and homes),
+    then the home's cache; "off" keeps none."""
+    monkeypatch.setenv("CTX_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CTX_VALIDATOR_CACHE", raising=False)
+    assert ExternalValidators()._cache() == tmp_path / "home" / "cache" / "validators"
+    monkeypatch.setenv("CTX_VALIDATOR_CACHE", str(tmp_path / "shared"))
+    assert ExternalValidators()._cache() == tmp_path / "shared"
+    assert ExternalValidators(cache_dir=str(tmp_path / "own"))._cache() == tmp_path / "own"
+    monkeypatch.setenv("CTX_VALIDATOR_CACHE", "off")
+    assert ExternalValidators()._cache() is None
+    assert ExternalValidators(cache_dir="off")._cache() is None
