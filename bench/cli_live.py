@@ -134,8 +134,8 @@ def measure(n: int, repeat: int, folder: Path) -> dict:
     os.kill(warm, signal.SIGTERM)
     # What the warm process says of each build it answered (wall and CPU seconds inside it): a figure above with
     # no line here was built by the client itself (the process was busy or not up yet).
-    served = [line.split(": ", 1)[1] for line in (folder / ".ctx" / "logs" / "build-server.log").read_text()
-              .splitlines() if " exit " in line]
+    served = [line.split(" ", 1)[1].replace(f" (in {ROOT})", "") for line in
+              (folder / ".ctx" / "logs" / "build-server.log").read_text().splitlines() if " exit " in line]
     return {f"noop_{n}_seconds": statistics.median(noop), f"status_{n}_seconds": statistics.median(status),
             f"incremental_{n}_seconds": statistics.median(incremental),
             "cli_live_details": {"noop": noop, "status": status, "incremental": incremental,
