@@ -6,6 +6,7 @@ A missing tool is reported ("not installed") as a warning, never a crash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -67,13 +68,18 @@ class ExternalValidators(ConfigurableResource):
 
     def cached(self, tool: str, what: str, data: bytes) -> bool:
         c = self._cache()
-        return bool(c and (c / self._cache_key(tool, what, data)).exists())
+        try:
+            return bool(c and (c / self._cache_key(tool, what, data)).exists())
+        except OSError:  # a folder this user may not read: no verdict kept for it
+            return False
 
     def remember(self, tool: str, what: str, data: bytes) -> None:
         c = self._cache()
-        if c:
-            c.mkdir(parents=True, exist_ok=True)
-            (c / self._cache_key(tool, what, data)).touch()
+        # a cache: a folder this user may not write (a shared or read-only one) costs the next run its time only
+        with contextlib.suppress(OSError):
+            if c:
+                c.mkdir(parents=True, exist_ok=True)
+                (c / self._cache_key(tool, what, data)).touch()
 
     def tool(self, name: str) -> str | None:
         configured = self.promtool_path if name == "promtool" else self.amtool_path

@@ -203,3 +203,9 @@ def test_where_verdicts_are_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("CTX_VALIDATOR_CACHE", "off")
     assert ExternalValidators()._cache() is None
     assert ExternalValidators(cache_dir="off")._cache() is None
+    # a folder that cannot be written (here: below a file) is a cache that keeps nothing, not a failed gate
+    (tmp_path / "file").write_text("")
+    unwritable = ExternalValidators(cache_dir=str(tmp_path / "file" / "verdicts"))
+    unwritable.remember("promtool", "check rules", b"x")
+    assert not unwritable.cached("promtool", "check rules", b"x")
+    # (one this user may not even read: tests/test_faults.py's unprivileged build, the suite's folder root's)
