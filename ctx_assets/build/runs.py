@@ -25,6 +25,7 @@ from ctx_assets.core.faults import (
     describe_os_error,
     fault_in_error,
     instance_unusable,
+    interrupted_in_error,
     storage_error,
 )
 from ctx_assets.core.fsio import OwnedByAnotherProject, UnsafePathError
@@ -67,12 +68,12 @@ def _execute(job: Any, instance: DagsterInstance, debug: bool, summary: BuildSum
             raise
         raise instance_unusable(os.environ.get("DAGSTER_HOME"), reason) from e
     summary.run_ids.append(result.run_id)
-    if not result.success and _interrupted(result):
-        raise KeyboardInterrupt  # the build stops here, as a Ctrl-C between runs stops it (exit 130)
     if not result.success:
-        for ev in result.all_events:
-            info = ev.event_specific_data.error if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and \
-                ev.event_specific_data is not None else None
+        failures = [(ev, ev.event_specific_data.error) for ev in result.all_events
+                    if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and ev.event_specific_data is not None]
+        if any(interrupted_in_error(info) for _, info in failures):
+            raise KeyboardInterrupt  # the build stops here, as a Ctrl-C between runs stops it (exit 130)
+        for ev, info in failures:
             fault = fault_in_error(info)
             if fault:
                 raise EnvironmentFault(f"{_stage_of(ev.step_key) or job.name}: {fault}")
@@ -183,7 +184,7 @@ def _build(definitions: Callable[[], Any], project: Project, manifest: str | Pat
 def _remember_plan(source_checksum: str, out: Path, summary: BuildSummary, seed: dict[str, Any]) -> None:
     """The plan memo of `out` (core/plan_memo.py): the next `ctx status` or no-op `ctx build` of this
     manifest skips export and plan and reads what it needs from it."""
-    from ctx_assets.core.plan import code_versions
+    from ctx_assets.core.fingerprints import code_versions
     from ctx_assets.core.plan_memo import write_memo
     from ctx_assets.defs.project import STAGES
     from ctx_assets.settings import settings
@@ -224,19 +225,6 @@ def _record_blocked(job: Any, p: Project, instance: DagsterInstance, targets: li
                           partition_key=chunk[0] if len(chunk) == 1 else None,
                           asset_selection=[p.key(t) for t in types])
         summary.run_ids.append(result.run_id)
-
-
-def _interrupted(result: Any) -> bool:
-    """Whether Ctrl-C (SIGINT) stopped the run: Dagster turns it into a DagsterExecutionInterruptedError in
-    the running step and ends the run as failed, and the build would go on to the next run."""
-    for ev in result.all_events:
-        err = getattr(ev.event_specific_data, "error", None) \
-            if ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") else None
-        while err is not None:
-            if err.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
-                return True
-            err = err.cause
-    return False
 
 
 def _failure(result: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +78,31 @@ def _refuse_links_out(out: Path) -> None:
                                       "make it a real folder")
 
 
-def fault_in_error(info: Any) -> str | None:
-    """An OS error anywhere in a Dagster `SerializableErrorInfo` chain (the step's own exception is the
-    cause of Dagster's wrapper), described in one line; None when the failure is not environmental."""
+def error_chain(info: Any) -> Iterator[Any]:
+    """A Dagster `SerializableErrorInfo` and what caused it (the step's own exception is the cause of
+    Dagster's wrapper), ten deep at most."""
     seen = 0
     while info is not None and seen < 10:
-        if info.cls_name in _OS_ERRORS:
-            m = _ERRNO_RE.search(info.message or "")
+        yield info
+        info, seen = info.cause or info.context, seen + 1
+
+
+def fault_in_error(info: Any) -> str | None:
+    """An OS error anywhere in a Dagster error chain, described in one line; None when the failure is not
+    environmental."""
+    for err in error_chain(info):
+        if err.cls_name in _OS_ERRORS:
+            m = _ERRNO_RE.search(err.message or "")
             if m:
                 return describe(int(m.group(1)), m.group(2), m.group(3))
-            return (info.message or info.cls_name).strip().splitlines()[-1]
-        info, seen = info.cause or info.context, seen + 1
+            return (err.message or err.cls_name).strip().splitlines()[-1]
     return None
+
+
+def interrupted_in_error(info: Any) -> bool:
+    """Whether Ctrl-C (SIGINT) is in a Dagster error chain: Dagster turns it into a
+    DagsterExecutionInterruptedError in the running step and ends the run as failed."""
+    return any(err.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt") for err in error_chain(info))
 
 
 def storage_error(e: BaseException | None) -> str | None:
