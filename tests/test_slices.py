@@ -27,9 +27,9 @@ from ctx_assets.core.checksums import pretty_json
 from ctx_assets.core.derivation import Shared
 from ctx_assets.core.export import _rules_as_dicts, artifact_specs, build_export, redact_manifest
 from ctx_assets.core.export_paths import SEED_PATH
-from ctx_assets.core.fingerprints import compute_fingerprint, task_fingerprint
+from ctx_assets.core.fingerprints import code_versions, compute_fingerprint, task_fingerprint
 from ctx_assets.core.migrate import migrate_v1
-from ctx_assets.core.plan import SeedResult, build_seed, code_versions, ingest_export, seed_checksum
+from ctx_assets.core.plan import SeedResult, build_seed, ingest_export, seed_checksum
 from ctx_assets.core.slices import SliceCache, slice_caches
 from ctx_assets.core.validate import validate_bytes
 

@@ -9,7 +9,7 @@ from dagster import DagsterInstance
 
 from ctx_assets.contracts.artifacts import artifact_id
 from ctx_assets.core.artifact_types import TYPE_ORDER, output_path
-from ctx_assets.core.generators import registry
+from ctx_assets.core.fingerprints import code_versions
 from ctx_assets.core.pipeline import PROVENANCE_PATH, export_and_plan
 from ctx_assets.core.slices import slices_dir
 from ctx_assets.core.status import (
@@ -40,9 +40,9 @@ def compute_status(manifest: str | Path, out: Path, instance: DagsterInstance | 
 def statuses(tasks: list[dict[str, Any]], out: Path,
              recorded: dict[tuple[str, str], dict[str, Any]]) -> list[ArtifactStatus]:
     """Each seed task's artifact: fresh, stale (why) or missing, against what the instance recorded."""
-    reg = registry()
-    return [artifact_status(t, reg[t["artifact_type"]].code_version, recorded.get((t["artifact_type"], t["target"])),
-                            out) for t in tasks]
+    versions = code_versions()
+    return [artifact_status(t, versions[t["artifact_type"]], recorded.get((t["artifact_type"], t["target"])), out)
+            for t in tasks]
 
 
 def blocked_statuses(targets: list[str], out: Path, recorded: dict[tuple[str, str], dict[str, Any]],

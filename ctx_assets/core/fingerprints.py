@@ -40,8 +40,13 @@ def remember(known: list[tuple[dict[str, Any], str, str]]) -> None:
     _known.update((id(t), (t, cv, fp)) for t, cv, fp in known)
 
 
-def seed_fingerprints(seed: dict[str, Any]) -> dict[str, str]:
+def code_versions() -> dict[str, str]:
+    """Each artifact type's generator code version: part of its tasks' fingerprints."""
     from .generators import registry
 
-    reg = registry()
-    return {t["artifact_id"]: task_fingerprint(t, reg[t["artifact_type"]].code_version) for t in seed["tasks"]}
+    return {k.value: gen.code_version for k, gen in registry().items()}
+
+
+def seed_fingerprints(seed: dict[str, Any]) -> dict[str, str]:
+    versions = code_versions()
+    return {t["artifact_id"]: task_fingerprint(t, versions[t["artifact_type"]]) for t in seed["tasks"]}

@@ -18,7 +18,7 @@ from ctx_assets.contracts.seed import SEED_SCHEMA_ID, SEED_SCHEMA_VERSION
 
 from .checksums import canonical_json, pretty_json, sha256_hex
 from .export_paths import ARTIFACT_MANIFEST_PATH, ONBOARDING_PATH, SEED_PATH
-from .fingerprints import compute_fingerprint, remember
+from .fingerprints import code_versions, compute_fingerprint, remember
 from .gates.export import check_export_integrity
 from .gates.graph import topological_order
 from .gates.seed import check_seed_completeness
@@ -178,13 +178,6 @@ def build_seed(md: dict[str, Any], cache: SliceCache | None = None) -> SeedResul
 # The last plan's tasks by slice key, with their fingerprints: a warm build process (build/server.py) plans
 # the next edit of 1,000 targets without parsing the 6,993 unchanged tasks again. Shared, never changed.
 _LAST: dict[str, tuple[dict[str, Any], str]] = {}
-
-
-def code_versions() -> dict[str, str]:
-    """Each artifact type's generator code version: part of its tasks' fingerprints."""
-    from .generators import registry
-
-    return {k.value: gen.code_version for k, gen in registry().items()}
 
 
 _TASKS = "ctx-slices: the tasks go here"  # tasks are the seed's last key sorted, the last but one as written
